@@ -1,0 +1,191 @@
+//! The one error type of convtrack. Every variant has a stable numeric code
+//! shared by the C ABI (`convtrack_status`) and Python (`ConvtrackError.code`).
+//!
+//! Messages name the offending field or setting, and never echo its value:
+//! values may be personal data or the access token.
+
+use std::fmt;
+
+/// Stable error codes. Never renumber; add new ones at the end of a range.
+///
+/// Ranges: 1xx caller/ABI misuse, 2xx event input, 3xx settings, 9xx internal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u32)]
+pub enum ErrorCode {
+    /// A required pointer argument was NULL (C ABI only).
+    NullPointer = 100,
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8 = 101,
+    /// An argument that is not part of an event was invalid (e.g. an unknown field name).
+    InvalidArgument = 102,
+    /// The input is not well-formed JSON.
+    InvalidJson = 200,
+    /// An object has a key that is not part of the schema.
+    UnknownField = 201,
+    /// A value has the wrong JSON type.
+    WrongType = 202,
+    /// A required field is missing.
+    MissingField = 203,
+    /// A value is present but not acceptable (format, range, NaN, negative...).
+    InvalidValue = 204,
+    /// A value or the whole input exceeds a size limit.
+    TooLarge = 205,
+    /// `event_time` is too old for Meta or too far in the future.
+    EventTimeOutOfRange = 206,
+    /// A merchant setting is invalid.
+    InvalidSetting = 300,
+    /// A bug: a panic was caught at a boundary.
+    Panic = 900,
+    /// A bug or an unexpected internal failure.
+    Internal = 901,
+}
+
+impl ErrorCode {
+    /// Stable snake_case name, used in JSON and Python.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::NullPointer => "null_pointer",
+            ErrorCode::InvalidUtf8 => "invalid_utf8",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::WrongType => "wrong_type",
+            ErrorCode::MissingField => "missing_field",
+            ErrorCode::InvalidValue => "invalid_value",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::EventTimeOutOfRange => "event_time_out_of_range",
+            ErrorCode::InvalidSetting => "invalid_setting",
+            ErrorCode::Panic => "panic",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The numeric code.
+    pub fn as_u32(self) -> u32 {
+        self as u32
+    }
+}
+
+/// A convtrack error: a stable code, the field (or setting) it is about, and
+/// a message that never contains the field's value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    field: Option<String>,
+    reason: String,
+}
+
+/// Field paths come from the caller's JSON keys, which are hostile input too:
+/// keep them short and printable so a message can never carry a payload.
+fn sanitize_path(path: &str) -> String {
+    const MAX: usize = 80;
+    let mut out = String::with_capacity(path.len().min(MAX));
+    for (i, c) in path.chars().enumerate() {
+        if i >= MAX {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { '?' } else { c });
+    }
+    out
+}
+
+impl Error {
+    /// An error about `field` (a dotted path such as `customer.email` or `items[2].price`).
+    pub fn field(code: ErrorCode, field: impl AsRef<str>, reason: impl Into<String>) -> Self {
+        Error { code, field: Some(sanitize_path(field.as_ref())), reason: reason.into() }
+    }
+
+    /// An error not tied to one field.
+    pub fn general(code: ErrorCode, reason: impl Into<String>) -> Self {
+        Error { code, field: None, reason: reason.into() }
+    }
+
+    /// An invalid merchant setting.
+    pub fn setting(setting: impl AsRef<str>, reason: impl Into<String>) -> Self {
+        Error::field(ErrorCode::InvalidSetting, setting, reason)
+    }
+
+    pub(crate) fn missing(field: impl AsRef<str>) -> Self {
+        Error::field(ErrorCode::MissingField, field, "is required")
+    }
+
+    pub(crate) fn invalid(field: impl AsRef<str>, reason: impl Into<String>) -> Self {
+        Error::field(ErrorCode::InvalidValue, field, reason)
+    }
+
+    pub(crate) fn wrong_type(field: impl AsRef<str>, expected: &str) -> Self {
+        Error::field(ErrorCode::WrongType, field, format!("must be {expected}"))
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The field or setting this error is about, if any.
+    pub fn field_name(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// The reason, without the field name.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{}: {}", field, self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("code", &self.code.name())
+            .field("field", &self.field)
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Convenience alias.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Maps a JSON syntax error without echoing the input: serde_json's syntax
+/// messages carry only a category and a position.
+pub(crate) fn json_syntax(what: &str, err: &serde_json::Error) -> Error {
+    let category = match err.classify() {
+        serde_json::error::Category::Eof => "ends early",
+        serde_json::error::Category::Syntax => "is not valid JSON",
+        serde_json::error::Category::Io => "could not be read",
+        serde_json::error::Category::Data => "has data of the wrong shape",
+    };
+    Error::field(
+        ErrorCode::InvalidJson,
+        what,
+        format!("{category} (line {}, column {})", err.line(), err.column()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_names_field_and_sanitizes_path() {
+        let e = Error::invalid("customer.email\n<script>", "is not valid");
+        assert_eq!(e.to_string(), "customer.email?<script>: is not valid");
+        assert_eq!(e.code().as_u32(), 204);
+        let long = "k".repeat(500);
+        let e = Error::field(ErrorCode::UnknownField, &long, "is not a known field");
+        assert!(e.to_string().len() < 120);
+    }
+}

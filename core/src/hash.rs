@@ -1,0 +1,67 @@
+//! SHA-256 hashing of normalized customer data (SPEC §4).
+
+use sha2::{Digest, Sha256};
+
+use crate::normalize::{self, Field};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lowercase hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0x0f) as usize] as char);
+    }
+    out
+}
+
+/// Lowercase hex SHA-256 of the UTF-8 bytes of `s`.
+pub fn sha256_hex(s: &str) -> String {
+    to_hex(&Sha256::digest(s.as_bytes()))
+}
+
+/// Normalizes `value` for `field` and hashes it, as it goes on the wire.
+///
+/// A value that already is a SHA-256 or MD5 digest passes through lowercased
+/// and is not hashed again. A value that normalizes to nothing is dropped
+/// (`None`): `sha256("")` is never produced.
+pub fn hash_field(field: Field, value: &str, country: Option<&str>) -> Option<String> {
+    let normalized = normalize::normalize(field, value, country)?;
+    if normalized.is_empty() {
+        return None;
+    }
+    Some(hash_normalized(&normalized))
+}
+
+/// Hashes an already-normalized value (digests pass through lowercased).
+pub fn hash_normalized(normalized: &str) -> String {
+    if normalize::is_hashed(normalized) {
+        normalized.to_ascii_lowercase()
+    } else {
+        sha256_hex(normalized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_digests() {
+        assert_eq!(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn digests_pass_through_lowercased() {
+        let upper = "A665A45920422F9D417E4867EFDC4FB8A04A1F3FFF1FA07E998E86F7F7A27AE3";
+        assert_eq!(hash_field(Field::Email, upper, None).as_deref(), Some(&*upper.to_ascii_lowercase()));
+    }
+
+    #[test]
+    fn empty_is_dropped_not_hashed() {
+        assert_eq!(hash_field(Field::Email, "   ", None), None);
+        assert_eq!(hash_field(Field::Phone, "", None), None);
+    }
+}

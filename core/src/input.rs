@@ -1,0 +1,673 @@
+//! Event input in shop terms (SPEC §3): strict parsing and validation.
+//!
+//! The input is walked by hand from a `serde_json::Value` rather than derived
+//! with serde, so that every error names the exact field path
+//! (`items[3].price`) and never echoes the offending value, which may be
+//! personal data.
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+use crate::error::{json_syntax, Error, ErrorCode, Result};
+use crate::normalize::Field;
+
+/// Largest event input accepted, in bytes of JSON.
+pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
+/// Largest id (order id, event id, item id), in bytes.
+pub const MAX_ID_BYTES: usize = 255;
+/// Largest number of line items.
+pub const MAX_ITEMS: usize = 1000;
+/// Largest free-text value (title, category, URL, user agent), in bytes.
+pub const MAX_TEXT_BYTES: usize = 8 * 1024;
+/// Largest single customer value, in bytes.
+pub const MAX_CUSTOMER_VALUE_BYTES: usize = 1024;
+/// Most values for one multi-valued customer field.
+pub const MAX_CUSTOMER_VALUES: usize = 16;
+/// Events older than this are rejected by Meta (and so here).
+pub const MAX_AGE_SECONDS: i64 = 7 * 24 * 3600;
+/// How far in the future an event time may be (clock skew between hosts).
+pub const MAX_FUTURE_SECONDS: i64 = 5 * 60;
+
+/// Meta's standard events. Anything else is a custom event.
+pub const STANDARD_EVENTS: &[&str] = &[
+    "AddPaymentInfo",
+    "AddToCart",
+    "AddToWishlist",
+    "CompleteRegistration",
+    "Contact",
+    "CustomizeProduct",
+    "Donate",
+    "FindLocation",
+    "InitiateCheckout",
+    "Lead",
+    "PageView",
+    "Purchase",
+    "Schedule",
+    "Search",
+    "StartTrial",
+    "SubmitApplication",
+    "Subscribe",
+    "ViewContent",
+];
+
+/// The shopper's marketing consent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Marketing {
+    Denied,
+    Unknown,
+    Granted,
+}
+
+impl Marketing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Marketing::Denied => "denied",
+            Marketing::Unknown => "unknown",
+            Marketing::Granted => "granted",
+        }
+    }
+}
+
+/// Consent carried by one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Consent {
+    pub marketing: Marketing,
+    /// The shopper's Limited Data Use flag; `None` follows the merchant setting.
+    pub ldu: Option<bool>,
+}
+
+/// One line item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub id: String,
+    pub quantity: u32,
+    pub price: Option<f64>,
+    pub title: Option<String>,
+    pub category: Option<String>,
+}
+
+/// Raw customer data. Personal data: `Debug` prints only which fields are present.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Customer {
+    /// Raw values per field, in input order (multi-valued fields keep every value).
+    pub values: Vec<(Field, Vec<String>)>,
+}
+
+impl Customer {
+    /// The raw values of `field`.
+    pub fn get(&self, field: Field) -> &[String] {
+        self.values.iter().find(|(f, _)| *f == field).map(|(_, v)| v.as_slice()).unwrap_or(&[])
+    }
+}
+
+impl fmt::Debug for Customer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let present: Vec<&str> = self.values.iter().map(|(k, _)| k.input_name()).collect();
+        f.debug_struct("Customer").field("present", &present).finish_non_exhaustive()
+    }
+}
+
+/// Browser context. The IP address and user agent are personal data: `Debug` redacts them.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Browser {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub fbp: Option<String>,
+    pub fbc: Option<String>,
+    pub fbclid: Option<String>,
+}
+
+impl fmt::Debug for Browser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Browser")
+            .field("ip", &self.ip.as_ref().map(|_| "<redacted>"))
+            .field("user_agent", &self.user_agent.as_ref().map(|_| "<redacted>"))
+            .field("fbp", &self.fbp.as_ref().map(|_| "<redacted>"))
+            .field("fbc", &self.fbc.as_ref().map(|_| "<redacted>"))
+            .field("fbclid", &self.fbclid.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A parsed, shape-checked event (times are checked by the tracker, which knows "now").
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventInput {
+    pub event_name: String,
+    pub event_time: Option<i64>,
+    pub order_id: Option<String>,
+    pub event_id: Option<String>,
+    pub event_source_url: Option<String>,
+    /// ISO-4217, uppercase.
+    pub currency: Option<String>,
+    pub value: Option<f64>,
+    pub items: Vec<Item>,
+    pub customer: Customer,
+    pub browser: Browser,
+    pub consent: Consent,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "event_name",
+    "event_time",
+    "order_id",
+    "event_id",
+    "event_source_url",
+    "currency",
+    "value",
+    "items",
+    "customer",
+    "browser",
+    "consent",
+];
+const ITEM_KEYS: &[&str] = &["id", "quantity", "price", "title", "category"];
+const BROWSER_KEYS: &[&str] = &["ip", "user_agent", "fbp", "fbc", "fbclid"];
+const CONSENT_KEYS: &[&str] = &["marketing", "ldu"];
+
+/// The JSON type of a value, for messages.
+pub fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn check_keys(m: &Map<String, Value>, allowed: &[&str], prefix: &str) -> Result<()> {
+    for key in m.keys() {
+        if !allowed.contains(&key.as_str()) {
+            return Err(Error::field(
+                ErrorCode::UnknownField,
+                format!("{prefix}{key}"),
+                "is not a known field",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn as_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
+    v.as_object().ok_or_else(|| Error::wrong_type(path, "an object"))
+}
+
+/// Optional string, with a byte limit; `null` and absent are `None`.
+fn opt_str(m: &Map<String, Value>, key: &str, path: &str, max: usize) -> Result<Option<String>> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            if s.len() > max {
+                return Err(Error::field(ErrorCode::TooLarge, path, format!("must be at most {max} bytes")));
+            }
+            Ok(Some(s.clone()))
+        }
+        Some(_) => Err(Error::wrong_type(path, "a string")),
+    }
+}
+
+/// An identifier: string or integer, 1..=255 bytes, no control characters.
+fn opt_id(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>> {
+    let s = match m.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        Some(_) => return Err(Error::wrong_type(path, "a string or a whole number")),
+    };
+    check_id(&s, path)?;
+    Ok(Some(s))
+}
+
+pub(crate) fn check_id(s: &str, path: &str) -> Result<()> {
+    if s.is_empty() {
+        return Err(Error::invalid(path, "must not be empty"));
+    }
+    if s.len() > MAX_ID_BYTES {
+        return Err(Error::field(ErrorCode::TooLarge, path, format!("must be at most {MAX_ID_BYTES} bytes")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Error::invalid(path, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// Money: a JSON number or a decimal string; finite and not negative.
+fn parse_money(v: &Value, path: &str) -> Result<f64> {
+    let amount = match v {
+        Value::Number(n) => n.as_f64().ok_or_else(|| Error::invalid(path, "must be a finite number"))?,
+        Value::String(s) => parse_decimal(s).ok_or_else(|| {
+            Error::invalid(path, "must be a decimal number such as \"59.90\" (finite, not negative)")
+        })?,
+        _ => return Err(Error::wrong_type(path, "a decimal string or a number")),
+    };
+    if !amount.is_finite() {
+        return Err(Error::invalid(path, "must be a finite number"));
+    }
+    if amount < 0.0 {
+        return Err(Error::invalid(path, "must not be negative"));
+    }
+    if amount >= 1e15 {
+        return Err(Error::invalid(path, "is too large"));
+    }
+    Ok(amount)
+}
+
+/// `digits[.digits]`, surrounding spaces allowed; no sign, exponent, NaN or inf.
+fn parse_decimal(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 32 {
+        return None;
+    }
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    s.parse::<f64>().ok()
+}
+
+fn is_valid_event_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 50
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ')
+        && !name.starts_with(' ')
+        && !name.ends_with(' ')
+}
+
+fn customer_values(v: &Value, path: &str) -> Result<Vec<String>> {
+    let check = |s: &String, p: &str| -> Result<()> {
+        if s.len() > MAX_CUSTOMER_VALUE_BYTES {
+            return Err(Error::field(
+                ErrorCode::TooLarge,
+                p,
+                format!("must be at most {MAX_CUSTOMER_VALUE_BYTES} bytes"),
+            ));
+        }
+        Ok(())
+    };
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) => {
+            check(s, path)?;
+            Ok(vec![s.clone()])
+        }
+        Value::Number(n) if n.is_u64() || n.is_i64() => Ok(vec![n.to_string()]),
+        Value::Array(list) => {
+            if list.len() > MAX_CUSTOMER_VALUES {
+                return Err(Error::field(
+                    ErrorCode::TooLarge,
+                    path,
+                    format!("must have at most {MAX_CUSTOMER_VALUES} values"),
+                ));
+            }
+            let mut out = Vec::with_capacity(list.len());
+            for (i, item) in list.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                match item {
+                    Value::Null => {}
+                    Value::String(s) => {
+                        check(s, &p)?;
+                        out.push(s.clone());
+                    }
+                    _ => return Err(Error::wrong_type(&p, "a string")),
+                }
+            }
+            Ok(out)
+        }
+        _ => Err(Error::wrong_type(path, "a string or a list of strings")),
+    }
+}
+
+impl EventInput {
+    /// Parses an event from JSON text.
+    pub fn from_json(text: &str) -> Result<EventInput> {
+        if text.len() > MAX_INPUT_BYTES {
+            return Err(Error::field(
+                ErrorCode::TooLarge,
+                "event",
+                format!("must be at most {MAX_INPUT_BYTES} bytes of JSON"),
+            ));
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| json_syntax("event", &e))?;
+        EventInput::from_value(&value)
+    }
+
+    /// Parses an event from a JSON value.
+    pub fn from_value(value: &Value) -> Result<EventInput> {
+        let m = as_object(value, "event")?;
+        check_keys(m, TOP_KEYS, "")?;
+
+        let event_name = match m.get("event_name") {
+            None | Some(Value::Null) => return Err(Error::missing("event_name")),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err(Error::wrong_type("event_name", "a string")),
+        };
+        if !is_valid_event_name(&event_name) {
+            return Err(Error::invalid(
+                "event_name",
+                "must be a Meta standard event or a custom name of letters, digits, '_' and spaces, at most 50",
+            ));
+        }
+
+        let event_time = match m.get("event_time") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => {
+                let t = if let Some(i) = n.as_i64() {
+                    i
+                } else {
+                    let f = n.as_f64().unwrap_or(f64::NAN);
+                    if !f.is_finite() || f.abs() > 1e12 {
+                        return Err(Error::invalid("event_time", "must be Unix seconds"));
+                    }
+                    f.trunc() as i64
+                };
+                Some(t)
+            }
+            Some(_) => return Err(Error::wrong_type("event_time", "a number of Unix seconds")),
+        };
+
+        let order_id = opt_id(m, "order_id", "order_id")?;
+        let event_id = opt_id(m, "event_id", "event_id")?;
+        if let Some(id) = &event_id {
+            if !id.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::invalid("event_id", "must be printable ASCII without spaces"));
+            }
+        }
+
+        let event_source_url = opt_str(m, "event_source_url", "event_source_url", MAX_TEXT_BYTES)?;
+        if let Some(u) = &event_source_url {
+            let ok = url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
+            if !ok {
+                return Err(Error::invalid("event_source_url", "must be an absolute http(s) URL"));
+            }
+        }
+
+        let currency = match opt_str(m, "currency", "currency", 16)? {
+            None => None,
+            Some(c) => {
+                let c = c.trim();
+                if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                    return Err(Error::invalid("currency", "must be an ISO-4217 code such as \"EUR\""));
+                }
+                Some(c.to_ascii_uppercase())
+            }
+        };
+
+        let value = match m.get("value") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(parse_money(v, "value")?),
+        };
+
+        let items = match m.get("items") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(list)) => {
+                if list.len() > MAX_ITEMS {
+                    return Err(Error::field(ErrorCode::TooLarge, "items", format!("must have at most {MAX_ITEMS} entries")));
+                }
+                let mut items = Vec::with_capacity(list.len());
+                for (i, raw) in list.iter().enumerate() {
+                    items.push(parse_item(raw, i)?);
+                }
+                items
+            }
+            Some(_) => return Err(Error::wrong_type("items", "a list")),
+        };
+
+        let customer = match m.get("customer") {
+            None | Some(Value::Null) => Customer::default(),
+            Some(v) => {
+                let c = as_object(v, "customer")?;
+                let mut values = Vec::new();
+                for (key, raw) in c {
+                    let field = crate::settings::CUSTOMER_FIELDS
+                        .iter()
+                        .copied()
+                        .find(|f| f.input_name() == key)
+                        .ok_or_else(|| Error::field(ErrorCode::UnknownField, format!("customer.{key}"), "is not a known field"))?;
+                    let vals = customer_values(raw, &format!("customer.{key}"))?;
+                    if !vals.is_empty() {
+                        values.push((field, vals));
+                    }
+                }
+                Customer { values }
+            }
+        };
+
+        let browser = match m.get("browser") {
+            None | Some(Value::Null) => Browser::default(),
+            Some(v) => {
+                let b = as_object(v, "browser")?;
+                check_keys(b, BROWSER_KEYS, "browser.")?;
+                let nonempty = |key: &str, max: usize| -> Result<Option<String>> {
+                    let path = format!("browser.{key}");
+                    let v = opt_str(b, key, &path, max)?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+                    if let Some(s) = &v {
+                        if s.chars().any(char::is_control) {
+                            return Err(Error::invalid(&path, "must not contain control characters"));
+                        }
+                    }
+                    Ok(v)
+                };
+                let ip = nonempty("ip", 64)?;
+                if let Some(ip) = &ip {
+                    if ip.parse::<std::net::IpAddr>().is_err() {
+                        return Err(Error::invalid("browser.ip", "must be one IPv4 or IPv6 address"));
+                    }
+                }
+                Browser {
+                    ip,
+                    user_agent: nonempty("user_agent", MAX_TEXT_BYTES)?,
+                    fbp: nonempty("fbp", 1024)?,
+                    fbc: nonempty("fbc", 1024)?,
+                    fbclid: nonempty("fbclid", 1024)?,
+                }
+            }
+        };
+
+        let consent = match m.get("consent") {
+            None | Some(Value::Null) => Consent { marketing: Marketing::Unknown, ldu: None },
+            Some(v) => {
+                let c = as_object(v, "consent")?;
+                check_keys(c, CONSENT_KEYS, "consent.")?;
+                let marketing = match c.get("marketing") {
+                    None | Some(Value::Null) => Marketing::Unknown,
+                    Some(Value::String(s)) => match s.as_str() {
+                        "granted" => Marketing::Granted,
+                        "denied" => Marketing::Denied,
+                        "unknown" => Marketing::Unknown,
+                        _ => {
+                            return Err(Error::invalid(
+                                "consent.marketing",
+                                "must be \"granted\", \"denied\" or \"unknown\"",
+                            ))
+                        }
+                    },
+                    Some(_) => return Err(Error::wrong_type("consent.marketing", "a string")),
+                };
+                let ldu = match c.get("ldu") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Bool(b)) => Some(*b),
+                    Some(_) => return Err(Error::wrong_type("consent.ldu", "true, false or null")),
+                };
+                Consent { marketing, ldu }
+            }
+        };
+
+        let event = EventInput {
+            event_name,
+            event_time,
+            order_id,
+            event_id,
+            event_source_url,
+            currency,
+            value,
+            items,
+            customer,
+            browser,
+            consent,
+        };
+        event.check_requirements()?;
+        Ok(event)
+    }
+
+    fn check_requirements(&self) -> Result<()> {
+        if self.event_name == "Purchase" {
+            if self.order_id.is_none() {
+                return Err(Error::missing("order_id"));
+            }
+            if self.currency.is_none() {
+                return Err(Error::missing("currency"));
+            }
+            if self.value.is_none() {
+                return Err(Error::missing("value"));
+            }
+        }
+        if self.value.is_some() && self.currency.is_none() {
+            return Err(Error::field(ErrorCode::MissingField, "currency", "is required when value is given"));
+        }
+        Ok(())
+    }
+
+    /// Whether this is one of Meta's standard events (else `trackCustom`).
+    pub fn is_standard(&self) -> bool {
+        STANDARD_EVENTS.contains(&self.event_name.as_str())
+    }
+}
+
+fn parse_item(raw: &Value, i: usize) -> Result<Item> {
+    let prefix = format!("items[{i}].");
+    let m = as_object(raw, &format!("items[{i}]"))?;
+    check_keys(m, ITEM_KEYS, &prefix)?;
+    let id = opt_id(m, "id", &format!("{prefix}id"))?.ok_or_else(|| Error::missing(format!("{prefix}id")))?;
+    let quantity = match m.get("quantity") {
+        None | Some(Value::Null) => 1,
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(q) if q < 1 => return Err(Error::invalid(format!("{prefix}quantity"), "must be at least 1")),
+            Some(q) if q > 1_000_000 => return Err(Error::invalid(format!("{prefix}quantity"), "must be at most 1000000")),
+            Some(q) => q as u32,
+            None => return Err(Error::wrong_type(format!("{prefix}quantity"), "a whole number")),
+        },
+        Some(_) => return Err(Error::wrong_type(format!("{prefix}quantity"), "a whole number")),
+    };
+    let price = match m.get("price") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(parse_money(v, &format!("{prefix}price"))?),
+    };
+    Ok(Item {
+        id,
+        quantity,
+        price,
+        title: opt_str(m, "title", &format!("{prefix}title"), MAX_TEXT_BYTES)?,
+        category: opt_str(m, "category", &format!("{prefix}category"), MAX_TEXT_BYTES)?,
+    })
+}
+
+/// Checks `event_time` against `now` (Unix seconds).
+pub fn check_event_time(event_time: i64, now: i64) -> Result<()> {
+    if event_time < now - MAX_AGE_SECONDS {
+        return Err(Error::field(
+            ErrorCode::EventTimeOutOfRange,
+            "event_time",
+            "is more than 7 days old; Meta rejects such events",
+        ));
+    }
+    if event_time > now + MAX_FUTURE_SECONDS {
+        return Err(Error::field(
+            ErrorCode::EventTimeOutOfRange,
+            "event_time",
+            "is more than 5 minutes in the future",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<EventInput> {
+        EventInput::from_json(json)
+    }
+    fn err(json: &str) -> Error {
+        parse(json).unwrap_err()
+    }
+
+    #[test]
+    fn minimal_purchase() {
+        let e = parse(r#"{"event_name":"Purchase","order_id":1001,"currency":"eur","value":"59.90"}"#).unwrap();
+        assert_eq!(e.order_id.as_deref(), Some("1001"));
+        assert_eq!(e.currency.as_deref(), Some("EUR"));
+        assert_eq!(e.value, Some(59.9));
+        assert_eq!(e.consent.marketing, Marketing::Unknown);
+    }
+
+    #[test]
+    fn errors_name_the_field_and_never_the_value() {
+        let cases: &[(&str, &str, ErrorCode)] = &[
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"59.90","colour":1}"#, "colour", ErrorCode::UnknownField),
+            (r#"{"event_name":"Purchase","currency":"EUR","value":"1"}"#, "order_id", ErrorCode::MissingField),
+            (r#"{"event_name":"Purchase","order_id":"1","value":"1"}"#, "currency", ErrorCode::MissingField),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR"}"#, "value", ErrorCode::MissingField),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"NaN"}"#, "value", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"-5"}"#, "value", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":-5}"#, "value", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1e5"}"#, "value", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EURO","value":"1"}"#, "currency", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"id":"a","quantity":-1}]}"#, "items[0].quantity", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"id":"a","price":"inf"}]}"#, "items[0].price", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"sku":"a"}]}"#, "items[0].sku", ErrorCode::UnknownField),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{}]}"#, "items[0].id", ErrorCode::MissingField),
+            (r#"{"event_name":"Lead","customer":{"email":42.5}}"#, "customer.email", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","customer":{"mail":"john@example.com"}}"#, "customer.mail", ErrorCode::UnknownField),
+            (r#"{"event_name":"Lead","browser":{"ip":"john@example.com"}}"#, "browser.ip", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Lead","consent":{"marketing":"yes"}}"#, "consent.marketing", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Lead","event_time":"yesterday"}"#, "event_time", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","event_source_url":"javascript:alert(1)"}"#, "event_source_url", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Buy<script>"}"#, "event_name", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Lead","order_id":"a\u0000b"}"#, "order_id", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Lead","order_id":""}"#, "order_id", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Lead","event_id":"has space"}"#, "event_id", ErrorCode::InvalidValue),
+            (r#"{}"#, "event_name", ErrorCode::MissingField),
+            (r#"[]"#, "event", ErrorCode::WrongType),
+            (r#"{"event_name":"Purchase""#, "event", ErrorCode::InvalidJson),
+        ];
+        for (json, field, code) in cases {
+            let e = err(json);
+            assert_eq!(e.field_name(), Some(*field), "{json}");
+            assert_eq!(e.code(), *code, "{json}");
+            assert!(!e.to_string().contains("john@example.com"));
+        }
+    }
+
+    #[test]
+    fn limits_are_errors_not_truncation() {
+        let long = "x".repeat(MAX_ID_BYTES + 1);
+        let e = err(&format!(r#"{{"event_name":"Lead","order_id":"{long}"}}"#));
+        assert_eq!((e.code(), e.field_name()), (ErrorCode::TooLarge, Some("order_id")));
+        let items = vec![r#"{"id":"a"}"#; MAX_ITEMS + 1].join(",");
+        let e = err(&format!(r#"{{"event_name":"Lead","items":[{items}]}}"#));
+        assert_eq!((e.code(), e.field_name()), (ErrorCode::TooLarge, Some("items")));
+        let huge = format!(r#"{{"event_name":"Lead","items":[{{"id":"a","title":"{}"}}]}}"#, "y".repeat(10 << 20));
+        assert_eq!(err(&huge).code(), ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn times() {
+        let now = 1_732_790_000;
+        assert!(check_event_time(now, now).is_ok());
+        assert!(check_event_time(now - MAX_AGE_SECONDS, now).is_ok());
+        assert_eq!(check_event_time(now - MAX_AGE_SECONDS - 1, now).unwrap_err().code(), ErrorCode::EventTimeOutOfRange);
+        assert_eq!(check_event_time(now + 3600, now).unwrap_err().field_name(), Some("event_time"));
+    }
+
+    #[test]
+    fn debug_redacts_pii() {
+        let e = parse(r#"{"event_name":"Lead","customer":{"email":"SENTINEL@example.com"},"browser":{"ip":"203.0.113.9","user_agent":"SENTINEL-UA"}}"#).unwrap();
+        let d = format!("{e:?}");
+        assert!(!d.contains("SENTINEL") && !d.contains("203.0.113.9"), "{d}");
+        assert!(d.contains("email"));
+    }
+}

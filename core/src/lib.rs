@@ -1,0 +1,44 @@
+//! # convtrack-core
+//!
+//! The pure core of convtrack: from an order in shop terms to a Meta pixel
+//! snippet and a Conversions API event, with customer data normalized and
+//! SHA-256 hashed exactly as Meta expects, a deterministic dedup key shared by
+//! pixel and server, and a consent gate that decides what may leave the shop.
+//!
+//! Data flows one way:
+//! input → consent gate → normalize/hash → event (with `event_id`) →
+//! pixel snippet and Conversions API payload.
+//!
+//! ```
+//! use convtrack_core::{Settings, Tracker};
+//! let settings = Settings::from_json(r#"{"pixel_id": "1234567890"}"#).unwrap();
+//! let tracker = Tracker::new(settings);
+//! let now = 1_732_790_000;
+//! let result = tracker.build_json_at(r#"{"event_name": "Purchase", "event_time": 1732790000,
+//!     "order_id": "1001", "currency": "EUR", "value": "59.90"}"#, now).unwrap();
+//! assert_eq!(result.server.as_str(), "blocked"); // data controls are off by default
+//! assert!(result.pixel_html.contains(&result.event_id));
+//! ```
+#![deny(unsafe_code)]
+
+pub mod capi;
+pub mod consent;
+pub mod dedup;
+pub mod error;
+pub mod hash;
+pub mod input;
+pub mod normalize;
+pub mod pixel;
+pub mod settings;
+pub mod tracker;
+
+pub use consent::{BlockReason, Decision, PixelConsent, ServerDecision};
+pub use dedup::event_id;
+pub use error::{Error, ErrorCode};
+pub use input::EventInput;
+pub use normalize::Field;
+pub use settings::{Mode, Settings};
+pub use tracker::{BuildResult, Tracker};
+
+/// The crate version, shared by every face of the product.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,476 @@
+//! Merchant settings (SPEC §2), validated once at construction.
+//!
+//! Settings arrive as a JSON object (C, PHP, CLI) or keyword arguments
+//! (Python, converted to the same JSON shape). Unknown keys are errors: a typo
+//! in `data_controls` must not silently leave tracking in the wrong state.
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+use crate::error::{json_syntax, Error, Result};
+use crate::input::json_type_name;
+use crate::normalize;
+
+/// Default Graph API version (path segment of the endpoint).
+pub const DEFAULT_API_VERSION: &str = "v24.0";
+/// Default Graph API host.
+pub const DEFAULT_ENDPOINT: &str = "https://graph.facebook.com";
+
+/// What the integration does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Pixel in the page and, when allowed, server events (the default).
+    PixelAndServer,
+    /// Catalog feed only: no pixel, no server events.
+    CatalogOnly,
+}
+
+impl Mode {
+    /// The settings spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::PixelAndServer => "pixel_and_server",
+            Mode::CatalogOnly => "catalog_only",
+        }
+    }
+}
+
+/// What an `unknown` marketing consent means (SPEC §6 rule 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownConsent {
+    /// Fail closed: treat unknown as denied (the default).
+    Deny,
+    /// Treat unknown as granted (shops with no consent requirement).
+    Grant,
+}
+
+/// Limited Data Use settings: Meta's country and state codes.
+/// `0, 0` lets Meta geolocate; `1, 1000` is California.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LduLocation {
+    pub country: i64,
+    pub state: i64,
+}
+
+/// A secret string: Debug and Display never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; only the transport should call this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Validated merchant settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub pixel_id: String,
+    pub access_token: Option<Secret>,
+    pub data_controls: bool,
+    pub mode: Mode,
+    pub catalog_id: Option<String>,
+    pub catalog_name: Option<String>,
+    pub test_event_code: Option<String>,
+    pub api_version: String,
+    pub endpoint: String,
+    /// ISO-3166 alpha-2, lowercase.
+    pub default_country: Option<String>,
+    /// Merchant-wide Limited Data Use; `None` = off.
+    pub ldu: Option<LduLocation>,
+    /// Customer fields the merchant allows to be sent; `None` = all.
+    pub allowed_fields: Option<Vec<normalize::Field>>,
+    pub unknown_consent: UnknownConsent,
+}
+
+/// Setting names, for error messages and documentation.
+pub const SETTING_NAMES: &[&str] = &[
+    "pixel_id",
+    "access_token",
+    "data_controls",
+    "mode",
+    "catalog_id",
+    "catalog_name",
+    "test_event_code",
+    "api_version",
+    "endpoint",
+    "default_country",
+    "ldu",
+    "allowed_fields",
+    "unknown_consent",
+];
+
+/// Customer fields a merchant may allow or forbid (the input names).
+pub const CUSTOMER_FIELDS: &[normalize::Field] = &[
+    normalize::Field::Email,
+    normalize::Field::Phone,
+    normalize::Field::FirstName,
+    normalize::Field::LastName,
+    normalize::Field::Gender,
+    normalize::Field::DateOfBirth,
+    normalize::Field::City,
+    normalize::Field::State,
+    normalize::Field::Zip,
+    normalize::Field::Country,
+    normalize::Field::ExternalId,
+];
+
+impl Settings {
+    /// Settings with defaults for everything but the pixel id.
+    pub fn new(pixel_id: &str) -> Result<Settings> {
+        let mut m = Map::new();
+        m.insert("pixel_id".into(), Value::String(pixel_id.into()));
+        Settings::from_map(&m)
+    }
+
+    /// Parses and validates settings from a JSON object text.
+    pub fn from_json(text: &str) -> Result<Settings> {
+        let value: Value = serde_json::from_str(text).map_err(|e| json_syntax("settings", &e))?;
+        Settings::from_value(&value)
+    }
+
+    /// Validates settings from a JSON value (must be an object).
+    pub fn from_value(value: &Value) -> Result<Settings> {
+        match value {
+            Value::Object(m) => Settings::from_map(m),
+            _ => Err(Error::setting("settings", "must be a JSON object")),
+        }
+    }
+
+    fn from_map(m: &Map<String, Value>) -> Result<Settings> {
+        for key in m.keys() {
+            if !SETTING_NAMES.contains(&key.as_str()) {
+                return Err(Error::setting(key, "is not a known setting"));
+            }
+        }
+        let text = |name: &str| -> Result<Option<String>> {
+            match m.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(Error::setting(
+                    name,
+                    format!("must be a string, not {}", json_type_name(other)),
+                )),
+            }
+        };
+
+        let pixel_id = text("pixel_id")?.ok_or_else(|| Error::setting("pixel_id", "is required"))?;
+        if !is_numeric_id(&pixel_id) {
+            return Err(Error::setting("pixel_id", "must be 1 to 32 digits"));
+        }
+
+        let access_token = match text("access_token")? {
+            None => None,
+            Some(t) if t.is_empty() => None,
+            Some(t) => {
+                if t.len() > 4096 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(Error::setting(
+                        "access_token",
+                        "must be printable ASCII without spaces, at most 4096 bytes",
+                    ));
+                }
+                Some(Secret(t))
+            }
+        };
+
+        let data_controls = match m.get("data_controls") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(Error::setting(
+                    "data_controls",
+                    format!("must be true or false, not {}", json_type_name(other)),
+                ))
+            }
+        };
+        if data_controls && access_token.is_none() {
+            return Err(Error::setting(
+                "access_token",
+                "is required when data_controls is on (server events need it)",
+            ));
+        }
+
+        let mode = match text("mode")?.as_deref() {
+            None | Some("pixel_and_server") => Mode::PixelAndServer,
+            Some("catalog_only") => Mode::CatalogOnly,
+            Some(_) => {
+                return Err(Error::setting("mode", "must be \"pixel_and_server\" or \"catalog_only\""))
+            }
+        };
+
+        let catalog_id = text("catalog_id")?;
+        if let Some(c) = &catalog_id {
+            if !is_numeric_id(c) {
+                return Err(Error::setting("catalog_id", "must be 1 to 32 digits"));
+            }
+        }
+        let catalog_name = text("catalog_name")?;
+        if let Some(n) = &catalog_name {
+            check_plain_text("catalog_name", n, 256)?;
+        }
+        let test_event_code = text("test_event_code")?.filter(|s| !s.is_empty());
+        if let Some(code) = &test_event_code {
+            if code.len() > 64 || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                return Err(Error::setting(
+                    "test_event_code",
+                    "must be letters, digits, '_' or '-', at most 64",
+                ));
+            }
+        }
+
+        let api_version = text("api_version")?.unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+        if !is_api_version(&api_version) {
+            return Err(Error::setting("api_version", "must look like \"v24.0\""));
+        }
+
+        let endpoint = text("endpoint")?.unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        let endpoint = validate_endpoint(&endpoint)?;
+
+        let default_country = match text("default_country")? {
+            None => None,
+            Some(c) if c.is_empty() => None,
+            Some(c) => {
+                let valid = c.len() == 2 && normalize::country_code(&c).as_deref() == Some(&*c.to_ascii_lowercase());
+                if !valid {
+                    return Err(Error::setting(
+                        "default_country",
+                        "must be an ISO-3166 alpha-2 country code such as \"GB\"",
+                    ));
+                }
+                Some(c.to_ascii_lowercase())
+            }
+        };
+
+        let ldu = parse_ldu(m.get("ldu"))?;
+
+        let allowed_fields = match m.get("allowed_fields") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => {
+                let mut fields = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let name = item.as_str().ok_or_else(|| {
+                        Error::setting(format!("allowed_fields[{i}]"), "must be a string")
+                    })?;
+                    let field = CUSTOMER_FIELDS
+                        .iter()
+                        .copied()
+                        .find(|f| f.input_name() == name || f.meta_key() == name)
+                        .ok_or_else(|| {
+                            Error::setting(format!("allowed_fields[{i}]"), "is not a customer field name")
+                        })?;
+                    if !fields.contains(&field) {
+                        fields.push(field);
+                    }
+                }
+                Some(fields)
+            }
+            Some(_) => return Err(Error::setting("allowed_fields", "must be a list of customer field names")),
+        };
+
+        let unknown_consent = match text("unknown_consent")?.as_deref() {
+            None | Some("deny") => UnknownConsent::Deny,
+            Some("grant") => UnknownConsent::Grant,
+            Some(_) => return Err(Error::setting("unknown_consent", "must be \"deny\" or \"grant\"")),
+        };
+
+        Ok(Settings {
+            pixel_id,
+            access_token,
+            data_controls,
+            mode,
+            catalog_id,
+            catalog_name,
+            test_event_code,
+            api_version,
+            endpoint,
+            default_country,
+            ldu,
+            allowed_fields,
+            unknown_consent,
+        })
+    }
+
+    /// Whether the merchant allows `field` to be sent (derived fields follow their source).
+    pub fn allows(&self, field: normalize::Field) -> bool {
+        use normalize::Field as F;
+        let source = match field {
+            F::F5First | F::FirstInitial => F::FirstName,
+            F::F5Last => F::LastName,
+            F::BirthDay | F::BirthMonth | F::BirthYear => F::DateOfBirth,
+            other => other,
+        };
+        match &self.allowed_fields {
+            None => true,
+            Some(list) => list.contains(&source),
+        }
+    }
+
+    /// The Conversions API URL for this pixel (no token: it goes in the body or a header).
+    pub fn events_url(&self) -> String {
+        format!("{}/{}/{}/events", self.endpoint, self.api_version, self.pixel_id)
+    }
+
+    /// A JSON view for status pages and `repr`: the token is reported only as set or not.
+    pub fn to_public_json(&self) -> Value {
+        serde_json::json!({
+            "pixel_id": self.pixel_id,
+            "access_token": if self.access_token.is_some() { "<redacted>" } else { "" },
+            "data_controls": self.data_controls,
+            "mode": self.mode.as_str(),
+            "catalog_id": self.catalog_id,
+            "catalog_name": self.catalog_name,
+            "test_event_code": self.test_event_code,
+            "api_version": self.api_version,
+            "endpoint": self.endpoint,
+            "default_country": self.default_country,
+            "ldu": self.ldu.map(|l| serde_json::json!({"country": l.country, "state": l.state})),
+            "allowed_fields": self.allowed_fields.as_ref().map(|v| v.iter().map(|f| f.input_name()).collect::<Vec<_>>()),
+            "unknown_consent": match self.unknown_consent { UnknownConsent::Deny => "deny", UnknownConsent::Grant => "grant" },
+        })
+    }
+}
+
+fn is_numeric_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_api_version(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('v') else { return false };
+    let mut parts = rest.split('.');
+    let ok = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()));
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+fn check_plain_text(name: &str, s: &str, max: usize) -> Result<()> {
+    if s.len() > max {
+        return Err(Error::setting(name, format!("must be at most {max} bytes")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Error::setting(name, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn validate_endpoint(raw: &str) -> Result<String> {
+    let bad = || Error::setting("endpoint", "must be an absolute http(s) URL without query, fragment or credentials");
+    if raw.len() > 2048 {
+        return Err(bad());
+    }
+    let url = url::Url::parse(raw).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(bad());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+fn parse_ldu(v: Option<&Value>) -> Result<Option<LduLocation>> {
+    match v {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(None),
+        Some(Value::Bool(true)) => Ok(Some(LduLocation { country: 0, state: 0 })),
+        Some(Value::Object(o)) => {
+            for key in o.keys() {
+                if key != "country" && key != "state" {
+                    return Err(Error::setting(format!("ldu.{key}"), "is not a known setting"));
+                }
+            }
+            let code = |name: &str| -> Result<i64> {
+                match o.get(name) {
+                    None | Some(Value::Null) => Ok(0),
+                    Some(Value::Number(n)) => n
+                        .as_i64()
+                        .filter(|v| (0..=100_000).contains(v))
+                        .ok_or_else(|| Error::setting(format!("ldu.{name}"), "must be a whole number from 0 to 100000")),
+                    Some(_) => Err(Error::setting(format!("ldu.{name}"), "must be a whole number")),
+                }
+            };
+            Ok(Some(LduLocation { country: code("country")?, state: code("state")? }))
+        }
+        Some(_) => Err(Error::setting("ldu", "must be true, false, or {\"country\": N, \"state\": N}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn defaults() {
+        let s = Settings::new("123").unwrap();
+        assert!(!s.data_controls, "data controls must default to off");
+        assert_eq!(s.mode, Mode::PixelAndServer);
+        assert_eq!(s.api_version, DEFAULT_API_VERSION);
+        assert_eq!(s.unknown_consent, UnknownConsent::Deny);
+        assert_eq!(s.events_url(), "https://graph.facebook.com/v24.0/123/events");
+    }
+
+    fn err(json: &str) -> Error {
+        Settings::from_json(json).unwrap_err()
+    }
+
+    #[test]
+    fn invalid_settings_name_the_setting() {
+        assert_eq!(err(r#"{"pixel_id": "12a"}"#).field_name(), Some("pixel_id"));
+        assert_eq!(err(r#"{}"#).field_name(), Some("pixel_id"));
+        assert_eq!(err(r#"{"pixel_id": 123}"#).field_name(), Some("pixel_id"));
+        assert_eq!(err(r#"{"pixel_id": "1", "mode": "x"}"#).field_name(), Some("mode"));
+        assert_eq!(err(r#"{"pixel_id": "1", "endpoint": "ftp://x"}"#).field_name(), Some("endpoint"));
+        assert_eq!(err(r#"{"pixel_id": "1", "endpoint": "not a url"}"#).field_name(), Some("endpoint"));
+        assert_eq!(err(r#"{"pixel_id": "1", "default_country": "XX"}"#).field_name(), Some("default_country"));
+        assert_eq!(err(r#"{"pixel_id": "1", "data_control": true}"#).code(), ErrorCode::InvalidSetting);
+        assert_eq!(err(r#"{"pixel_id": "1", "data_controls": "yes"}"#).field_name(), Some("data_controls"));
+        assert_eq!(err(r#"{"pixel_id": "1", "data_controls": true}"#).field_name(), Some("access_token"));
+        assert_eq!(err(r#"{"pixel_id": "1", "allowed_fields": ["mail"]}"#).field_name(), Some("allowed_fields[0]"));
+        assert_eq!(err(r#"{"pixel_id": "1", "api_version": "24"}"#).field_name(), Some("api_version"));
+        assert_eq!(err(r#"{"pixel_id": "1", "ldu": {"country": -1}}"#).field_name(), Some("ldu.country"));
+        assert_eq!(err("[1]").field_name(), Some("settings"));
+        assert_eq!(err("{").code(), ErrorCode::InvalidJson);
+    }
+
+    #[test]
+    fn token_is_redacted_everywhere() {
+        let s = Settings::from_json(
+            r#"{"pixel_id": "1", "access_token": "EAAB-SENTINEL-TOKEN", "data_controls": true}"#,
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("SENTINEL"));
+        assert!(!s.to_public_json().to_string().contains("SENTINEL"));
+        assert_eq!(s.access_token.as_ref().unwrap().expose(), "EAAB-SENTINEL-TOKEN");
+        let e = err(r#"{"pixel_id": "1", "access_token": "EAAB SENTINEL"}"#);
+        assert!(!e.to_string().contains("SENTINEL"));
+    }
+
+    #[test]
+    fn full_settings() {
+        let s = Settings::from_json(
+            r#"{"pixel_id": "1", "access_token": "t", "data_controls": true, "mode": "catalog_only",
+                "catalog_id": "99", "catalog_name": "Main", "test_event_code": "TEST123",
+                "api_version": "v23.0", "endpoint": "http://127.0.0.1:8080/", "default_country": "gb",
+                "ldu": {"country": 1, "state": 1000}, "allowed_fields": ["email", "ph"], "unknown_consent": "grant"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.endpoint, "http://127.0.0.1:8080");
+        assert_eq!(s.default_country.as_deref(), Some("gb"));
+        assert_eq!(s.ldu, Some(LduLocation { country: 1, state: 1000 }));
+        assert!(s.allows(normalize::Field::Phone));
+        assert!(!s.allows(normalize::Field::FirstName));
+        assert!(!s.allows(normalize::Field::F5First));
+    }
+}
