@@ -87,3 +87,17 @@ mod tests {
         assert_ne!(a, random_event_id());
     }
 }
+
+/// [`event_id`] with its inputs validated as event input is (digits-only pixel id,
+/// a valid event name, an order id of 1 to 255 bytes without control characters).
+pub fn event_id_checked(pixel_id: &str, event_name: &str, order_id: &str) -> crate::error::Result<String> {
+    use crate::error::Error;
+    if pixel_id.is_empty() || pixel_id.len() > 32 || !pixel_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid("pixel_id", "must be 1 to 32 digits"));
+    }
+    if !crate::input::is_valid_event_name(event_name) {
+        return Err(Error::invalid("event_name", "must be letters, digits, '_' and spaces, at most 50"));
+    }
+    crate::input::check_id(order_id, "order_id")?;
+    Ok(event_id(pixel_id, event_name, order_id))
+}

@@ -269,7 +269,7 @@ fn parse_decimal(s: &str) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
-fn is_valid_event_name(name: &str) -> bool {
+pub(crate) fn is_valid_event_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 50
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ')

@@ -1,0 +1,502 @@
+//! C ABI for convtrack. Thin wrappers over `convtrack-core`; all logic lives there.
+//!
+//! Conventions (after rustls-ffi):
+//! - every symbol starts with `convtrack_`;
+//! - fallible functions return a `convtrack_status` and write their out-param
+//!   only on success;
+//! - strings go in as `(const char *ptr, size_t len)` UTF-8 (no NUL needed) and
+//!   come out as NUL-terminated `char *` that the caller releases with
+//!   `convtrack_string_free`;
+//! - every body runs inside one guard that catches panics and records a
+//!   message for `convtrack_last_error_message` (per thread). No panic ever
+//!   crosses the boundary.
+#![allow(non_camel_case_types)]
+// The ABI layer necessarily dereferences caller pointers; each use is commented.
+#![allow(unsafe_code)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use convtrack_core::error::{Error, ErrorCode};
+use convtrack_core::tracker::BuildOptions;
+use convtrack_core::{Settings, Tracker};
+
+/// Major version of the library; equals the crate version (checked by tests).
+pub const CONVTRACK_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library.
+pub const CONVTRACK_VERSION_MINOR: u32 = 1;
+/// Patch version of the library.
+pub const CONVTRACK_VERSION_PATCH: u32 = 0;
+
+/// Result of every fallible call. Values are fixed and never renumbered.
+///
+/// 0 and 1 are successes; 1xx: misuse of the API; 2xx: bad event input;
+/// 3xx: bad settings; 9xx: internal errors (bugs).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum convtrack_status {
+    /// Success; the out-param was written.
+    CONVTRACK_STATUS_OK = 0,
+    /// Success, but the value normalizes to nothing and must be dropped; the out-param is untouched.
+    CONVTRACK_STATUS_DROPPED = 1,
+    /// A required pointer argument was NULL.
+    CONVTRACK_STATUS_NULL_POINTER = 100,
+    /// A string argument was not valid UTF-8.
+    CONVTRACK_STATUS_INVALID_UTF8 = 101,
+    /// An argument was invalid (e.g. an unknown field name or country).
+    CONVTRACK_STATUS_INVALID_ARGUMENT = 102,
+    /// The JSON input is not well-formed.
+    CONVTRACK_STATUS_INVALID_JSON = 200,
+    /// A JSON object has a key that is not part of the schema.
+    CONVTRACK_STATUS_UNKNOWN_FIELD = 201,
+    /// A value has the wrong JSON type.
+    CONVTRACK_STATUS_WRONG_TYPE = 202,
+    /// A required field is missing.
+    CONVTRACK_STATUS_MISSING_FIELD = 203,
+    /// A value is present but not acceptable.
+    CONVTRACK_STATUS_INVALID_VALUE = 204,
+    /// A value or the input exceeds a size limit.
+    CONVTRACK_STATUS_TOO_LARGE = 205,
+    /// `event_time` is more than 7 days old or too far in the future.
+    CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE = 206,
+    /// A setting is invalid.
+    CONVTRACK_STATUS_INVALID_SETTING = 300,
+    /// A panic was caught at the boundary (a bug; please report it).
+    CONVTRACK_STATUS_PANIC = 900,
+    /// An unexpected internal failure (a bug).
+    CONVTRACK_STATUS_INTERNAL = 901,
+}
+
+fn status_of(code: ErrorCode) -> convtrack_status {
+    use convtrack_status::*;
+    match code {
+        ErrorCode::NullPointer => CONVTRACK_STATUS_NULL_POINTER,
+        ErrorCode::InvalidUtf8 => CONVTRACK_STATUS_INVALID_UTF8,
+        ErrorCode::InvalidArgument => CONVTRACK_STATUS_INVALID_ARGUMENT,
+        ErrorCode::InvalidJson => CONVTRACK_STATUS_INVALID_JSON,
+        ErrorCode::UnknownField => CONVTRACK_STATUS_UNKNOWN_FIELD,
+        ErrorCode::WrongType => CONVTRACK_STATUS_WRONG_TYPE,
+        ErrorCode::MissingField => CONVTRACK_STATUS_MISSING_FIELD,
+        ErrorCode::InvalidValue => CONVTRACK_STATUS_INVALID_VALUE,
+        ErrorCode::TooLarge => CONVTRACK_STATUS_TOO_LARGE,
+        ErrorCode::EventTimeOutOfRange => CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE,
+        ErrorCode::InvalidSetting => CONVTRACK_STATUS_INVALID_SETTING,
+        ErrorCode::Panic => CONVTRACK_STATUS_PANIC,
+        _ => CONVTRACK_STATUS_INTERNAL,
+    }
+}
+
+/// An opaque tracker for one merchant. Create with `convtrack_tracker_new`,
+/// release with `convtrack_tracker_free`. Immutable after creation: one tracker
+/// may be used from several threads at once.
+pub struct convtrack_tracker {
+    inner: Tracker,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+fn set_last_error(message: &str) {
+    // Messages never contain NUL (they are built from field names and fixed text),
+    // but never fail here: replace any NUL.
+    let c = CString::new(message.replace('\0', "?")).unwrap_or_default();
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(c));
+}
+
+fn clear_last_error() {
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = None);
+}
+
+/// Runs `body` with panics caught and errors recorded. `body` returns the success status.
+fn guard(body: impl FnOnce() -> Result<convtrack_status, Error>) -> convtrack_status {
+    clear_last_error();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => {
+            set_last_error(&e.to_string());
+            status_of(e.code())
+        }
+        Err(_) => {
+            set_last_error("internal error: a panic was caught at the C boundary (this is a bug)");
+            convtrack_status::CONVTRACK_STATUS_PANIC
+        }
+    }
+}
+
+/// Borrows `(ptr, len)` as UTF-8. `name` is the parameter name for messages.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reads of `len` bytes for the duration of the call.
+unsafe fn str_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a str, Error> {
+    if ptr.is_null() {
+        return Err(Error::field(ErrorCode::NullPointer, name, "must not be NULL"));
+    }
+    // SAFETY: the caller guarantees `ptr` is valid for `len` bytes (documented per function).
+    let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+    std::str::from_utf8(bytes).map_err(|_| Error::field(ErrorCode::InvalidUtf8, name, "is not valid UTF-8"))
+}
+
+/// Like `str_arg`, but NULL (or length 0) means "not given".
+///
+/// # Safety
+/// As `str_arg`.
+unsafe fn opt_str_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<Option<&'a str>, Error> {
+    if ptr.is_null() || len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { str_arg(ptr, len, name) }.map(Some)
+}
+
+fn check_out<T>(out: *mut T) -> Result<(), Error> {
+    if out.is_null() {
+        return Err(Error::field(ErrorCode::NullPointer, "out", "must not be NULL"));
+    }
+    Ok(())
+}
+
+/// Hands an owned string to C.
+fn to_c_string(s: String) -> Result<*mut c_char, Error> {
+    // JSON output escapes NUL as \u0000 and normalized values never contain NUL;
+    // if one ever did, report it rather than truncate silently.
+    CString::new(s)
+        .map(CString::into_raw)
+        .map_err(|_| Error::general(ErrorCode::Internal, "output contained a NUL byte"))
+}
+
+/// The library version as a static NUL-terminated string, e.g. "0.1.0".
+/// Never NULL; do not free it. Thread-safe.
+#[no_mangle]
+pub extern "C" fn convtrack_version() -> *const c_char {
+    static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}
+
+/// A static NUL-terminated name for a status, e.g. "CONVTRACK_STATUS_OK".
+/// Unknown values give "CONVTRACK_STATUS_UNKNOWN". Never NULL; do not free it.
+#[no_mangle]
+pub extern "C" fn convtrack_status_name(status: convtrack_status) -> *const c_char {
+    use convtrack_status::*;
+    let name: &'static str = match status {
+        CONVTRACK_STATUS_OK => "CONVTRACK_STATUS_OK\0",
+        CONVTRACK_STATUS_DROPPED => "CONVTRACK_STATUS_DROPPED\0",
+        CONVTRACK_STATUS_NULL_POINTER => "CONVTRACK_STATUS_NULL_POINTER\0",
+        CONVTRACK_STATUS_INVALID_UTF8 => "CONVTRACK_STATUS_INVALID_UTF8\0",
+        CONVTRACK_STATUS_INVALID_ARGUMENT => "CONVTRACK_STATUS_INVALID_ARGUMENT\0",
+        CONVTRACK_STATUS_INVALID_JSON => "CONVTRACK_STATUS_INVALID_JSON\0",
+        CONVTRACK_STATUS_UNKNOWN_FIELD => "CONVTRACK_STATUS_UNKNOWN_FIELD\0",
+        CONVTRACK_STATUS_WRONG_TYPE => "CONVTRACK_STATUS_WRONG_TYPE\0",
+        CONVTRACK_STATUS_MISSING_FIELD => "CONVTRACK_STATUS_MISSING_FIELD\0",
+        CONVTRACK_STATUS_INVALID_VALUE => "CONVTRACK_STATUS_INVALID_VALUE\0",
+        CONVTRACK_STATUS_TOO_LARGE => "CONVTRACK_STATUS_TOO_LARGE\0",
+        CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE => "CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE\0",
+        CONVTRACK_STATUS_INVALID_SETTING => "CONVTRACK_STATUS_INVALID_SETTING\0",
+        CONVTRACK_STATUS_PANIC => "CONVTRACK_STATUS_PANIC\0",
+        CONVTRACK_STATUS_INTERNAL => "CONVTRACK_STATUS_INTERNAL\0",
+    };
+    name.as_ptr().cast()
+}
+
+/// Copies the calling thread's last error message into `buf` (NUL-terminated,
+/// truncated to `len - 1` bytes) and returns the message's full length in
+/// bytes, without the NUL. Returns 0 when the last call on this thread
+/// succeeded. Pass `buf = NULL` or `len = 0` to learn the length only.
+/// Messages name the offending field and never contain its value.
+///
+/// # Safety
+/// `buf` must be NULL or valid for writes of `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_last_error_message(buf: *mut c_char, len: usize) -> usize {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        LAST_ERROR.with(|slot| {
+            let slot = slot.borrow();
+            let Some(msg) = slot.as_ref() else { return 0 };
+            let bytes = msg.as_bytes();
+            if !buf.is_null() && len > 0 {
+                let n = bytes.len().min(len - 1);
+                // SAFETY: `buf` is valid for `len` bytes (caller contract) and n + 1 <= len.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), n);
+                    *buf.add(n) = 0;
+                }
+            }
+            bytes.len()
+        })
+    }));
+    result.unwrap_or(0)
+}
+
+/// Releases a string returned by any convtrack function. `NULL` is a no-op.
+///
+/// # Safety
+/// `s` must be NULL or a string returned by convtrack and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_string_free(s: *mut c_char) {
+    if s.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `s` came from `CString::into_raw` in this library (caller contract).
+        drop(unsafe { CString::from_raw(s) });
+    }));
+}
+
+/// Normalizes one customer-data value as Meta expects.
+///
+/// `field` is a field name: `email`/`em`, `phone`/`ph`, `first_name`/`fn`,
+/// `last_name`/`ln`, `gender`/`ge`, `date_of_birth`/`db`, `city`/`ct`,
+/// `state`/`st`, `zip`/`zp`, `country`, `external_id`, or a derived key
+/// (`f5first`, `f5last`, `fi`, `dobd`, `dobm`, `doby`). `country` (optional:
+/// NULL or length 0) is an ISO-3166 code or name used to complete national
+/// phone numbers to E.164.
+///
+/// On `CONVTRACK_STATUS_OK`, `*out` receives a new string (free it with
+/// `convtrack_string_free`). On `CONVTRACK_STATUS_DROPPED` the value
+/// normalizes to nothing and must not be sent; `*out` is untouched, as on
+/// every error. Thread-safe.
+///
+/// # Safety
+/// Each `(ptr, len)` must be valid for reads of `len` bytes; `out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_normalize(
+    field: *const c_char,
+    field_len: usize,
+    value: *const c_char,
+    value_len: usize,
+    country: *const c_char,
+    country_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract on the (ptr, len) pairs.
+        let (f, v, c) = unsafe {
+            (
+                str_arg(field, field_len, "field")?,
+                str_arg(value, value_len, "value")?,
+                opt_str_arg(country, country_len, "country")?,
+            )
+        };
+        match convtrack_core::hash::normalize_named(f, v, c)? {
+            None => Ok(convtrack_status::CONVTRACK_STATUS_DROPPED),
+            Some(n) => {
+                let p = to_c_string(n)?;
+                // SAFETY: `out` is non-NULL and valid for a write (caller contract).
+                unsafe { *out = p };
+                Ok(convtrack_status::CONVTRACK_STATUS_OK)
+            }
+        }
+    })
+}
+
+/// Normalizes and SHA-256 hashes one value (lowercase hex, 64 characters), exactly
+/// as it is sent to Meta. A value that already is a SHA-256 or MD5 digest passes
+/// through lowercased. Arguments, ownership and statuses as `convtrack_normalize`.
+/// Thread-safe.
+///
+/// # Safety
+/// As `convtrack_normalize`.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_hash(
+    field: *const c_char,
+    field_len: usize,
+    value: *const c_char,
+    value_len: usize,
+    country: *const c_char,
+    country_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract on the (ptr, len) pairs.
+        let (f, v, c) = unsafe {
+            (
+                str_arg(field, field_len, "field")?,
+                str_arg(value, value_len, "value")?,
+                opt_str_arg(country, country_len, "country")?,
+            )
+        };
+        match convtrack_core::hash::hash_named(f, v, c)? {
+            None => Ok(convtrack_status::CONVTRACK_STATUS_DROPPED),
+            Some(h) => {
+                let p = to_c_string(h)?;
+                // SAFETY: `out` is non-NULL and valid for a write (caller contract).
+                unsafe { *out = p };
+                Ok(convtrack_status::CONVTRACK_STATUS_OK)
+            }
+        }
+    })
+}
+
+/// Derives the deterministic event id shared by the pixel and the server copy of
+/// an event with an order: `ct1-` followed by 32 lowercase hex digits (see the
+/// README for the derivation). On success `*out` receives a new string (free it
+/// with `convtrack_string_free`). Thread-safe.
+///
+/// # Safety
+/// Each `(ptr, len)` must be valid for reads of `len` bytes; `out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_event_id(
+    pixel_id: *const c_char,
+    pixel_id_len: usize,
+    event_name: *const c_char,
+    event_name_len: usize,
+    order_id: *const c_char,
+    order_id_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract on the (ptr, len) pairs.
+        let (p, e, o) = unsafe {
+            (
+                str_arg(pixel_id, pixel_id_len, "pixel_id")?,
+                str_arg(event_name, event_name_len, "event_name")?,
+                str_arg(order_id, order_id_len, "order_id")?,
+            )
+        };
+        let id = convtrack_core::dedup::event_id_checked(p, e, o)?;
+        let ptr = to_c_string(id)?;
+        // SAFETY: `out` is non-NULL and valid for a write (caller contract).
+        unsafe { *out = ptr };
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+    })
+}
+
+/// Creates a tracker from settings as a JSON object (see the README's settings
+/// table), e.g. `{"pixel_id": "1234567890"}`. Invalid settings fail here with
+/// `CONVTRACK_STATUS_INVALID_SETTING` (or `_INVALID_JSON`) and a message naming
+/// the setting. On success `*out` receives a tracker to release with
+/// `convtrack_tracker_free`; otherwise `*out` is untouched.
+///
+/// # Safety
+/// `(settings_json, len)` must be valid for reads; `out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_new(
+    settings_json: *const c_char,
+    len: usize,
+    out: *mut *mut convtrack_tracker,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract.
+        let text = unsafe { str_arg(settings_json, len, "settings_json")? };
+        let settings = Settings::from_json(text)?;
+        let boxed = Box::new(convtrack_tracker { inner: Tracker::new(settings) });
+        // SAFETY: `out` is non-NULL and valid for a write (caller contract).
+        unsafe { *out = Box::into_raw(boxed) };
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+    })
+}
+
+/// Releases a tracker. `NULL` is a no-op.
+///
+/// # Safety
+/// `tracker` must be NULL or a tracker from `convtrack_tracker_new` not yet freed,
+/// and no other thread may be using it.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_free(tracker: *mut convtrack_tracker) {
+    if tracker.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `tracker` came from `Box::into_raw` in `convtrack_tracker_new`.
+        drop(unsafe { Box::from_raw(tracker) });
+    }));
+}
+
+/// Builds one event: validates the event JSON (SPEC §3 shape), applies the
+/// consent gate, normalizes and hashes customer data, derives the event id,
+/// and renders the pixel snippet and the Conversions API payload. Pure: no
+/// I/O, nothing is sent.
+///
+/// `options_json` (optional: NULL or length 0) is `{"now": <unix seconds>,
+/// "nonce": "<CSP nonce>", "script_src": "<fbevents.js URL>"}`, every key
+/// optional.
+///
+/// On success `*out` receives the result as JSON (schema 1):
+/// `{"schema":1, "event_id", "event_name", "event_time", "server": "send"|"blocked",
+/// "reason": null|"catalog_only"|"data_controls_off"|"consent_denied"|"consent_unknown",
+/// "pixel": "track"|"revoked"|"off", "ldu", "pixel_html", "payload": {...}|null}`.
+/// Free it with `convtrack_string_free`. Thread-safe: a tracker may build on
+/// several threads at once.
+///
+/// # Safety
+/// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_build(
+    tracker: *const convtrack_tracker,
+    event_json: *const c_char,
+    event_json_len: usize,
+    options_json: *const c_char,
+    options_json_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        if tracker.is_null() {
+            return Err(Error::field(ErrorCode::NullPointer, "tracker", "must not be NULL"));
+        }
+        // SAFETY: `tracker` is a live tracker (caller contract); shared borrow only.
+        let tracker = unsafe { &(*tracker).inner };
+        // SAFETY: caller contract on the (ptr, len) pairs.
+        let (event, options) = unsafe {
+            (
+                str_arg(event_json, event_json_len, "event_json")?,
+                opt_str_arg(options_json, options_json_len, "options_json")?,
+            )
+        };
+        let options = match options {
+            Some(o) => BuildOptions::from_json(o)?,
+            None => BuildOptions::default(),
+        };
+        let result = tracker.build_json(event, &options)?;
+        let p = to_c_string(result.to_json().to_string())?;
+        // SAFETY: `out` is non-NULL and valid for a write (caller contract).
+        unsafe { *out = p };
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_macros_match_cargo() {
+        assert_eq!(CONVTRACK_VERSION_MAJOR.to_string(), env!("CARGO_PKG_VERSION_MAJOR"));
+        assert_eq!(CONVTRACK_VERSION_MINOR.to_string(), env!("CARGO_PKG_VERSION_MINOR"));
+        assert_eq!(CONVTRACK_VERSION_PATCH.to_string(), env!("CARGO_PKG_VERSION_PATCH"));
+    }
+
+    #[test]
+    fn status_codes_match_core_codes() {
+        for code in [
+            ErrorCode::NullPointer,
+            ErrorCode::InvalidUtf8,
+            ErrorCode::InvalidArgument,
+            ErrorCode::InvalidJson,
+            ErrorCode::UnknownField,
+            ErrorCode::WrongType,
+            ErrorCode::MissingField,
+            ErrorCode::InvalidValue,
+            ErrorCode::TooLarge,
+            ErrorCode::EventTimeOutOfRange,
+            ErrorCode::InvalidSetting,
+            ErrorCode::Panic,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(status_of(code) as u32, code.as_u32(), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn panics_are_caught() {
+        let s = guard(|| panic!("boom"));
+        assert_eq!(s, convtrack_status::CONVTRACK_STATUS_PANIC);
+        // SAFETY: NULL buffer asks for the length only.
+        assert!(unsafe { convtrack_last_error_message(std::ptr::null_mut(), 0) } > 0);
+    }
+}
