@@ -1,0 +1,245 @@
+//! Python bindings: the `convtrack._convtrack` extension module. Thin: converts
+//! Python values to and from JSON values and calls the core. Exceptions are
+//! defined once in `convtrack/errors.py`; `raise_error` maps core codes to them.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Value};
+
+use convtrack_core::error::{Error, ErrorCode};
+use convtrack_core::tracker::BuildOptions;
+use convtrack_core::{EventInput, Settings, Tracker as CoreTracker};
+
+/// Deepest nesting accepted from Python (the event schema needs 4).
+const MAX_DEPTH: usize = 32;
+
+/// Maps a core error to the Python exception class defined in `convtrack.errors`.
+fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
+    let class_name = match e.code() {
+        ErrorCode::InvalidSetting => "SettingsError",
+        ErrorCode::InvalidJson => "InvalidJsonError",
+        ErrorCode::UnknownField => "UnknownFieldError",
+        ErrorCode::WrongType => "WrongTypeError",
+        ErrorCode::MissingField => "MissingFieldError",
+        ErrorCode::InvalidValue => "InvalidValueError",
+        ErrorCode::TooLarge => "TooLargeError",
+        ErrorCode::EventTimeOutOfRange => "EventTimeError",
+        ErrorCode::InvalidArgument | ErrorCode::InvalidUtf8 | ErrorCode::NullPointer => "InvalidArgumentError",
+        _ => "InternalError",
+    };
+    let build = || -> PyResult<PyErr> {
+        let module = py.import("convtrack.errors")?;
+        let class = module.getattr(class_name)?;
+        let exc = class.call1((e.to_string(), e.code().as_u32(), e.code().name(), e.field_name()))?;
+        Ok(PyErr::from_value(exc))
+    };
+    build().unwrap_or_else(|err| err)
+}
+
+fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value, Error> {
+    if depth > MAX_DEPTH {
+        return Err(Error::field(ErrorCode::TooLarge, path, "is nested too deeply"));
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    // bool before int: in Python, bool is a subclass of int.
+    if let Ok(b) = obj.downcast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(i) = obj.downcast::<PyInt>() {
+        if let Ok(v) = i.extract::<i64>() {
+            return Ok(Value::from(v));
+        }
+        if let Ok(v) = i.extract::<u64>() {
+            return Ok(Value::from(v));
+        }
+        return Err(Error::field(ErrorCode::InvalidValue, path, "is an integer out of range"));
+    }
+    if let Ok(f) = obj.downcast::<PyFloat>() {
+        let v = f.value();
+        // NaN and infinities have no JSON form; pass them as text so the core's
+        // validation rejects them with its usual, field-naming error.
+        return Ok(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or_else(|| Value::String(v.to_string())));
+    }
+    if let Ok(s) = obj.downcast::<PyString>() {
+        return s
+            .to_cow()
+            .map(|s| Value::String(s.into_owned()))
+            .map_err(|_| Error::field(ErrorCode::InvalidUtf8, path, "is not valid Unicode (lone surrogate)"));
+    }
+    if let Ok(d) = obj.downcast::<PyDict>() {
+        let mut m = Map::new();
+        for (k, v) in d.iter() {
+            let key = k
+                .downcast::<PyString>()
+                .ok()
+                .and_then(|s| s.to_cow().ok().map(|c| c.into_owned()))
+                .ok_or_else(|| Error::field(ErrorCode::WrongType, path, "must have string keys"))?;
+            let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            let value = py_to_json(&v, &child, depth + 1)?;
+            m.insert(key, value);
+        }
+        return Ok(Value::Object(m));
+    }
+    if obj.downcast::<PyList>().is_ok() || obj.downcast::<PyTuple>().is_ok() {
+        let mut out = Vec::new();
+        for (i, item) in obj.try_iter().map_err(|_| Error::general(ErrorCode::Internal, "list iteration failed"))?.enumerate() {
+            let item = item.map_err(|_| Error::general(ErrorCode::Internal, "list iteration failed"))?;
+            out.push(py_to_json(&item, &format!("{path}[{i}]"), depth + 1)?);
+        }
+        return Ok(Value::Array(out));
+    }
+    // decimal.Decimal (money in most Python shops): its exact text; the core validates it.
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    if type_name == "Decimal" {
+        if let Ok(s) = obj.str() {
+            return Ok(Value::String(s.to_string()));
+        }
+    }
+    Err(Error::field(ErrorCode::WrongType, if path.is_empty() { "value" } else { path }, "has an unsupported Python type"))
+}
+
+fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                n.as_f64().unwrap_or(0.0).into_pyobject(py)?.into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(m) => {
+            let dict = PyDict::new(py);
+            for (k, item) in m {
+                dict.set_item(k, json_to_py(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// Normalizes one customer-data value as Meta expects; `None` means "dropped".
+#[pyfunction]
+#[pyo3(signature = (field, value, country=None))]
+fn normalize(py: Python<'_>, field: &str, value: &str, country: Option<&str>) -> PyResult<Option<String>> {
+    convtrack_core::hash::normalize_named(field, value, country).map_err(|e| to_py_err(py, &e))
+}
+
+/// Normalizes and SHA-256 hashes one value as sent to Meta; `None` means "dropped".
+#[pyfunction]
+#[pyo3(signature = (field, value, country=None))]
+fn hash(py: Python<'_>, field: &str, value: &str, country: Option<&str>) -> PyResult<Option<String>> {
+    convtrack_core::hash::hash_named(field, value, country).map_err(|e| to_py_err(py, &e))
+}
+
+/// The deterministic event id of an event with an order.
+#[pyfunction]
+fn event_id(py: Python<'_>, pixel_id: &str, event_name: &str, order_id: &Bound<'_, PyAny>) -> PyResult<String> {
+    // Order ids are often integers in Python shops: accept them as the JSON input does.
+    let order = if let Ok(i) = order_id.downcast::<PyInt>() {
+        if order_id.downcast::<PyBool>().is_ok() {
+            return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "order_id", "must be a string or an integer")));
+        }
+        i.to_string()
+    } else if let Ok(s) = order_id.downcast::<PyString>() {
+        s.to_cow()?.into_owned()
+    } else {
+        return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "order_id", "must be a string or an integer")));
+    };
+    convtrack_core::dedup::event_id_checked(pixel_id, event_name, &order).map_err(|e| to_py_err(py, &e))
+}
+
+/// The tracker for one merchant. Immutable; safe to share between threads.
+#[pyclass(frozen, module = "convtrack._convtrack")]
+struct Tracker {
+    inner: CoreTracker,
+}
+
+#[pymethods]
+impl Tracker {
+    #[new]
+    #[pyo3(signature = (settings=None, **kwargs))]
+    fn new(py: Python<'_>, settings: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let mut map = Map::new();
+        let mut merge = |obj: &Bound<'_, PyAny>| -> Result<(), Error> {
+            match py_to_json(obj, "", 0)? {
+                Value::Object(m) => {
+                    map.extend(m);
+                    Ok(())
+                }
+                _ => Err(Error::setting("settings", "must be a dict")),
+            }
+        };
+        if let Some(s) = settings {
+            merge(s).map_err(|e| to_py_err(py, &e))?;
+        }
+        if let Some(k) = kwargs {
+            merge(k.as_any()).map_err(|e| to_py_err(py, &e))?;
+        }
+        let settings = Settings::from_value(&Value::Object(map)).map_err(|e| to_py_err(py, &e))?;
+        Ok(Tracker { inner: CoreTracker::new(settings) })
+    }
+
+    /// Builds one event (pure, no I/O): returns a dict with `event_id`, `server`,
+    /// `reason`, `pixel`, `pixel_html` and `payload`.
+    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None))]
+    fn build<'py>(
+        &self,
+        py: Python<'py>,
+        event: &Bound<'py, PyAny>,
+        now: Option<i64>,
+        nonce: Option<String>,
+        script_src: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let value = py_to_json(event, "", 0).map_err(|e| to_py_err(py, &e))?;
+        let input = if value.is_object() {
+            EventInput::from_value(&value)
+        } else {
+            Err(Error::field(ErrorCode::WrongType, "event", "must be a dict"))
+        }
+        .map_err(|e| to_py_err(py, &e))?;
+        let options = BuildOptions { now, nonce, script_src };
+        let result = self.inner.build(&input, &options).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &result.to_json())
+    }
+
+    /// The settings, with the access token redacted.
+    #[getter]
+    fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.inner.settings().to_public_json())
+    }
+
+    fn __repr__(&self) -> String {
+        let s = self.inner.settings();
+        format!(
+            "Tracker(pixel_id={:?}, data_controls={}, mode={:?}, access_token={})",
+            s.pixel_id,
+            if s.data_controls { "True" } else { "False" },
+            s.mode.as_str(),
+            if s.access_token.is_some() { "'<redacted>'" } else { "None" }
+        )
+    }
+}
+
+#[pymodule]
+fn _convtrack(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", convtrack_core::VERSION)?;
+    m.add_function(wrap_pyfunction!(normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(hash, m)?)?;
+    m.add_function(wrap_pyfunction!(event_id, m)?)?;
+    m.add_class::<Tracker>()?;
+    Ok(())
+}
