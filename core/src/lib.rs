@@ -34,7 +34,7 @@ pub mod tracker;
 
 pub use consent::{BlockReason, Decision, PixelConsent, ServerDecision};
 pub use dedup::event_id;
-pub use error::{Error, ErrorCode};
+pub use error::{Error, ErrorCode, Result};
 pub use input::EventInput;
 pub use normalize::Field;
 pub use settings::{Mode, Settings};

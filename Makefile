@@ -1,0 +1,57 @@
+# The commands the README names. Nothing hidden: each target says what it runs.
+#   make demo   build the Python package into .venv and run the demo (sample orders through build)
+#   make test   install what the tests need, then run every test suite
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CARGO ?= cargo
+export CARGO_TERM_COLOR := never
+
+.PHONY: demo test deps venv wheel rust-test header-check c-test php-test python-test stubtest header fmt
+
+demo: wheel
+	$(VENV)/bin/convtrack demo
+
+test: deps rust-test header-check c-test php-test python-test stubtest
+	@echo "all test suites passed"
+
+# System packages the tests need (CI machines start fresh; we are root there).
+deps:
+	@if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$$'; then \
+	  echo "installing php-cli (for the PHP FFI tests)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli) >/dev/null; \
+	fi
+	@command -v gcc >/dev/null && command -v g++ >/dev/null
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+venv: $(VENV)/bin/python
+	$(PY) -m pip install -q --disable-pip-version-check 'maturin>=1.5,<2' 'pytest>=7' 'mypy>=1.8' 'hypothesis>=6'
+
+# Build the abi3 wheel and install it into the venv, exactly as a shop would install it.
+wheel: venv
+	rm -rf target/wheels
+	$(VENV)/bin/maturin build --release --quiet -o target/wheels
+	$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/convtrack-*.whl
+
+rust-test:
+	$(CARGO) test --quiet
+
+header:
+	scripts/gen-header.sh
+
+header-check:
+	scripts/gen-header.sh --check
+
+c-test:
+	bash tests/c/run.sh
+
+php-test: deps
+	bash tests/php/run.sh
+
+python-test: wheel
+	cd tests/python && ../../$(PY) -m pytest -q
+
+stubtest: wheel
+	$(PY) -m mypy.stubtest convtrack --allowlist tests/python/stubtest-allowlist.txt

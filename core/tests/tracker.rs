@@ -1,0 +1,290 @@
+//! Behaviour across modules, from the shop developer's side: an order in, the
+//! pixel snippet and the Conversions API event out.
+
+use convtrack_core::hash::sha256_hex;
+use convtrack_core::tracker::BuildOptions;
+use convtrack_core::{event_id, ErrorCode, Settings, Tracker};
+use serde_json::{json, Value};
+
+const NOW: i64 = 1_732_790_000;
+const PIXEL: &str = "1234567890";
+
+fn tracker(extra: Value) -> Tracker {
+    let mut s = json!({"pixel_id": PIXEL, "access_token": "EAAB-SENTINEL-TOKEN", "data_controls": true});
+    for (k, v) in extra.as_object().unwrap() {
+        s[k] = v.clone();
+    }
+    Tracker::new(Settings::from_value(&s).unwrap())
+}
+
+fn purchase() -> Value {
+    json!({
+        "event_name": "Purchase",
+        "event_time": NOW - 120,
+        "order_id": "1001",
+        "event_source_url": "https://shop.example/checkout/thanks",
+        "currency": "eur",
+        "value": "59.90",
+        "items": [
+            {"id": "SKU-1", "quantity": 2, "price": "19.95", "title": "</script><script>alert(1)</script>"},
+            {"id": "SKU-2", "quantity": 1, "price": 20, "title": "Mug"},
+            {"id": "SKU-1", "quantity": 1, "price": "19.95"}
+        ],
+        "customer": {
+            "email": ["  Sentinel.Person@Example.COM ", "sentinel.person@example.com", "other@example.org"],
+            "phone": "020 7183 8750",
+            "first_name": "Sentinel",
+            "last_name": "Person",
+            "country": "GB",
+            "external_id": "cust-42",
+            "city": ""
+        },
+        "browser": {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0 Sentinel", "fbp": "fb.1.1732780000000.1098115397", "fbclid": "IwAR2xyz"},
+        "consent": {"marketing": "granted"}
+    })
+}
+
+fn build(t: &Tracker, event: &Value) -> convtrack_core::Result<convtrack_core::BuildResult> {
+    t.build_json(&event.to_string(), &BuildOptions { now: Some(NOW), ..Default::default() })
+}
+
+#[test]
+fn golden_event_ids() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/event_ids.json");
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let vectors = data["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 5);
+    for v in vectors {
+        let got = event_id(v["pixel_id"].as_str().unwrap(), v["event_name"].as_str().unwrap(), v["order_id"].as_str().unwrap());
+        assert_eq!(got, v["event_id"].as_str().unwrap(), "{v}");
+    }
+}
+
+#[test]
+fn purchase_payload_is_exactly_what_meta_expects() {
+    let r = build(&tracker(json!({})), &purchase()).unwrap();
+    assert_eq!(r.server.as_str(), "send");
+    assert_eq!(r.event_id, event_id(PIXEL, "Purchase", "1001"));
+    let p = r.payload.unwrap();
+    let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["event_name", "event_time", "event_id", "action_source", "event_source_url", "user_data", "custom_data"]);
+    assert_eq!(p["event_time"], NOW - 120, "the order's time, not the send time");
+    assert_eq!(p["action_source"], "website");
+
+    let ud = &p["user_data"];
+    // Multi-valued fields are arrays of digests, de-duplicated in first-seen order.
+    assert_eq!(ud["em"], json!([sha256_hex("sentinel.person@example.com"), sha256_hex("other@example.org")]));
+    // The national UK number is completed with the country calling code (SPEC §4 deviation).
+    assert_eq!(ud["ph"], json!([sha256_hex("442071838750")]));
+    assert_eq!(ud["fn"], json!([sha256_hex("sentinel")]));
+    assert_eq!(ud["country"], json!([sha256_hex("gb")]));
+    assert_eq!(ud["external_id"], json!([sha256_hex("cust-42")]));
+    assert!(ud.get("ct").is_none(), "an empty value is dropped, never hashed");
+    for (k, v) in ud.as_object().unwrap() {
+        if let Some(list) = v.as_array() {
+            for d in list {
+                let d = d.as_str().unwrap();
+                assert!(d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{k}");
+            }
+        }
+    }
+    // Never hashed, sent as given.
+    assert_eq!(ud["client_ip_address"], "203.0.113.7");
+    assert_eq!(ud["client_user_agent"], "Mozilla/5.0 Sentinel");
+    assert_eq!(ud["fbp"], "fb.1.1732780000000.1098115397");
+    assert_eq!(ud["fbc"], format!("fb.1.{}.IwAR2xyz", (NOW - 120) * 1000));
+
+    let cd = &p["custom_data"];
+    assert_eq!(cd["value"], 59.9);
+    assert_eq!(cd["currency"], "EUR");
+    assert_eq!(cd["content_ids"], json!(["SKU-1", "SKU-2"]));
+    assert_eq!(cd["contents"][0], json!({"id": "SKU-1", "quantity": 2, "item_price": 19.95}));
+    assert_eq!(cd["content_type"], "product");
+    assert_eq!(cd["order_id"], "1001");
+    assert_eq!(cd["num_items"], 4);
+
+    // No raw personal data and no token anywhere in the output.
+    let all = format!("{}{}", p, r.pixel_html);
+    for raw in ["Sentinel.Person", "sentinel.person@", "7183", "SENTINEL-TOKEN", "cust-42"] {
+        assert!(!all.contains(raw), "{raw} leaked");
+    }
+}
+
+#[test]
+fn pixel_and_server_share_the_event_id() {
+    let r = build(&tracker(json!({})), &purchase()).unwrap();
+    assert!(r.pixel_html.contains(&format!("{{\"eventID\":\"{}\"}}", r.event_id)));
+    assert_eq!(r.payload.unwrap()["event_id"], r.event_id);
+    // Same order, another process, another time: same id.
+    let again = build(&tracker(json!({})), &json!({"event_name": "Purchase", "order_id": 1001, "currency": "EUR", "value": 1})).unwrap();
+    assert_eq!(again.event_id, r.event_id);
+}
+
+#[test]
+fn default_settings_send_nothing_server_side() {
+    let t = Tracker::new(Settings::new(PIXEL).unwrap());
+    let r = build(&t, &purchase()).unwrap();
+    assert_eq!(r.server.as_str(), "blocked");
+    assert_eq!(r.server.reason().unwrap().as_str(), "data_controls_off");
+    assert!(r.payload.is_none());
+    assert!(r.pixel_html.contains("fbq('track',\"Purchase\""), "the pixel still tracks");
+    assert!(!r.pixel_html.contains("Sentinel"));
+}
+
+#[test]
+fn denied_consent_blocks_server_and_revokes_pixel() {
+    let mut e = purchase();
+    e["consent"]["marketing"] = json!("denied");
+    let r = build(&tracker(json!({})), &e).unwrap();
+    assert_eq!(r.server.reason().unwrap().as_str(), "consent_denied");
+    assert!(r.payload.is_none());
+    assert!(r.pixel_html.contains("fbq('consent','revoke')"));
+    e["consent"] = json!(null);
+    assert_eq!(build(&tracker(json!({})), &e).unwrap().server.reason().unwrap().as_str(), "consent_unknown");
+    assert_eq!(build(&tracker(json!({"unknown_consent": "grant"})), &e).unwrap().server.as_str(), "send");
+}
+
+#[test]
+fn catalog_only_has_no_pixel_and_no_server_event() {
+    let r = build(&tracker(json!({"mode": "catalog_only"})), &purchase()).unwrap();
+    assert_eq!(r.server.reason().unwrap().as_str(), "catalog_only");
+    assert_eq!(r.pixel_html, "");
+    assert!(r.payload.is_none());
+}
+
+#[test]
+fn ldu_options_in_payload_and_snippet() {
+    let mut e = purchase();
+    e["consent"]["ldu"] = json!(true);
+    let r = build(&tracker(json!({})), &e).unwrap();
+    let p = r.payload.unwrap();
+    assert_eq!(p["data_processing_options"], json!(["LDU"]));
+    assert_eq!(p["data_processing_options_country"], 0);
+    assert_eq!(p["data_processing_options_state"], 0);
+    assert!(r.pixel_html.contains("fbq('dataProcessingOptions',['LDU'],0,0)"));
+    let ca = build(&tracker(json!({"ldu": {"country": 1, "state": 1000}})), &purchase()).unwrap();
+    assert_eq!(ca.payload.unwrap()["data_processing_options_state"], 1000);
+}
+
+#[test]
+fn allowed_fields_remove_customer_data_before_hashing() {
+    let r = build(&tracker(json!({"allowed_fields": ["email"]})), &purchase()).unwrap();
+    let ud = &r.payload.unwrap()["user_data"];
+    assert!(ud.get("em").is_some());
+    for k in ["ph", "fn", "ln", "country", "external_id"] {
+        assert!(ud.get(k).is_none(), "{k} must be removed");
+    }
+    assert!(ud.get("client_ip_address").is_some(), "browser context is not customer data");
+}
+
+#[test]
+fn default_country_completes_phone_numbers() {
+    let mut e = purchase();
+    e["customer"] = json!({"phone": "030 12345678"});
+    let de = build(&tracker(json!({"default_country": "DE"})), &e).unwrap();
+    assert_eq!(de.payload.unwrap()["user_data"]["ph"], json!([sha256_hex("493012345678")]));
+    let none = build(&tracker(json!({})), &e).unwrap();
+    assert_eq!(none.payload.unwrap()["user_data"]["ph"], json!([sha256_hex("3012345678")]), "without a country: as the reference");
+}
+
+#[test]
+fn event_ids_for_events_without_orders() {
+    let t = tracker(json!({}));
+    let mut e = json!({"event_name": "AddToCart", "event_id": "page-abc-123", "event_source_url": "https://shop.example/p",
+                       "browser": {"user_agent": "UA"}, "consent": {"marketing": "granted"}});
+    let r = build(&t, &e).unwrap();
+    assert_eq!(r.event_id, "page-abc-123");
+    e.as_object_mut().unwrap().remove("event_id");
+    let a = build(&t, &e).unwrap().event_id;
+    let b = build(&t, &e).unwrap().event_id;
+    assert!(a.starts_with("ctr-") && a != b);
+    // A caller id that contradicts the order's derived id would break dedup: refuse it.
+    let mut p = purchase();
+    p["event_id"] = json!("something-else");
+    let err = build(&t, &p).unwrap_err();
+    assert_eq!((err.code(), err.field_name()), (ErrorCode::InvalidValue, Some("event_id")));
+}
+
+#[test]
+fn custom_events_use_track_custom() {
+    let r = build(&tracker(json!({})), &json!({"event_name": "Order Shipped", "order_id": "9", "consent": {"marketing": "denied"}})).unwrap();
+    assert!(r.pixel_html.contains("fbq('trackCustom',\"Order Shipped\""));
+}
+
+#[test]
+fn server_events_need_user_agent_and_url() {
+    let t = tracker(json!({}));
+    let mut e = purchase();
+    e["browser"].as_object_mut().unwrap().remove("user_agent");
+    assert_eq!(build(&t, &e).unwrap_err().field_name(), Some("browser.user_agent"));
+    let mut e = purchase();
+    e.as_object_mut().unwrap().remove("event_source_url");
+    assert_eq!(build(&t, &e).unwrap_err().field_name(), Some("event_source_url"));
+}
+
+#[test]
+fn event_time_window() {
+    let t = tracker(json!({}));
+    let mut e = purchase();
+    e["event_time"] = json!(NOW - 8 * 86400);
+    assert_eq!(build(&t, &e).unwrap_err().code(), ErrorCode::EventTimeOutOfRange);
+    e["event_time"] = json!(NOW + 3600);
+    assert_eq!(build(&t, &e).unwrap_err().code(), ErrorCode::EventTimeOutOfRange);
+    e.as_object_mut().unwrap().remove("event_time");
+    assert_eq!(build(&t, &e).unwrap().event_time, NOW);
+}
+
+#[test]
+fn request_body_carries_test_code_but_never_the_token() {
+    let t = tracker(json!({"test_event_code": "TEST123"}));
+    let r = build(&t, &purchase()).unwrap();
+    let body = convtrack_core::capi::request_body(vec![r.payload.unwrap()], t.settings());
+    assert_eq!(body["test_event_code"], "TEST123");
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    assert!(!body.to_string().contains("SENTINEL-TOKEN"));
+    assert!(!t.settings().events_url().contains("SENTINEL"));
+}
+
+#[test]
+fn errors_never_echo_values() {
+    let t = tracker(json!({}));
+    let cases = [
+        json!({"event_name": "Purchase", "order_id": "1", "currency": "EUR", "value": "sentinel@example.com"}),
+        json!({"event_name": "Lead", "customer": {"email": {"sentinel@example.com": 1}}}),
+        json!({"event_name": "Lead", "browser": {"ip": "sentinel@example.com"}}),
+        json!({"event_name": "Lead", "customer": {"emial": "sentinel@example.com"}}),
+    ];
+    for c in cases {
+        let e = build(&t, &c).unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("sentinel@"), "{e}");
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+        #[test]
+        fn build_never_panics_on_arbitrary_strings(s in ".{0,200}") {
+            let t = tracker(json!({}));
+            let _ = t.build_json(&s, &BuildOptions { now: Some(NOW), ..Default::default() });
+            let mut e = purchase();
+            e["customer"]["email"] = json!(s.clone());
+            e["customer"]["phone"] = json!(s.clone());
+            e["items"][0]["title"] = json!(s.clone());
+            if let Ok(r) = build(&t, &e) {
+                prop_assert_eq!(r.pixel_html.matches("</script>").count(), 1);
+            }
+        }
+
+        #[test]
+        fn event_ids_are_stable_and_well_formed(order in "[^\\x00-\\x1f]{1,60}") {
+            let a = event_id(PIXEL, "Purchase", &order);
+            prop_assert_eq!(&a, &event_id(PIXEL, "Purchase", &order));
+            prop_assert!(a.len() == 36 && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        }
+    }
+}

@@ -1,0 +1,5 @@
+import sys
+
+from convtrack.cli import main
+
+sys.exit(main())
