@@ -1,0 +1,126 @@
+//! `ge`: `f` or `m` from the spellings the reference recognises (English
+//! words, titles, relations and pronouns); anything else is dropped.
+
+use super::util::{js_trim, lower};
+
+/// Spellings meaning male, sorted for binary search.
+const MALE: &[&str] = &[
+    "bloke",
+    "boy",
+    "boyfriend",
+    "brother",
+    "chap",
+    "count",
+    "dad",
+    "daddy",
+    "dude",
+    "duke",
+    "emperor",
+    "father",
+    "fellow",
+    "gentleman",
+    "god",
+    "groom",
+    "guy",
+    "he",
+    "him",
+    "himself",
+    "his",
+    "husband",
+    "king",
+    "lad",
+    "lord",
+    "m",
+    "male",
+    "man",
+    "mister",
+    "mr",
+    "nephew",
+    "papa",
+    "prince",
+    "sir",
+    "son",
+    "uncle",
+    "widower",
+];
+
+/// Spellings meaning female, sorted for binary search.
+const FEMALE: &[&str] = &[
+    "aunt",
+    "belle",
+    "bride",
+    "chick",
+    "countess",
+    "dame",
+    "daughter",
+    "duchess",
+    "empress",
+    "f",
+    "female",
+    "gal",
+    "girl",
+    "girlfriend",
+    "goddess",
+    "her",
+    "hers",
+    "herself",
+    "lady",
+    "lass",
+    "ma'am",
+    "madam",
+    "maiden",
+    "mama",
+    "miss",
+    "mom",
+    "mommy",
+    "mother",
+    "mrs",
+    "ms",
+    "niece",
+    "princess",
+    "queen",
+    "she",
+    "sister",
+    "widow",
+    "wife",
+    "woman",
+];
+
+pub(crate) fn normalize(value: &str) -> Option<String> {
+    // No spelling is longer than 10 bytes; skip the allocation for long input.
+    let trimmed = js_trim(value);
+    if trimmed.len() > 32 {
+        return None;
+    }
+    let key = lower(trimmed);
+    let key = js_trim(&key);
+    if MALE.binary_search(&key).is_ok() {
+        Some("m".to_owned())
+    } else if FEMALE.binary_search(&key).is_ok() {
+        Some("f".to_owned())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{normalize, FEMALE, MALE};
+
+    #[test]
+    fn tables_are_sorted_and_disjoint() {
+        assert!(MALE.windows(2).all(|w| w[0] < w[1]));
+        assert!(FEMALE.windows(2).all(|w| w[0] < w[1]));
+        assert!(MALE.iter().all(|m| !FEMALE.contains(m)));
+    }
+
+    #[test]
+    fn spellings() {
+        assert_eq!(normalize(" \u{0B}Female\u{0C} ").as_deref(), Some("f"));
+        assert_eq!(normalize("MR").as_deref(), Some("m"));
+        assert_eq!(normalize("MA'AM").as_deref(), Some("f"));
+        assert_eq!(normalize("male!"), None);
+        assert_eq!(normalize("x"), None);
+        assert_eq!(normalize("homme"), None);
+    }
+}

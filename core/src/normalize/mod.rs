@@ -1,0 +1,185 @@
+//! Normalization of customer data, field by field, as Meta's reference
+//! normalizer (capi-param-builder) does it. See SPEC §4 and docs/normalization.md.
+//!
+//! Every function here is pure and total: any `&str` in, `Some(normalized)` or
+//! `None` ("dropped: normalizes to nothing") out. Nothing panics on any input.
+
+mod derived;
+mod dob;
+mod email;
+mod external_id;
+mod gender;
+mod location;
+mod name;
+mod phone;
+mod util;
+
+/// A customer-data field that Meta matches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    Email,
+    Phone,
+    FirstName,
+    LastName,
+    Gender,
+    DateOfBirth,
+    City,
+    State,
+    Zip,
+    Country,
+    ExternalId,
+    /// First five characters of the normalized first name (`f5first`).
+    F5First,
+    /// First five characters of the normalized last name (`f5last`).
+    F5Last,
+    /// First initial of the first name (`fi`).
+    FirstInitial,
+    /// Day of birth, `DD` (`dobd`).
+    BirthDay,
+    /// Month of birth, `MM` (`dobm`).
+    BirthMonth,
+    /// Year of birth, `YYYY` (`doby`).
+    BirthYear,
+}
+
+impl Field {
+    /// Every field, in the order they appear on the wire.
+    pub const ALL: [Field; 17] = [
+        Field::Email,
+        Field::Phone,
+        Field::FirstName,
+        Field::LastName,
+        Field::Gender,
+        Field::DateOfBirth,
+        Field::City,
+        Field::State,
+        Field::Zip,
+        Field::Country,
+        Field::ExternalId,
+        Field::F5First,
+        Field::F5Last,
+        Field::FirstInitial,
+        Field::BirthDay,
+        Field::BirthMonth,
+        Field::BirthYear,
+    ];
+
+    /// Meta's key in `user_data` (`em`, `ph`, `fn`, ...).
+    pub fn meta_key(self) -> &'static str {
+        match self {
+            Field::Email => "em",
+            Field::Phone => "ph",
+            Field::FirstName => "fn",
+            Field::LastName => "ln",
+            Field::Gender => "ge",
+            Field::DateOfBirth => "db",
+            Field::City => "ct",
+            Field::State => "st",
+            Field::Zip => "zp",
+            Field::Country => "country",
+            Field::ExternalId => "external_id",
+            Field::F5First => "f5first",
+            Field::F5Last => "f5last",
+            Field::FirstInitial => "fi",
+            Field::BirthDay => "dobd",
+            Field::BirthMonth => "dobm",
+            Field::BirthYear => "doby",
+        }
+    }
+
+    /// The shop-terms name used in event input (`customer.email`, ...).
+    /// Derived fields have no input name of their own and use their Meta key.
+    pub fn input_name(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::FirstName => "first_name",
+            Field::LastName => "last_name",
+            Field::Gender => "gender",
+            Field::DateOfBirth => "date_of_birth",
+            Field::City => "city",
+            Field::State => "state",
+            Field::Zip => "zip",
+            Field::Country => "country",
+            Field::ExternalId => "external_id",
+            other => other.meta_key(),
+        }
+    }
+
+    /// Parses a field name: either the shop name (`email`) or Meta's key (`em`).
+    pub fn parse(name: &str) -> Option<Field> {
+        Field::ALL
+            .iter()
+            .copied()
+            .find(|f| f.meta_key() == name || f.input_name() == name)
+    }
+}
+
+/// Normalizes `value` as Meta expects for `field`.
+///
+/// `country` (ISO-3166 alpha-2, any case) is only used by [`Field::Phone`], to
+/// complete national numbers to E.164 (the one deliberate deviation from the
+/// reference, SPEC §4). Returns `None` when the value normalizes to nothing and
+/// must be dropped.
+pub fn normalize(field: Field, value: &str, country: Option<&str>) -> Option<String> {
+    use derived::Derived;
+
+    let derived = match field {
+        Field::F5First | Field::F5Last => Some(Derived::FirstFive),
+        Field::FirstInitial => Some(Derived::Initial),
+        Field::BirthDay => Some(Derived::Day),
+        Field::BirthMonth => Some(Derived::Month),
+        Field::BirthYear => Some(Derived::Year),
+        _ => None,
+    };
+    if let Some(which) = derived {
+        return derived::normalize(value, which);
+    }
+
+    // An already hashed value passes through unchanged (trimmed; its case is
+    // kept, the hashing layer lowercases it). The reference's entry point
+    // trims before this test.
+    let trimmed = util::js_trim(value);
+    if is_hashed(trimmed) {
+        return Some(trimmed.to_owned());
+    }
+
+    match field {
+        Field::Email => email::normalize(value),
+        Field::Phone => {
+            let region = country.and_then(country_code);
+            phone::normalize(value, region.as_deref())
+        }
+        Field::FirstName | Field::LastName => name::normalize(value),
+        Field::Gender => gender::normalize(value),
+        Field::DateOfBirth => dob::normalize(value),
+        Field::City => location::city(value),
+        Field::State => location::state(value),
+        Field::Zip => location::zip(value),
+        Field::Country => location::country(value),
+        Field::ExternalId => external_id::normalize(value),
+        // Handled above.
+        Field::F5First
+        | Field::F5Last
+        | Field::FirstInitial
+        | Field::BirthDay
+        | Field::BirthMonth
+        | Field::BirthYear => None,
+    }
+}
+
+/// The ISO-3166 alpha-2 code (lowercase) that `value` names, or `None` when
+/// it names no assigned code. Accepts a code in any case (`GB`, ` gb `) or a
+/// country name or alias the reference maps (`United Kingdom`, `USA`).
+/// `UK` is not an ISO code and gives `None`.
+pub fn country_code(value: &str) -> Option<String> {
+    if is_hashed(util::js_trim(value)) {
+        return None;
+    }
+    location::country_code(value)
+}
+
+/// True when `value` already is a SHA-256 (64 hex) or MD5 (32 hex) digest, in any case.
+pub fn is_hashed(value: &str) -> bool {
+    util::is_hex_digest(value)
+}

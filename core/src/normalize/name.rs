@@ -1,0 +1,45 @@
+//! `fn` / `ln`: remove white space and ASCII punctuation, lowercase; every
+//! other character (letters of any script, digits, emoji, dashes such as
+//! U+2013) is kept.
+
+use super::util::{is_js_whitespace, lower};
+
+pub(crate) fn normalize(value: &str) -> Option<String> {
+    let kept: String = value
+        .chars()
+        .filter(|c| !c.is_ascii_punctuation() && !is_js_whitespace(*c))
+        .collect();
+    let out = lower(&kept);
+    if out.is_empty() {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            normalize("  Mary-Jane  O'Connor  ").as_deref(),
+            Some("maryjaneoconnor")
+        );
+        assert_eq!(normalize("José\u{A0}María").as_deref(), Some("josémaría"));
+        assert_eq!(
+            normalize("Mary\u{2013}Jane").as_deref(),
+            Some("mary\u{2013}jane")
+        );
+        assert_eq!(normalize("Αντωνίου").as_deref(), Some("αντωνίου"));
+        assert_eq!(
+            normalize("ΟΔΟΣ").as_deref(),
+            Some("οδος"),
+            "final sigma like JavaScript"
+        );
+        assert_eq!(normalize("John😀").as_deref(), Some("john😀"));
+        assert_eq!(normalize("!!!"), None);
+        assert_eq!(normalize(" \t"), None);
+    }
+}

@@ -1,0 +1,66 @@
+//! Small text helpers that reproduce the JavaScript semantics the reference
+//! normalizer (capi-param-builder, Node) relies on: `\s`, `String.prototype.trim`
+//! and UTF-16 lengths.
+
+/// True for exactly the characters JavaScript's `\s` (and `trim`) treat as
+/// white space: the Unicode `White_Space` set minus U+0085, plus U+FEFF.
+pub(crate) fn is_js_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
+    )
+}
+
+/// `String.prototype.trim` of JavaScript.
+pub(crate) fn js_trim(s: &str) -> &str {
+    s.trim_matches(is_js_whitespace)
+}
+
+/// Length of `s` in UTF-16 code units, as JavaScript's `.length` counts.
+pub(crate) fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+/// Lowercases like JavaScript's `toLowerCase` (full Unicode mapping, final
+/// sigma included); avoids the general path for ASCII input.
+pub(crate) fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+/// True when `value` is a SHA-256 (64 hex) or MD5 (32 hex) digest, any case.
+pub(crate) fn is_hex_digest(value: &str) -> bool {
+    (value.len() == 64 || value.len() == 32) && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn js_whitespace_set() {
+        assert!(is_js_whitespace('\u{FEFF}'));
+        assert!(is_js_whitespace('\u{3000}'));
+        assert!(!is_js_whitespace('\u{85}'));
+        assert!(!is_js_whitespace('\u{1F}'));
+        assert!(!is_js_whitespace('\u{200B}'));
+        assert_eq!(js_trim("\u{A0} x \u{2029}"), "x");
+    }
+
+    #[test]
+    fn utf16_length() {
+        assert_eq!(utf16_len("ab"), 2);
+        assert_eq!(utf16_len("🚀"), 2);
+        assert_eq!(utf16_len("é"), 1);
+    }
+}
