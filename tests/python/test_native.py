@@ -1,0 +1,219 @@
+"""The native API as a Python shop developer uses it."""
+
+import hashlib
+import struct
+import threading
+from decimal import Decimal
+
+import pytest
+
+import convtrack
+from conftest import PIXEL
+
+TOKEN = "EAAB-SENTINEL-TOKEN"
+
+
+def sha(s: str) -> str:
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
+def tracker(**extra):
+    settings = {"pixel_id": PIXEL, "access_token": TOKEN, "data_controls": True}
+    settings.update(extra)
+    return convtrack.Tracker(**settings)
+
+
+# --- event ids -----------------------------------------------------------------
+
+
+def test_event_ids_match_golden_vectors(golden_event_ids):
+    for v in golden_event_ids["vectors"]:
+        assert convtrack.event_id(v["pixel_id"], v["event_name"], v["order_id"]) == v["event_id"]
+
+
+def test_event_id_derivation_matches_the_documentation(golden_event_ids):
+    # Recompute from the README's description with hashlib: the docs are the contract.
+    for v in golden_event_ids["vectors"]:
+        msg = b"convtrack.event_id.v1"
+        for part in (v["pixel_id"], v["event_name"], v["order_id"]):
+            b = part.encode("utf-8")
+            msg += struct.pack(">I", len(b)) + b
+        assert v["event_id"] == "ct1-" + hashlib.sha256(msg).hexdigest()[:32]
+
+
+def test_event_id_accepts_integer_order_ids():
+    assert convtrack.event_id(PIXEL, "Purchase", 1001) == convtrack.event_id(PIXEL, "Purchase", "1001")
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [(("12ab", "Purchase", "1"), "pixel_id"), ((PIXEL, "Bad<name>", "1"), "event_name"), ((PIXEL, "Purchase", ""), "order_id")],
+)
+def test_event_id_rejects_bad_input(args, field):
+    with pytest.raises(convtrack.InputError) as info:
+        convtrack.event_id(*args)
+    assert info.value.field == field
+
+
+# --- normalize / hash ------------------------------------------------------------
+
+
+def test_normalize_and_hash():
+    assert convtrack.normalize("email", "  John.Smith@Example.COM ") == "john.smith@example.com"
+    assert convtrack.hash("em", "  John.Smith@Example.COM ") == sha("john.smith@example.com")
+    assert convtrack.normalize("email", "   ") is None
+    assert convtrack.hash("phone", "") is None
+    assert convtrack.normalize("phone", "020 7183 8750", country="GB") == "442071838750"
+    assert convtrack.normalize("phone", "020 7183 8750", country="United Kingdom") == "442071838750"
+    digest = "A665A45920422F9D417E4867EFDC4FB8A04A1F3FFF1FA07E998E86F7F7A27AE3"
+    assert convtrack.hash("email", digest) == digest.lower()
+
+
+def test_normalize_errors_name_the_argument():
+    with pytest.raises(convtrack.InvalidArgumentError) as info:
+        convtrack.normalize("mail", "x@example.com")
+    assert info.value.field == "field" and "x@example.com" not in str(info.value)
+    with pytest.raises(convtrack.InvalidArgumentError) as info:
+        convtrack.hash("phone", "0201", country="Atlantis")
+    assert info.value.field == "country"
+
+
+def test_normalize_survives_hostile_values():
+    for value in ["\x00" * 10, "a\udc80b".encode("utf-8", "surrogatepass").decode("utf-8", "replace"), "x" * (10 << 20), "\u202e\u0301" * 100]:
+        convtrack.normalize("first_name", value)
+        convtrack.hash("phone", value, country="US")
+
+
+# --- Tracker.build -----------------------------------------------------------------
+
+
+def test_default_settings_are_pixel_only(purchase):
+    r = convtrack.Tracker(pixel_id=PIXEL).build(purchase)
+    assert (r["server"], r["reason"], r["payload"]) == ("blocked", "data_controls_off", None)
+    assert r["event_id"] == convtrack.event_id(PIXEL, "Purchase", "1001")
+    assert '{"eventID":"%s"}' % r["event_id"] in r["pixel_html"]
+
+
+def test_purchase_payload(purchase):
+    r = tracker().build(purchase)
+    p = r["payload"]
+    assert r["server"] == "send" and r["reason"] is None
+    assert p["event_id"] == r["event_id"] == convtrack.event_id(PIXEL, "Purchase", "1001")
+    assert p["event_time"] == purchase["event_time"]
+    assert p["user_data"]["em"] == [sha("sentinel.person@example.com")]
+    assert p["user_data"]["ph"] == [sha("442071838750")]
+    assert p["user_data"]["client_user_agent"] == "Mozilla/5.0 (sentinel-ua)"
+    assert p["custom_data"]["order_id"] == "1001"
+    assert p["custom_data"]["value"] == 59.9
+    text = repr(r)
+    assert "Sentinel.Person" not in text and "7183" not in text and TOKEN not in text
+
+
+def test_hostile_title_stays_data(purchase):
+    html = tracker().build(purchase)["pixel_html"]
+    assert html.count("<script") == 1 and html.count("</script>") == 1
+    assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in html
+
+
+def test_consent_denied(purchase):
+    purchase["consent"] = {"marketing": "denied"}
+    r = tracker().build(purchase)
+    assert (r["server"], r["reason"], r["pixel"]) == ("blocked", "consent_denied", "revoked")
+    assert "fbq('consent','revoke')" in r["pixel_html"]
+
+
+def test_nonce_and_script_src(purchase):
+    r = tracker().build(purchase, nonce="r4nd0m==", script_src="http://127.0.0.1:9/fbevents.js")
+    assert '<script nonce="r4nd0m==">' in r["pixel_html"]
+    assert '"http://127.0.0.1:9/fbevents.js"' in r["pixel_html"]
+    with pytest.raises(convtrack.InvalidArgumentError) as info:
+        tracker().build(purchase, nonce='"><script>')
+    assert info.value.field == "nonce"
+
+
+def test_python_money_types(purchase):
+    purchase["value"] = Decimal("59.90")
+    purchase["items"][0]["price"] = 19.95
+    assert tracker().build(purchase)["payload"]["custom_data"]["value"] == 59.9
+
+
+@pytest.mark.parametrize(
+    "mutate,exc,field",
+    [
+        (lambda e: e.update(value=float("nan")), convtrack.InvalidValueError, "value"),
+        (lambda e: e.update(value=Decimal("NaN")), convtrack.InvalidValueError, "value"),
+        (lambda e: e.update(value=float("inf")), convtrack.InvalidValueError, "value"),
+        (lambda e: e.update(value="-1"), convtrack.InvalidValueError, "value"),
+        (lambda e: e.update(colour="red"), convtrack.UnknownFieldError, "colour"),
+        (lambda e: e.pop("order_id"), convtrack.MissingFieldError, "order_id"),
+        (lambda e: e["items"][0].update(quantity=-2), convtrack.InvalidValueError, "items[0].quantity"),
+        (lambda e: e["customer"].update(email=object()), convtrack.WrongTypeError, "customer.email"),
+        (lambda e: e["customer"].update(email=12.5), convtrack.WrongTypeError, "customer.email"),
+        (lambda e: e.update(event_time=1), convtrack.EventTimeError, "event_time"),
+        (lambda e: e["items"][0].update(title="x" * (10 << 20)), convtrack.TooLargeError, "items[0].title"),
+        (lambda e: e.update(order_id="a\x00b"), convtrack.InvalidValueError, "order_id"),
+        (lambda e: e.update(event_name=None), convtrack.MissingFieldError, "event_name"),
+    ],
+)
+def test_bad_input_raises_typed_errors_naming_the_field(purchase, mutate, exc, field):
+    mutate(purchase)
+    with pytest.raises(exc) as info:
+        tracker().build(purchase)
+    err = info.value
+    assert isinstance(err, convtrack.ConvtrackError) and isinstance(err, ValueError)
+    assert err.field == field
+    assert str(err).startswith(field)
+    assert "Sentinel" not in str(err) and "sentinel" not in str(err)
+
+
+def test_non_dict_and_deeply_nested_input():
+    t = tracker()
+    with pytest.raises(convtrack.WrongTypeError):
+        t.build(["not", "a", "dict"])
+    deep = {"event_name": "Lead"}
+    cur = deep
+    for _ in range(10000):
+        cur["customer"] = {}
+        cur = cur["customer"]
+    with pytest.raises(convtrack.InputError):
+        t.build(deep)
+
+
+def test_settings_errors_and_redaction():
+    with pytest.raises(convtrack.SettingsError) as info:
+        convtrack.Tracker(pixel_id="12ab")
+    assert info.value.field == "pixel_id" and info.value.code == 300 and info.value.code_name == "invalid_setting"
+    with pytest.raises(convtrack.SettingsError) as info:
+        convtrack.Tracker(pixel_id=PIXEL, data_control=True)
+    assert info.value.field == "data_control"
+    with pytest.raises(convtrack.SettingsError) as info:
+        convtrack.Tracker(pixel_id=PIXEL, access_token="has space " + TOKEN)
+    assert TOKEN not in str(info.value)
+    t = tracker(catalog_id="42")
+    assert TOKEN not in repr(t) and TOKEN not in str(t.settings)
+    assert t.settings["access_token"] == "<redacted>"
+    assert convtrack.Tracker({"pixel_id": PIXEL}, data_controls=False).settings["data_controls"] is False
+
+
+def test_tracker_is_immutable_and_thread_safe(purchase):
+    t = tracker()
+    with pytest.raises(AttributeError):
+        t.settings = {}  # type: ignore[misc]
+    ids = set()
+
+    def work():
+        for _ in range(200):
+            ids.add(t.build(purchase)["event_id"])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert ids == {convtrack.event_id(PIXEL, "Purchase", "1001")}
+
+
+def test_public_api_is_explicit():
+    assert set(convtrack.__all__) >= {"Tracker", "normalize", "hash", "event_id", "ConvtrackError"}
+    for name in convtrack.__all__:
+        assert hasattr(convtrack, name)
