@@ -55,3 +55,4 @@ python-test: wheel
 
 stubtest: wheel
 	$(PY) -m mypy.stubtest convtrack --allowlist tests/python/stubtest-allowlist.txt
+	$(PY) -m mypy --strict python/convtrack
