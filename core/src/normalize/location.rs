@@ -433,13 +433,19 @@ pub(crate) fn country(value: &str) -> Option<String> {
 }
 
 /// The ISO-3166 alpha-2 code (lowercase) `value` names, if it names one: an
-/// alpha-2 code in any case, or a country name or alias the reference maps.
+/// assigned alpha-2 code in any case, or exactly a country name or alias of the
+/// reference's table. Stricter than `country` (no substring match, no
+/// "first two letters" fallback): it decides which country completes phone
+/// numbers and validates settings, where "Atlantis" must not become Austria.
 pub(crate) fn country_code(value: &str) -> Option<String> {
-    let code = country(value)?;
-    ISO_ALPHA2
-        .binary_search(&code.as_str())
-        .is_ok()
-        .then_some(code)
+    let lowered = lower(js_trim(value));
+    let letters: String = lowered.chars().filter(char::is_ascii_lowercase).collect();
+    let code = if letters.len() == 2 {
+        letters
+    } else {
+        Table::Country.exact(&letters)?.to_owned()
+    };
+    ISO_ALPHA2.binary_search(&code.as_str()).is_ok().then_some(code)
 }
 
 /// `ct`: ASCII letters and digits only, lowercased; must start with a letter.
