@@ -243,6 +243,46 @@ pub unsafe extern "C" fn convtrack_string_free(s: *mut c_char) {
     }));
 }
 
+/// A by-name field operation of the core (`normalize_named`, `hash_named`).
+type FieldOp = fn(&str, &str, Option<&str>) -> Result<Option<String>, Error>;
+
+/// The shared body of `convtrack_normalize` and `convtrack_hash`.
+///
+/// # Safety
+/// As `convtrack_normalize`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn field_value_call(
+    op: FieldOp,
+    field: *const c_char,
+    field_len: usize,
+    value: *const c_char,
+    value_len: usize,
+    country: *const c_char,
+    country_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract on the (ptr, len) pairs.
+        let (f, v, c) = unsafe {
+            (
+                str_arg(field, field_len, "field")?,
+                str_arg(value, value_len, "value")?,
+                opt_str_arg(country, country_len, "country")?,
+            )
+        };
+        match op(f, v, c)? {
+            None => Ok(convtrack_status::CONVTRACK_STATUS_DROPPED),
+            Some(s) => {
+                let p = to_c_string(s)?;
+                // SAFETY: `out` is non-NULL and valid for a write (caller contract).
+                unsafe { *out = p };
+                Ok(convtrack_status::CONVTRACK_STATUS_OK)
+            }
+        }
+    })
+}
+
 /// Normalizes one customer-data value as Meta expects.
 ///
 /// `field` is a field name: `email`/`em`, `phone`/`ph`, `first_name`/`fn`,
@@ -269,26 +309,8 @@ pub unsafe extern "C" fn convtrack_normalize(
     country_len: usize,
     out: *mut *mut c_char,
 ) -> convtrack_status {
-    guard(|| {
-        check_out(out)?;
-        // SAFETY: caller contract on the (ptr, len) pairs.
-        let (f, v, c) = unsafe {
-            (
-                str_arg(field, field_len, "field")?,
-                str_arg(value, value_len, "value")?,
-                opt_str_arg(country, country_len, "country")?,
-            )
-        };
-        match convtrack_core::hash::normalize_named(f, v, c)? {
-            None => Ok(convtrack_status::CONVTRACK_STATUS_DROPPED),
-            Some(n) => {
-                let p = to_c_string(n)?;
-                // SAFETY: `out` is non-NULL and valid for a write (caller contract).
-                unsafe { *out = p };
-                Ok(convtrack_status::CONVTRACK_STATUS_OK)
-            }
-        }
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { field_value_call(convtrack_core::hash::normalize_named, field, field_len, value, value_len, country, country_len, out) }
 }
 
 /// Normalizes and SHA-256 hashes one value (lowercase hex, 64 characters), exactly
@@ -308,26 +330,8 @@ pub unsafe extern "C" fn convtrack_hash(
     country_len: usize,
     out: *mut *mut c_char,
 ) -> convtrack_status {
-    guard(|| {
-        check_out(out)?;
-        // SAFETY: caller contract on the (ptr, len) pairs.
-        let (f, v, c) = unsafe {
-            (
-                str_arg(field, field_len, "field")?,
-                str_arg(value, value_len, "value")?,
-                opt_str_arg(country, country_len, "country")?,
-            )
-        };
-        match convtrack_core::hash::hash_named(f, v, c)? {
-            None => Ok(convtrack_status::CONVTRACK_STATUS_DROPPED),
-            Some(h) => {
-                let p = to_c_string(h)?;
-                // SAFETY: `out` is non-NULL and valid for a write (caller contract).
-                unsafe { *out = p };
-                Ok(convtrack_status::CONVTRACK_STATUS_OK)
-            }
-        }
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { field_value_call(convtrack_core::hash::hash_named, field, field_len, value, value_len, country, country_len, out) }
 }
 
 /// Derives the deterministic event id shared by the pixel and the server copy of
