@@ -157,13 +157,17 @@ fn check_out<T>(out: *mut T) -> Result<(), Error> {
     Ok(())
 }
 
-/// Hands an owned string to C.
+/// Hands an owned string to C. JSON output escapes NUL as `\u0000`, but a
+/// normalized value may keep a NUL byte (the reference keeps control characters
+/// in names and ids): a C string cannot carry it, so say so instead of truncating.
 fn to_c_string(s: String) -> Result<*mut c_char, Error> {
-    // JSON output escapes NUL as \u0000 and normalized values never contain NUL;
-    // if one ever did, report it rather than truncate silently.
-    CString::new(s)
-        .map(CString::into_raw)
-        .map_err(|_| Error::general(ErrorCode::Internal, "output contained a NUL byte"))
+    CString::new(s).map(CString::into_raw).map_err(|_| {
+        Error::field(
+            ErrorCode::InvalidValue,
+            "value",
+            "normalizes to text with a NUL byte, which a C string cannot carry (convtrack_hash can hash it)",
+        )
+    })
 }
 
 /// The library version as a static NUL-terminated string, e.g. "0.1.0".
