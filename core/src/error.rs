@@ -35,6 +35,10 @@ pub enum ErrorCode {
     EventTimeOutOfRange = 206,
     /// A merchant setting is invalid.
     InvalidSetting = 300,
+    /// The durable outbox (SQLite file) could not be opened, read or written.
+    Storage = 400,
+    /// The operation needs something the tracker was not set up with (e.g. `track` without `outbox_path`).
+    NotConfigured = 401,
     /// A bug: a panic was caught at a boundary.
     Panic = 900,
     /// A bug or an unexpected internal failure.
@@ -56,6 +60,8 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::EventTimeOutOfRange => "event_time_out_of_range",
             ErrorCode::InvalidSetting => "invalid_setting",
+            ErrorCode::Storage => "storage",
+            ErrorCode::NotConfigured => "not_configured",
             ErrorCode::Panic => "panic",
             ErrorCode::Internal => "internal",
         }

@@ -38,7 +38,11 @@ pub use error::{Error, ErrorCode, Result};
 pub use input::EventInput;
 pub use normalize::Field;
 pub use settings::{Mode, Settings};
-pub use tracker::{BuildResult, Tracker};
+pub use tracker::{BuildResult, QueueOutcome, Tracker};
 
 /// The crate version, shared by every face of the product.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod outbox;
+pub mod deliver;
+pub mod transport;
+pub mod status;

@@ -92,6 +92,38 @@ pub struct Settings {
     /// Customer fields the merchant allows to be sent; `None` = all.
     pub allowed_fields: Option<Vec<normalize::Field>>,
     pub unknown_consent: UnknownConsent,
+    /// Durable queue and dedup ledger (an SQLite file on local disk); required by `track`.
+    pub outbox_path: Option<String>,
+    /// Who sends: a background thread, or explicit `flush` calls (shared-nothing runtimes).
+    pub sender: SenderMode,
+    /// At most this many events per request (Meta's limit is 1000).
+    pub batch_size: usize,
+    /// The background sender flushes at least this often.
+    pub flush_interval_ms: u64,
+    /// Timeout of one request to Meta (connect + read), in milliseconds.
+    pub request_timeout_ms: u64,
+    /// First retry delay; doubles per attempt (with jitter) up to `retry_max_ms`.
+    pub retry_base_ms: u64,
+    /// Longest retry delay.
+    pub retry_max_ms: u64,
+}
+
+/// Who delivers queued events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SenderMode {
+    /// Only explicit `flush` calls (PHP-FPM, cron, tests). The default in C.
+    Manual,
+    /// A background thread in this process (long-lived Python/Rust processes).
+    Thread,
+}
+
+impl SenderMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SenderMode::Manual => "manual",
+            SenderMode::Thread => "thread",
+        }
+    }
 }
 
 /// Setting names, for error messages and documentation.
@@ -109,6 +141,13 @@ pub const SETTING_NAMES: &[&str] = &[
     "ldu",
     "allowed_fields",
     "unknown_consent",
+    "outbox_path",
+    "sender",
+    "batch_size",
+    "flush_interval_ms",
+    "request_timeout_ms",
+    "retry_base_ms",
+    "retry_max_ms",
 ];
 
 /// Customer fields a merchant may allow or forbid (the input names).
@@ -284,6 +323,31 @@ impl Settings {
             Some(_) => return Err(Error::setting("unknown_consent", "must be \"deny\" or \"grant\"")),
         };
 
+        let outbox_path = text("outbox_path")?.filter(|p| !p.is_empty());
+        if let Some(p) = &outbox_path {
+            check_plain_text("outbox_path", p, 4096)?;
+        }
+        let sender = match text("sender")?.as_deref() {
+            None | Some("manual") => SenderMode::Manual,
+            Some("thread") => SenderMode::Thread,
+            Some(_) => return Err(Error::setting("sender", "must be \"manual\" or \"thread\"")),
+        };
+        let number = |name: &str, default: u64, min: u64, max: u64| -> Result<u64> {
+            match m.get(name) {
+                None | Some(Value::Null) => Ok(default),
+                Some(Value::Number(n)) => n
+                    .as_u64()
+                    .filter(|v| (min..=max).contains(v))
+                    .ok_or_else(|| Error::setting(name, format!("must be a whole number from {min} to {max}"))),
+                Some(_) => Err(Error::setting(name, "must be a whole number")),
+            }
+        };
+        let batch_size = number("batch_size", 1000, 1, 1000)? as usize;
+        let flush_interval_ms = number("flush_interval_ms", 1000, 10, 3_600_000)?;
+        let request_timeout_ms = number("request_timeout_ms", 5000, 100, 120_000)?;
+        let retry_base_ms = number("retry_base_ms", 1000, 1, 3_600_000)?;
+        let retry_max_ms = number("retry_max_ms", 600_000, retry_base_ms, 86_400_000)?;
+
         Ok(Settings {
             pixel_id,
             access_token,
@@ -298,6 +362,13 @@ impl Settings {
             ldu,
             allowed_fields,
             unknown_consent,
+            outbox_path,
+            sender,
+            batch_size,
+            flush_interval_ms,
+            request_timeout_ms,
+            retry_base_ms,
+            retry_max_ms,
         })
     }
 
@@ -337,6 +408,13 @@ impl Settings {
             "ldu": self.ldu.map(|l| serde_json::json!({"country": l.country, "state": l.state})),
             "allowed_fields": self.allowed_fields.as_ref().map(|v| v.iter().map(|f| f.input_name()).collect::<Vec<_>>()),
             "unknown_consent": match self.unknown_consent { UnknownConsent::Deny => "deny", UnknownConsent::Grant => "grant" },
+            "outbox_path": self.outbox_path,
+            "sender": self.sender.as_str(),
+            "batch_size": self.batch_size,
+            "flush_interval_ms": self.flush_interval_ms,
+            "request_timeout_ms": self.request_timeout_ms,
+            "retry_base_ms": self.retry_base_ms,
+            "retry_max_ms": self.retry_max_ms,
         })
     }
 }

@@ -3,7 +3,14 @@
 
 use serde_json::{Map, Value};
 
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use crate::capi;
+use crate::deliver::{Background, FlushReport, Sender};
+use crate::outbox::{NewEvent, Outbox};
+use crate::transport::{Transport, UreqTransport};
 use crate::consent::{self, PixelConsent, ServerDecision};
 use crate::dedup;
 use crate::error::{json_syntax, Error, ErrorCode, Result};
@@ -71,6 +78,17 @@ pub struct BuildResult {
     pub payload: Option<Value>,
     /// Whether Limited Data Use applies.
     pub ldu: bool,
+    /// What `track` did with the server copy (`None` for `build`).
+    pub queue: Option<QueueOutcome>,
+}
+
+/// What `track` did with an event the gate let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueOutcome {
+    /// Stored durably; the sender will deliver it.
+    Queued,
+    /// The same event (name + id) was accepted before; nothing new was stored.
+    Duplicate,
 }
 
 impl BuildResult {
@@ -81,7 +99,12 @@ impl BuildResult {
         m.insert("event_id".into(), Value::from(self.event_id.as_str()));
         m.insert("event_name".into(), Value::from(self.event_name.as_str()));
         m.insert("event_time".into(), Value::from(self.event_time));
-        m.insert("server".into(), Value::from(self.server.as_str()));
+        let server = match (self.queue, self.server) {
+            (Some(QueueOutcome::Queued), _) => "queued",
+            (Some(QueueOutcome::Duplicate), _) => "duplicate",
+            (None, s) => s.as_str(),
+        };
+        m.insert("server".into(), Value::from(server));
         m.insert("reason".into(), self.server.reason().map(|r| Value::from(r.as_str())).unwrap_or(Value::Null));
         m.insert("pixel".into(), Value::from(self.pixel.as_str()));
         m.insert("ldu".into(), Value::from(self.ldu));
@@ -95,6 +118,20 @@ impl BuildResult {
 #[derive(Clone, Debug)]
 pub struct Tracker {
     settings: Settings,
+    delivery: Option<Arc<Delivery>>,
+}
+
+/// The durable half: outbox, sender and (optionally) its background thread.
+struct Delivery {
+    outbox: Arc<Outbox>,
+    sender: Arc<Sender>,
+    background: Mutex<Option<Background>>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery").field("outbox", &self.outbox).finish_non_exhaustive()
+    }
 }
 
 fn unix_now() -> i64 {
@@ -105,9 +142,125 @@ fn unix_now() -> i64 {
 }
 
 impl Tracker {
-    /// A tracker with validated settings.
+    /// A tracker for `build` only (pure; no outbox, no network).
     pub fn new(settings: Settings) -> Tracker {
-        Tracker { settings }
+        Tracker { settings, delivery: None }
+    }
+
+    /// A tracker that can also `track`: opens the outbox at `outbox_path` (if set) and,
+    /// with `sender = "thread"`, starts the background sender.
+    pub fn open(settings: Settings) -> Result<Tracker> {
+        let timeout = Duration::from_millis(settings.request_timeout_ms);
+        Tracker::open_with_transport(settings, Arc::new(UreqTransport::new(timeout)))
+    }
+
+    /// As [`Tracker::open`], with a given transport (tests inject faults this way).
+    pub fn open_with_transport(settings: Settings, transport: Arc<dyn Transport>) -> Result<Tracker> {
+        let Some(path) = settings.outbox_path.clone() else {
+            return Ok(Tracker::new(settings));
+        };
+        let outbox = Arc::new(Outbox::open(&path, &settings.pixel_id)?);
+        let sender = Arc::new(Sender::new(settings.clone(), Arc::clone(&outbox), transport));
+        let background = if settings.sender == crate::settings::SenderMode::Thread && settings.data_controls {
+            let interval = Duration::from_millis(settings.flush_interval_ms);
+            Some(Background::start(Arc::clone(&sender), interval).map_err(|e| {
+                Error::general(ErrorCode::Internal, format!("cannot start the sender thread: {}", e.kind()))
+            })?)
+        } else {
+            None
+        };
+        let delivery = Delivery { outbox, sender, background: Mutex::new(background) };
+        Ok(Tracker { settings, delivery: Some(Arc::new(delivery)) })
+    }
+
+    fn delivery(&self, what: &str) -> Result<&Delivery> {
+        self.delivery.as_deref().ok_or_else(|| {
+            Error::field(ErrorCode::NotConfigured, "outbox_path", format!("is required by {what} (a file on local disk)"))
+        })
+    }
+
+    /// `build` plus a durable enqueue of the server copy. The checkout thread does no
+    /// network I/O: the sender delivers later. Returns `server` = `queued`, `duplicate` or `blocked`.
+    pub fn track(&self, input: &EventInput, options: &BuildOptions) -> Result<BuildResult> {
+        let delivery = self.delivery("track")?;
+        let mut result = self.build(input, options)?;
+        match (&result.payload, result.server) {
+            (Some(payload), ServerDecision::Send) => {
+                let text = payload.to_string();
+                let event = NewEvent {
+                    event_name: &result.event_name,
+                    event_id: &result.event_id,
+                    event_time: result.event_time,
+                    payload: &text,
+                };
+                let queued = delivery.outbox.accept(&event, crate::deliver::now_ms())?;
+                result.queue = Some(if queued { QueueOutcome::Queued } else { QueueOutcome::Duplicate });
+                if queued {
+                    if let Ok(guard) = delivery.background.lock() {
+                        if let Some(bg) = guard.as_ref() {
+                            let n = bg.signal.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+                            if n >= self.settings.batch_size {
+                                bg.signal.wake();
+                            }
+                        }
+                    }
+                }
+            }
+            (_, ServerDecision::Blocked(reason)) => {
+                delivery.outbox.count(&format!("blocked.{}", reason.as_str()), 1)?;
+            }
+            (None, ServerDecision::Send) => {
+                return Err(Error::general(ErrorCode::Internal, "send decision without a payload"));
+            }
+        }
+        Ok(result)
+    }
+
+    /// `track` from JSON text.
+    pub fn track_json(&self, event_json: &str, options: &BuildOptions) -> Result<BuildResult> {
+        self.track(&EventInput::from_json(event_json)?, options)
+    }
+
+    /// Delivers queued events now, waiting at most `timeout` (retries that fall due
+    /// within it are waited for). For shared-nothing runtimes, cron jobs and tests.
+    pub fn flush(&self, timeout: Duration) -> Result<FlushReport> {
+        let d = self.delivery("flush")?;
+        if !self.settings.data_controls {
+            return Ok(FlushReport { remaining: d.outbox.stats(crate::deliver::now_ms())?.depth, ..FlushReport::default() });
+        }
+        d.sender.flush(timeout, true)
+    }
+
+    /// Drops a queued event whose consent was revoked. Returns whether one was queued.
+    pub fn revoke(&self, event_name: &str, event_id: &str) -> Result<bool> {
+        self.delivery("revoke")?.outbox.revoke(event_name, event_id)
+    }
+
+    /// Drops a queued order event (by order id) whose consent was revoked.
+    pub fn revoke_order(&self, event_name: &str, order_id: &str) -> Result<bool> {
+        let id = dedup::event_id_checked(&self.settings.pixel_id, event_name, order_id)?;
+        self.revoke(event_name, &id)
+    }
+
+    /// Resumes delivery paused by a permission error (a replaced token resumes by itself).
+    pub fn resume(&self) -> Result<()> {
+        self.delivery("resume")?.sender.resume()
+    }
+
+    /// Stops the background sender (queued events stay in the outbox). Idempotent.
+    pub fn close(&self) {
+        if let Some(d) = &self.delivery {
+            if let Ok(mut guard) = d.background.lock() {
+                if let Some(mut bg) = guard.take() {
+                    bg.stop();
+                }
+            }
+        }
+    }
+
+    /// Status (SPEC §10) as JSON.
+    pub fn status(&self) -> Result<Value> {
+        crate::status::status(&self.settings, self.delivery.as_ref().map(|d| (&*d.outbox, &*d.sender)))
     }
 
     /// The settings.
@@ -172,6 +325,7 @@ impl Tracker {
             server: decision.server,
             payload,
             ldu: decision.ldu.is_some(),
+            queue: None,
         })
     }
 

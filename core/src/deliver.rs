@@ -1,0 +1,383 @@
+//! Delivery (SPEC §9): batches from the outbox to the Conversions API, with
+//! error classification, exponential backoff with jitter, batch splitting to
+//! isolate a rejected event, a pause on a bad token, and expiry of events that
+//! can no longer be accepted. At-least-once: a re-send after a crash carries
+//! the same `event_id`, so Meta keeps one.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::error::Result;
+use crate::hash::sha256_hex;
+use crate::input::MAX_AGE_SECONDS;
+use crate::outbox::{Claimed, Outbox};
+use crate::settings::Settings;
+use crate::transport::{HttpReply, Transport, TransportError};
+
+/// Events are expired this long before Meta would reject them.
+pub const EXPIRY_MARGIN_SECONDS: i64 = 3600;
+
+/// Graph error codes that are worth retrying (SPEC §9).
+pub fn is_retryable_code(code: i64) -> bool {
+    matches!(code, 1 | 2 | 4 | 17 | 32 | 341 | 368 | 613) || (80000..=80014).contains(&code)
+}
+
+/// What one request's answer means for its events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Meta accepted the batch.
+    Sent { fbtrace_id: Option<String> },
+    /// Try again later (network, timeout, 5xx, 429, transient Graph errors).
+    Retry { code: Option<i64>, why: String, fbtrace_id: Option<String> },
+    /// Meta rejected the batch as invalid (code 100): split it, dead-letter a single bad event.
+    Invalid { code: i64, subcode: Option<i64>, fbtrace_id: Option<String> },
+    /// Stop sending until the merchant fixes the token or permissions (190, 10, 200–299).
+    Pause { code: i64, why: &'static str, fbtrace_id: Option<String> },
+}
+
+/// Classifies an answer (or its absence).
+pub fn classify(result: &std::result::Result<HttpReply, TransportError>) -> Outcome {
+    let reply = match result {
+        Err(e) => return Outcome::Retry { code: None, why: format!("network: {}", e.kind), fbtrace_id: None },
+        Ok(r) => r,
+    };
+    let body: Option<Value> = serde_json::from_str(&reply.body).ok();
+    let fbtrace = |v: &Value| v.get("fbtrace_id").and_then(Value::as_str).map(str::to_owned);
+    if (200..300).contains(&reply.status) {
+        return match &body {
+            Some(b) if b.get("events_received").is_some() => Outcome::Sent { fbtrace_id: fbtrace(b) },
+            // Unknown whether Meta kept it: send again (the event id makes that harmless).
+            _ => Outcome::Retry { code: None, why: format!("http {}: malformed response", reply.status), fbtrace_id: None },
+        };
+    }
+    let error = body.as_ref().and_then(|b| b.get("error"));
+    let Some(error) = error else {
+        return Outcome::Retry { code: None, why: format!("http {}", reply.status), fbtrace_id: None };
+    };
+    let code = error.get("code").and_then(Value::as_i64);
+    let subcode = error.get("error_subcode").and_then(Value::as_i64);
+    let transient = error.get("is_transient").and_then(Value::as_bool).unwrap_or(false);
+    let trace = fbtrace(error);
+    match code {
+        Some(190) => Outcome::Pause { code: 190, why: "invalid_token", fbtrace_id: trace },
+        Some(c) if c == 10 || (200..=299).contains(&c) => Outcome::Pause { code: c, why: "permission", fbtrace_id: trace },
+        Some(c) if transient || is_retryable_code(c) => {
+            Outcome::Retry { code: Some(c), why: format!("http {}: graph error {c}", reply.status), fbtrace_id: trace }
+        }
+        Some(100) => Outcome::Invalid { code: 100, subcode, fbtrace_id: trace },
+        _ if transient || reply.status >= 500 || reply.status == 429 => {
+            Outcome::Retry { code, why: format!("http {}", reply.status), fbtrace_id: trace }
+        }
+        // Unknown errors are retried with backoff; expiry bounds them.
+        _ => Outcome::Retry { code, why: format!("http {}: unclassified graph error", reply.status), fbtrace_id: trace },
+    }
+}
+
+/// What a flush did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    pub requests: u64,
+    pub sent: u64,
+    pub retried: u64,
+    pub failed: u64,
+    pub expired: u64,
+    /// Events still queued after the flush.
+    pub remaining: i64,
+    /// Why delivery is paused, if it is.
+    pub paused: Option<String>,
+}
+
+impl FlushReport {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "requests": self.requests, "sent": self.sent, "retried": self.retried, "failed": self.failed,
+            "expired": self.expired, "remaining": self.remaining, "paused": self.paused,
+        })
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn jitter_factor() -> f64 {
+    let mut b = [0u8; 2];
+    if getrandom::getrandom(&mut b).is_err() {
+        return 1.0;
+    }
+    0.75 + f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) * 0.5
+}
+
+/// A fingerprint of the token (for "was the paused token replaced?"): not the token.
+fn token_fingerprint(token: &str) -> String {
+    sha256_hex(&format!("convtrack.token.v1:{token}"))[..16].to_string()
+}
+
+/// Sends what the outbox holds for one pixel.
+pub struct Sender {
+    settings: Settings,
+    outbox: Arc<Outbox>,
+    transport: Arc<dyn Transport>,
+}
+
+impl Sender {
+    pub fn new(settings: Settings, outbox: Arc<Outbox>, transport: Arc<dyn Transport>) -> Sender {
+        Sender { settings, outbox, transport }
+    }
+
+    fn token(&self) -> &str {
+        self.settings.access_token.as_ref().map(|t| t.expose()).unwrap_or("")
+    }
+
+    fn lease_ms(&self) -> i64 {
+        2 * self.settings.request_timeout_ms as i64 + 1000
+    }
+
+    /// The current pause, cleared when the token has been replaced since.
+    pub fn paused(&self) -> Result<Option<Value>> {
+        let Some(raw) = self.outbox.meta("paused")? else { return Ok(None) };
+        let pause: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        let fp = token_fingerprint(self.token());
+        if pause.get("token_fp").and_then(Value::as_str) != Some(fp.as_str()) {
+            log::info!("convtrack: access token changed since delivery was paused; resuming");
+            self.outbox.set_meta("paused", None)?;
+            return Ok(None);
+        }
+        Ok(Some(pause))
+    }
+
+    /// Clears a pause (after the merchant fixed permissions).
+    pub fn resume(&self) -> Result<()> {
+        self.outbox.set_meta("paused", None)
+    }
+
+    fn record_error(&self, code: Option<i64>, subcode: Option<i64>, why: &str, fbtrace_id: &Option<String>) -> Result<()> {
+        let e = json!({"time_ms": now_ms(), "code": code, "subcode": subcode, "reason": why, "fbtrace_id": fbtrace_id});
+        self.outbox.set_meta("last_error", Some(&e.to_string()))
+    }
+
+    /// Sends due events until none is due or `timeout` passes. With `wait_for_retries`,
+    /// also waits for retries that fall due before the deadline.
+    pub fn flush(&self, timeout: Duration, wait_for_retries: bool) -> Result<FlushReport> {
+        let deadline = Instant::now() + timeout;
+        let mut report = FlushReport::default();
+        loop {
+            if let Some(p) = self.paused()? {
+                report.paused = p.get("reason").and_then(Value::as_str).map(str::to_owned);
+                break;
+            }
+            let now = now_ms();
+            let cutoff = now / 1000 - MAX_AGE_SECONDS + EXPIRY_MARGIN_SECONDS;
+            let expired = self.outbox.expire(cutoff, now)?;
+            if expired > 0 {
+                log::warn!("convtrack: {expired} event(s) expired undelivered (older than Meta accepts)");
+                report.expired += expired as u64;
+            }
+            let rows = self.outbox.claim(now, self.settings.batch_size, self.lease_ms())?;
+            if rows.is_empty() {
+                if !wait_for_retries {
+                    break;
+                }
+                let stats = self.outbox.stats(now)?;
+                match stats.next_attempt_at_ms {
+                    Some(next) if stats.depth > 0 => {
+                        let wait = Duration::from_millis((next - now).max(5) as u64);
+                        if Instant::now() + wait > deadline {
+                            break;
+                        }
+                        std::thread::sleep(wait);
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            self.send(rows, &mut report)?;
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        report.remaining = self.outbox.stats(now_ms())?.depth;
+        Ok(report)
+    }
+
+    fn body(&self, rows: &[Claimed]) -> String {
+        let mut body = String::with_capacity(64 + rows.iter().map(|r| r.payload.len() + 1).sum::<usize>());
+        body.push_str("{\"data\":[");
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&r.payload);
+        }
+        body.push(']');
+        if let Some(code) = &self.settings.test_event_code {
+            body.push_str(",\"test_event_code\":");
+            body.push_str(&Value::from(code.as_str()).to_string());
+        }
+        body.push_str(&format!(",\"partner_agent\":\"convtrack-{}\"}}", crate::VERSION));
+        body
+    }
+
+    /// Sends `rows` in one request; a rejected batch is split in halves until the bad event is alone.
+    fn send(&self, rows: Vec<Claimed>, report: &mut FlushReport) -> Result<()> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let result = self.transport.post_json(&self.settings.events_url(), self.token(), &self.body(&rows));
+        report.requests += 1;
+        self.outbox.count("requests", 1)?;
+        match classify(&result) {
+            Outcome::Sent { .. } => {
+                self.outbox.mark_sent(&ids, &coverage(&rows))?;
+                report.sent += ids.len() as u64;
+                log::debug!("convtrack: sent {} event(s)", ids.len());
+            }
+            Outcome::Retry { code, why, fbtrace_id } => {
+                let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0).clamp(0, 30) as u32;
+                let base = self.settings.retry_base_ms as f64 * 2f64.powi(attempts as i32);
+                let delay = (base.min(self.settings.retry_max_ms as f64) * jitter_factor()) as i64;
+                self.outbox.reschedule(&ids, now_ms() + delay.max(1), &why)?;
+                self.record_error(code, None, &why, &fbtrace_id)?;
+                report.retried += ids.len() as u64;
+                log::warn!("convtrack: {} event(s) will be retried in {delay} ms ({why})", ids.len());
+            }
+            Outcome::Invalid { code, subcode, fbtrace_id } => {
+                self.record_error(Some(code), subcode, "invalid_event", &fbtrace_id)?;
+                if rows.len() > 1 {
+                    let mut rows = rows;
+                    let second = rows.split_off(rows.len() / 2);
+                    self.send(rows, report)?;
+                    self.send(second, report)?;
+                } else {
+                    self.outbox.dead_letter(&ids, "invalid_event", Some(code), subcode, now_ms())?;
+                    report.failed += 1;
+                    log::warn!("convtrack: Meta rejected one event (code {code}, subcode {subcode:?}); moved to dead letters");
+                }
+            }
+            Outcome::Pause { code, why, fbtrace_id } => {
+                self.outbox.release(&ids)?;
+                self.record_error(Some(code), None, why, &fbtrace_id)?;
+                let pause = json!({"reason": why, "code": code, "since_ms": now_ms(), "token_fp": token_fingerprint(self.token())});
+                self.outbox.set_meta("paused", Some(&pause.to_string()))?;
+                report.paused = Some(why.to_string());
+                log::error!("convtrack: delivery paused: Meta answered code {code} ({why}); fix the access token or permissions");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which match keys the sent events carried (the local proxy for Event Match Quality).
+fn coverage(rows: &[Claimed]) -> BTreeMap<&'static str, i64> {
+    const KEYS: [(&str, &str); 5] = [("em", "em"), ("ph", "ph"), ("fbp", "fbp"), ("fbc", "fbc"), ("ip", "client_ip_address")];
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let Ok(v) = serde_json::from_str::<Value>(&r.payload) else { continue };
+        let Some(ud) = v.get("user_data") else { continue };
+        for (name, key) in KEYS {
+            if ud.get(key).is_some() {
+                *out.entry(name).or_insert(0) += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Wakes the background sender.
+#[derive(Default)]
+pub(crate) struct Signal {
+    pending: Mutex<bool>,
+    cond: Condvar,
+    stop: AtomicBool,
+    /// Events accepted since the last flush, to flush early on a full batch.
+    pub(crate) accepted: AtomicUsize,
+}
+
+impl Signal {
+    pub(crate) fn wake(&self) {
+        if let Ok(mut p) = self.pending.lock() {
+            *p = true;
+            self.cond.notify_one();
+        }
+    }
+}
+
+/// The background sender thread of a long-lived process.
+pub(crate) struct Background {
+    pub(crate) signal: Arc<Signal>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Background {
+    pub(crate) fn start(sender: Arc<Sender>, interval: Duration) -> std::io::Result<Background> {
+        let signal = Arc::new(Signal::default());
+        let s = Arc::clone(&signal);
+        let handle = std::thread::Builder::new().name("convtrack-sender".into()).spawn(move || loop {
+            if s.stop.load(Ordering::Acquire) {
+                break;
+            }
+            s.accepted.store(0, Ordering::Relaxed);
+            if let Err(e) = sender.flush(Duration::from_secs(30), false) {
+                log::error!("convtrack: background flush failed: {e}");
+            }
+            let Ok(guard) = s.pending.lock() else { break };
+            let (mut guard, _) = match s.cond.wait_timeout_while(guard, interval, |p| !*p && !s.stop.load(Ordering::Acquire)) {
+                Ok(r) => r,
+                Err(_) => break,
+            };
+            *guard = false;
+        })?;
+        Ok(Background { signal, handle: Some(handle) })
+    }
+
+    /// Stops the thread after its current request; queued events stay in the outbox.
+    pub(crate) fn stop(&mut self) {
+        self.signal.stop.store(true, Ordering::Release);
+        self.signal.wake();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> std::result::Result<HttpReply, TransportError> {
+        Ok(HttpReply { status, body: body.to_string() })
+    }
+    fn graph(status: u16, code: i64, transient: bool) -> std::result::Result<HttpReply, TransportError> {
+        reply(status, &json!({"error": {"code": code, "is_transient": transient, "fbtrace_id": "T"}}).to_string())
+    }
+
+    #[test]
+    fn classification_follows_the_spec() {
+        assert!(matches!(classify(&reply(200, r#"{"events_received":1}"#)), Outcome::Sent { .. }));
+        assert!(matches!(classify(&reply(200, "<html>")), Outcome::Retry { .. }));
+        assert!(matches!(classify(&Err(TransportError { kind: "timeout" })), Outcome::Retry { .. }));
+        assert!(matches!(classify(&reply(503, "")), Outcome::Retry { .. }));
+        assert!(matches!(classify(&reply(429, "")), Outcome::Retry { .. }));
+        for code in [1, 2, 4, 17, 32, 341, 368, 613, 80000, 80014] {
+            assert!(matches!(classify(&graph(400, code, false)), Outcome::Retry { .. }), "{code}");
+        }
+        assert!(matches!(classify(&graph(400, 100, false)), Outcome::Invalid { code: 100, .. }));
+        assert!(matches!(classify(&graph(400, 100, true)), Outcome::Retry { .. }), "is_transient wins");
+        assert!(matches!(classify(&graph(401, 190, false)), Outcome::Pause { code: 190, .. }));
+        assert!(matches!(classify(&graph(403, 10, false)), Outcome::Pause { .. }));
+        assert!(matches!(classify(&graph(403, 200, false)), Outcome::Pause { .. }));
+        assert!(matches!(classify(&graph(403, 299, false)), Outcome::Pause { .. }));
+    }
+}

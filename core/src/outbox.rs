@@ -1,0 +1,412 @@
+//! The durable outbox (SPEC §5, §9): an SQLite file on local disk holding the
+//! queue of events to send, the ledger of accepted event ids (local dedup),
+//! dead letters, counters and delivery state.
+//!
+//! Every process of the shop on one host opens the same file (its own
+//! connection); SQLite's locking makes accept/claim atomic across processes.
+//! WAL mode with `synchronous=NORMAL`: a committed `track` survives a crash or
+//! `kill -9` of the process; an OS crash or power loss may lose the last
+//! transactions. Only what will be sent is stored: hashed customer data, never raw PII.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// The ledger keeps accepted ids at least this long (Meta dedups within 48 h).
+pub const LEDGER_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+fn storage(e: rusqlite::Error) -> Error {
+    // rusqlite messages carry SQLite's text (table/column names, "database is locked"),
+    // never bound parameter values.
+    Error::field(ErrorCode::Storage, "outbox", format!("database error: {e}"))
+}
+
+/// One event to enqueue.
+#[derive(Clone, Debug)]
+pub struct NewEvent<'a> {
+    pub event_name: &'a str,
+    pub event_id: &'a str,
+    pub event_time: i64,
+    /// The Conversions API event object as JSON text (hashed data only).
+    pub payload: &'a str,
+}
+
+/// A claimed row, leased to one sender until `claimed_until`.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub id: i64,
+    pub event_name: String,
+    pub event_id: String,
+    pub event_time: i64,
+    pub attempts: i64,
+    pub payload: String,
+}
+
+/// Queue figures for `status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub depth: i64,
+    pub due: i64,
+    pub oldest_enqueued_at_ms: Option<i64>,
+    pub next_attempt_at_ms: Option<i64>,
+    pub dead_letters: i64,
+}
+
+/// The outbox of one pixel in one SQLite file.
+pub struct Outbox {
+    conn: Mutex<Connection>,
+    pixel_id: String,
+    path: String,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox").field("path", &self.path).field("pixel_id", &self.pixel_id).finish()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ledger (
+    event_key   TEXT PRIMARY KEY,
+    accepted_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ledger_age ON ledger(accepted_at);
+CREATE TABLE IF NOT EXISTS outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    pixel_id        TEXT NOT NULL,
+    event_key       TEXT NOT NULL,
+    event_name      TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    event_time      INTEGER NOT NULL,
+    payload         TEXT NOT NULL,
+    enqueued_at     INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    claimed_until   INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(pixel_id, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_key ON outbox(event_key);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    pixel_id   TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    event_time INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    code       INTEGER,
+    subcode    INTEGER,
+    failed_at  INTEGER NOT NULL,
+    payload    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    pixel_id TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    value    INTEGER NOT NULL,
+    PRIMARY KEY (pixel_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    pixel_id TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (pixel_id, key)
+) WITHOUT ROWID;
+";
+
+fn incr(tx: &Connection, pixel_id: &str, name: &str, by: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO counters(pixel_id, name, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT(pixel_id, name) DO UPDATE SET value = value + excluded.value",
+        params![pixel_id, name, by],
+    )?;
+    Ok(())
+}
+
+fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 2);
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('?');
+    }
+    s
+}
+
+impl Outbox {
+    /// Opens (creating if needed) the outbox file for `pixel_id`.
+    pub fn open(path: &str, pixel_id: &str) -> Result<Outbox> {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() && !parent.exists() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::field(ErrorCode::Storage, "outbox_path", format!("cannot create its directory: {}", e.kind()))
+                })?;
+            }
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| Error::field(ErrorCode::Storage, "outbox_path", format!("cannot open the database: {e}")))?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(storage)?;
+        conn.execute_batch(SCHEMA).map_err(storage)?;
+        Ok(Outbox { conn: Mutex::new(conn), pixel_id: pixel_id.to_string(), path: path.to_string() })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let mut guard = match self.conn.lock() {
+            Ok(g) => g,
+            // A panic while holding the lock leaves the connection usable (SQLite rolls back).
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard).map_err(storage)
+    }
+
+    fn key(&self, event_name: &str, event_id: &str) -> String {
+        // Pixel ids are digits and event names have no '|': the key is unambiguous.
+        format!("{}|{}|{}", self.pixel_id, event_name, event_id)
+    }
+
+    /// Atomically records the event id in the ledger and enqueues the event.
+    /// Returns `false` (nothing enqueued) when the same event was accepted before.
+    pub fn accept(&self, e: &NewEvent<'_>, now_ms: i64) -> Result<bool> {
+        let key = self.key(e.event_name, e.event_id);
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO ledger(event_key, accepted_at) VALUES (?1, ?2)",
+                params![key, now_ms],
+            )?;
+            if inserted == 0 {
+                incr(&tx, pixel, "duplicate", 1)?;
+                tx.commit()?;
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO outbox(pixel_id, event_key, event_name, event_id, event_time, payload, enqueued_at, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![pixel, key, e.event_name, e.event_id, e.event_time, e.payload, now_ms],
+            )?;
+            incr(&tx, pixel, "accepted", 1)?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    /// Adds to a counter.
+    pub fn count(&self, name: &str, by: i64) -> Result<()> {
+        self.with(|c| incr(c, &self.pixel_id, name, by))
+    }
+
+    /// Leases up to `limit` due events to the caller for `lease_ms`.
+    pub fn claim(&self, now_ms: i64, limit: usize, lease_ms: i64) -> Result<Vec<Claimed>> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let rows: Vec<Claimed> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT id, event_name, event_id, event_time, attempts, payload FROM outbox
+                     WHERE pixel_id = ?1 AND next_attempt_at <= ?2 AND claimed_until <= ?2
+                     ORDER BY id LIMIT ?3",
+                )?;
+                let mapped = stmt.query_map(params![pixel, now_ms, limit as i64], |r| {
+                    Ok(Claimed {
+                        id: r.get(0)?,
+                        event_name: r.get(1)?,
+                        event_id: r.get(2)?,
+                        event_time: r.get(3)?,
+                        attempts: r.get(4)?,
+                        payload: r.get(5)?,
+                    })
+                })?;
+                mapped.collect::<rusqlite::Result<_>>()?
+            };
+            if !rows.is_empty() {
+                let sql = format!("UPDATE outbox SET claimed_until = ? WHERE id IN ({})", placeholders(rows.len()));
+                let mut args: Vec<i64> = vec![now_ms + lease_ms];
+                args.extend(rows.iter().map(|r| r.id));
+                tx.execute(&sql, rusqlite::params_from_iter(args))?;
+            }
+            tx.commit()?;
+            Ok(rows)
+        })
+    }
+
+    /// Delivered: removes the rows and counts them, with per-field coverage.
+    pub fn mark_sent(&self, ids: &[i64], coverage: &BTreeMap<&'static str, i64>) -> Result<()> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let sql = format!("DELETE FROM outbox WHERE id IN ({})", placeholders(ids.len()));
+            tx.execute(&sql, rusqlite::params_from_iter(ids.iter()))?;
+            incr(&tx, pixel, "sent", ids.len() as i64)?;
+            for (field, n) in coverage {
+                incr(&tx, pixel, &format!("coverage.{field}"), *n)?;
+            }
+            tx.commit()
+        })
+    }
+
+    /// A transient failure: release the lease and retry at `next_ms`.
+    pub fn reschedule(&self, ids: &[i64], next_ms: i64, error: &str) -> Result<()> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let sql = format!(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, last_error = ? WHERE id IN ({})",
+                placeholders(ids.len())
+            );
+            let mut args: Vec<rusqlite::types::Value> = vec![next_ms.into(), error.to_string().into()];
+            args.extend(ids.iter().map(|i| rusqlite::types::Value::from(*i)));
+            tx.execute(&sql, rusqlite::params_from_iter(args))?;
+            incr(&tx, pixel, "retried", ids.len() as i64)?;
+            tx.commit()
+        })
+    }
+
+    /// Gives the rows back without counting an attempt (delivery paused).
+    pub fn release(&self, ids: &[i64]) -> Result<()> {
+        self.with(|c| {
+            let sql = format!("UPDATE outbox SET claimed_until = 0 WHERE id IN ({})", placeholders(ids.len()));
+            c.execute(&sql, rusqlite::params_from_iter(ids.iter()))?;
+            Ok(())
+        })
+    }
+
+    /// Moves rows to the dead letters with a reason and Graph error code.
+    pub fn dead_letter(&self, ids: &[i64], reason: &str, code: Option<i64>, subcode: Option<i64>, now_ms: i64) -> Result<()> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let list = placeholders(ids.len());
+            let sql = format!(
+                "INSERT INTO dead_letters(pixel_id, event_name, event_id, event_time, reason, code, subcode, failed_at, payload)
+                 SELECT pixel_id, event_name, event_id, event_time, ?, ?, ?, ?, payload FROM outbox WHERE id IN ({list})"
+            );
+            let mut args: Vec<rusqlite::types::Value> = vec![reason.to_string().into(), code.into(), subcode.into(), now_ms.into()];
+            args.extend(ids.iter().map(|i| rusqlite::types::Value::from(*i)));
+            tx.execute(&sql, rusqlite::params_from_iter(args))?;
+            tx.execute(&format!("DELETE FROM outbox WHERE id IN ({list})"), rusqlite::params_from_iter(ids.iter()))?;
+            let counter = match code {
+                Some(code) => format!("failed.{code}"),
+                None => format!("failed.{reason}"),
+            };
+            incr(&tx, pixel, &counter, ids.len() as i64)?;
+            tx.commit()
+        })
+    }
+
+    /// Dead-letters every queued event whose `event_time` is before `cutoff` (Unix seconds).
+    pub fn expire(&self, cutoff: i64, now_ms: i64) -> Result<usize> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO dead_letters(pixel_id, event_name, event_id, event_time, reason, code, subcode, failed_at, payload)
+                 SELECT pixel_id, event_name, event_id, event_time, 'expired', NULL, NULL, ?3, payload FROM outbox
+                 WHERE pixel_id = ?1 AND event_time < ?2",
+                params![pixel, cutoff, now_ms],
+            )?;
+            let n = tx.execute("DELETE FROM outbox WHERE pixel_id = ?1 AND event_time < ?2", params![pixel, cutoff])?;
+            if n > 0 {
+                incr(&tx, pixel, "expired", n as i64)?;
+            }
+            // Keep the ledger bounded: ids older than the retention can no longer be sent anyway.
+            tx.execute("DELETE FROM ledger WHERE accepted_at < ?1", params![now_ms - LEDGER_RETENTION_MS])?;
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+
+    /// Drops a queued event (consent revoked). Returns whether one was queued.
+    pub fn revoke(&self, event_name: &str, event_id: &str) -> Result<bool> {
+        let key = self.key(event_name, event_id);
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute("DELETE FROM outbox WHERE event_key = ?1", params![key])?;
+            if n > 0 {
+                incr(&tx, pixel, "revoked", n as i64)?;
+            }
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Reads a delivery-state value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row("SELECT value FROM meta WHERE pixel_id = ?1 AND key = ?2", params![self.pixel_id, key], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    /// Writes (or with `None`, clears) a delivery-state value.
+    pub fn set_meta(&self, key: &str, value: Option<&str>) -> Result<()> {
+        self.with(|c| {
+            match value {
+                Some(v) => c.execute(
+                    "INSERT INTO meta(pixel_id, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(pixel_id, key) DO UPDATE SET value = excluded.value",
+                    params![self.pixel_id, key, v],
+                )?,
+                None => c.execute("DELETE FROM meta WHERE pixel_id = ?1 AND key = ?2", params![self.pixel_id, key])?,
+            };
+            Ok(())
+        })
+    }
+
+    /// All counters of this pixel.
+    pub fn counters(&self) -> Result<BTreeMap<String, i64>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached("SELECT name, value FROM counters WHERE pixel_id = ?1")?;
+            let rows = stmt.query_map(params![self.pixel_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    /// Queue figures.
+    pub fn stats(&self, now_ms: i64) -> Result<QueueStats> {
+        self.with(|c| {
+            let (depth, oldest, next): (i64, Option<i64>, Option<i64>) = c.query_row(
+                "SELECT COUNT(*), MIN(enqueued_at), MIN(next_attempt_at) FROM outbox WHERE pixel_id = ?1",
+                params![self.pixel_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let due: i64 = c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE pixel_id = ?1 AND next_attempt_at <= ?2",
+                params![self.pixel_id, now_ms],
+                |r| r.get(0),
+            )?;
+            let dead_letters: i64 =
+                c.query_row("SELECT COUNT(*) FROM dead_letters WHERE pixel_id = ?1", params![self.pixel_id], |r| r.get(0))?;
+            Ok(QueueStats { depth, due, oldest_enqueued_at_ms: oldest, next_attempt_at_ms: next, dead_letters })
+        })
+    }
+
+    /// The dead letters (newest first, at most `limit`): event id, name, reason, code, subcode, time.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<serde_json::Value>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT event_name, event_id, event_time, reason, code, subcode, failed_at FROM dead_letters
+                 WHERE pixel_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![self.pixel_id, limit as i64], |r| {
+                Ok(serde_json::json!({
+                    "event_name": r.get::<_, String>(0)?,
+                    "event_id": r.get::<_, String>(1)?,
+                    "event_time": r.get::<_, i64>(2)?,
+                    "reason": r.get::<_, String>(3)?,
+                    "code": r.get::<_, Option<i64>>(4)?,
+                    "subcode": r.get::<_, Option<i64>>(5)?,
+                    "failed_at_ms": r.get::<_, i64>(6)?,
+                }))
+            })?;
+            rows.collect()
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! HTTP transport to the Conversions API, behind a small trait so tests and
+//! the sandbox can inject faults. The access token travels only in the
+//! `Authorization` header, never in a URL, a log line or an error.
+
+use std::time::Duration;
+
+/// An HTTP answer (any status).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpReply {
+    pub status: u16,
+    pub body: String,
+}
+
+/// A failure below HTTP: no answer was received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportError {
+    /// `timeout`, `connect`, `dns`, `tls`, `io` or `other`.
+    pub kind: &'static str,
+}
+
+/// Sends one JSON body with a bearer token.
+pub trait Transport: Send + Sync {
+    fn post_json(&self, url: &str, bearer_token: &str, body: &str) -> Result<HttpReply, TransportError>;
+}
+
+/// The real transport: `ureq` with connect and overall timeouts.
+pub struct UreqTransport {
+    agent: ureq::Agent,
+}
+
+impl UreqTransport {
+    /// `timeout` bounds the whole request; connecting gets at most half of it.
+    pub fn new(timeout: Duration) -> UreqTransport {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(timeout / 2)
+            .timeout(timeout)
+            .user_agent(concat!("convtrack/", env!("CARGO_PKG_VERSION")))
+            .build();
+        UreqTransport { agent }
+    }
+}
+
+fn classify_transport(t: &ureq::Transport) -> &'static str {
+    use ureq::ErrorKind as K;
+    match t.kind() {
+        K::Dns => "dns",
+        K::ConnectionFailed => "connect",
+        K::TooManyRedirects | K::BadStatus | K::BadHeader | K::InvalidUrl | K::UnknownScheme => "other",
+        K::Io => {
+            let text = t.to_string();
+            if text.contains("timed out") || text.contains("timeout") || text.contains("WouldBlock") {
+                "timeout"
+            } else {
+                "io"
+            }
+        }
+        _ => "other",
+    }
+}
+
+impl Transport for UreqTransport {
+    fn post_json(&self, url: &str, bearer_token: &str, body: &str) -> Result<HttpReply, TransportError> {
+        let result = self
+            .agent
+            .post(url)
+            .set("Content-Type", "application/json")
+            .set("Authorization", &format!("Bearer {bearer_token}"))
+            .send_string(body);
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(ureq::Error::Transport(t)) => return Err(TransportError { kind: classify_transport(&t) }),
+        };
+        let status = response.status();
+        // A body we cannot read (dropped mid-way, not UTF-8, > 10 MB) is an I/O failure.
+        let body = response.into_string().map_err(|_| TransportError { kind: "io" })?;
+        Ok(HttpReply { status, body })
+    }
+}

@@ -1,0 +1,246 @@
+//! Delivery logic against a scripted transport (fault injection behind the
+//! `Transport` trait). End-to-end tests over real HTTP against the sandbox
+//! receiver live in tests/python/test_delivery.py.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use convtrack_core::tracker::BuildOptions;
+use convtrack_core::transport::{HttpReply, Transport, TransportError};
+use convtrack_core::{Settings, Tracker};
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Scripted {
+    replies: Mutex<VecDeque<Result<HttpReply, TransportError>>>,
+    seen: Mutex<Vec<(String, String, Value)>>,
+}
+
+impl Scripted {
+    fn push(&self, r: Result<HttpReply, TransportError>) {
+        self.replies.lock().unwrap().push_back(r);
+    }
+    fn requests(&self) -> Vec<(String, String, Value)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Transport for Scripted {
+    fn post_json(&self, url: &str, token: &str, body: &str) -> Result<HttpReply, TransportError> {
+        let parsed: Value = serde_json::from_str(body).unwrap();
+        self.seen.lock().unwrap().push((url.to_string(), token.to_string(), parsed.clone()));
+        // Default: accept, unless the script says otherwise. A batch containing an event whose
+        // order id is "bad" is rejected like Meta rejects a whole batch for one invalid event.
+        if let Some(r) = self.replies.lock().unwrap().pop_front() {
+            return r;
+        }
+        let data = parsed["data"].as_array().unwrap();
+        if data.iter().any(|e| e["custom_data"]["order_id"] == "bad") {
+            return Ok(graph(400, 100, Some(2804019)));
+        }
+        Ok(HttpReply { status: 200, body: json!({"events_received": data.len(), "fbtrace_id": "ok"}).to_string() })
+    }
+}
+
+fn graph(status: u16, code: i64, subcode: Option<i64>) -> HttpReply {
+    HttpReply {
+        status,
+        body: json!({"error": {"message": "x", "type": "OAuthException", "code": code, "error_subcode": subcode, "is_transient": false, "fbtrace_id": "TRACE1"}}).to_string(),
+    }
+}
+
+fn setup(dir: &tempdir::Dir, token: &str) -> (Tracker, Arc<Scripted>) {
+    let transport = Arc::new(Scripted::default());
+    let settings = Settings::from_value(&json!({
+        "pixel_id": "1234567890", "access_token": token, "data_controls": true,
+        "outbox_path": dir.path("outbox.sqlite3"), "retry_base_ms": 5, "retry_max_ms": 20,
+        "endpoint": "http://127.0.0.1:9", "batch_size": 1000
+    }))
+    .unwrap();
+    let t = Tracker::open_with_transport(settings, transport.clone()).unwrap();
+    (t, transport)
+}
+
+mod tempdir {
+    pub struct Dir(std::path::PathBuf);
+    impl Dir {
+        pub fn new(name: &str) -> Dir {
+            let p = std::env::temp_dir().join(format!("convtrack-test-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+        pub fn path(&self, f: &str) -> String {
+            self.0.join(f).to_string_lossy().into_owned()
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn order(id: &str) -> Value {
+    json!({
+        "event_name": "Purchase", "order_id": id, "currency": "EUR", "value": "10.00",
+        "event_source_url": "https://shop.example/thanks",
+        "customer": {"email": "sentinel.person@example.com"},
+        "browser": {"user_agent": "UA", "ip": "203.0.113.7", "fbp": "fb.1.1.1"},
+        "consent": {"marketing": "granted"}
+    })
+}
+
+fn track(t: &Tracker, e: &Value) -> String {
+    t.track_json(&e.to_string(), &BuildOptions::default()).unwrap().to_json()["server"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn queued_then_sent_in_one_batch_with_token_in_header_only() {
+    let dir = tempdir::Dir::new("batch");
+    let (t, tr) = setup(&dir, "EAAB-SENTINEL-TOKEN");
+    for i in 0..25 {
+        assert_eq!(track(&t, &order(&format!("o{i}"))), "queued");
+    }
+    assert_eq!(track(&t, &order("o3")), "duplicate");
+    let r = t.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!((r.sent, r.requests, r.remaining), (25, 1, 0));
+    let reqs = tr.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].0, "http://127.0.0.1:9/v24.0/1234567890/events");
+    assert!(!reqs[0].0.contains("SENTINEL"));
+    assert_eq!(reqs[0].1, "EAAB-SENTINEL-TOKEN");
+    assert!(!reqs[0].2.to_string().contains("SENTINEL"), "token never in the body");
+    let s = t.status().unwrap();
+    assert_eq!(s["counters"]["accepted"], 25);
+    assert_eq!(s["counters"]["duplicate"], 1);
+    assert_eq!(s["counters"]["sent"], 25);
+    assert_eq!(s["coverage"]["em"], 1.0);
+    assert_eq!(s["coverage"]["fbc"], 0.0);
+    assert!(!s.to_string().contains("SENTINEL"));
+}
+
+#[test]
+fn transient_failures_are_retried_with_backoff() {
+    let dir = tempdir::Dir::new("retry");
+    let (t, tr) = setup(&dir, "tok");
+    track(&t, &order("r1"));
+    tr.push(Err(TransportError { kind: "timeout" }));
+    tr.push(Ok(HttpReply { status: 503, body: String::new() }));
+    tr.push(Ok(graph(400, 2, None)));
+    let r = t.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!((r.sent, r.retried, r.requests), (1, 3, 4));
+    let s = t.status().unwrap();
+    assert_eq!(s["counters"]["retried"], 3);
+    assert_eq!(s["last_error"]["code"], 2);
+    assert_eq!(s["last_error"]["fbtrace_id"], "TRACE1");
+    // Every attempt carried the same event id: re-sends are harmless duplicates for Meta.
+    let ids: Vec<Value> = tr.requests().iter().map(|r| r.2["data"][0]["event_id"].clone()).collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn a_rejected_batch_is_split_to_isolate_the_bad_event() {
+    let dir = tempdir::Dir::new("split");
+    let (t, _tr) = setup(&dir, "tok");
+    for i in 0..7 {
+        track(&t, &order(&format!("good{i}")));
+    }
+    track(&t, &order("bad"));
+    let r = t.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!((r.sent, r.failed, r.remaining), (7, 1, 0));
+    let s = t.status().unwrap();
+    assert_eq!(s["counters"]["failed"]["100"], 1);
+    assert_eq!(s["queue"]["dead_letters"], 1);
+    assert_eq!(s["last_error"]["subcode"], 2804019);
+}
+
+#[test]
+fn a_bad_token_pauses_delivery_until_the_token_changes() {
+    let dir = tempdir::Dir::new("pause");
+    let (t, tr) = setup(&dir, "old-token");
+    track(&t, &order("p1"));
+    tr.push(Ok(graph(401, 190, None)));
+    let r = t.flush(Duration::from_secs(2)).unwrap();
+    assert_eq!(r.paused.as_deref(), Some("invalid_token"));
+    assert_eq!(r.remaining, 1, "nothing lost, nothing burnt");
+    let again = t.flush(Duration::from_secs(1)).unwrap();
+    assert_eq!((again.requests, again.paused.as_deref()), (0, Some("invalid_token")));
+    assert_eq!(t.status().unwrap()["paused"]["code"], 190);
+    t.close();
+    drop(t);
+    // The merchant pastes a new token: delivery resumes by itself.
+    let (t2, _tr2) = setup(&dir, "new-token");
+    let r = t2.flush(Duration::from_secs(2)).unwrap();
+    assert_eq!((r.sent, r.paused), (1, None));
+}
+
+#[test]
+fn old_events_expire_as_dead_letters() {
+    let dir = tempdir::Dir::new("expire");
+    let (t, tr) = setup(&dir, "tok");
+    let mut e = order("old");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    e["event_time"] = json!(now - 7 * 86400 + 1800); // accepted now, but within the expiry margin
+    track(&t, &e);
+    let r = t.flush(Duration::from_secs(2)).unwrap();
+    assert_eq!((r.expired, r.sent, r.requests), (1, 0, 0));
+    assert!(tr.requests().is_empty());
+    assert_eq!(t.status().unwrap()["counters"]["expired"], 1);
+}
+
+#[test]
+fn revoking_consent_drops_a_queued_order() {
+    let dir = tempdir::Dir::new("revoke");
+    let (t, _tr) = setup(&dir, "tok");
+    track(&t, &order("v1"));
+    track(&t, &order("v2"));
+    assert!(t.revoke_order("Purchase", "v1").unwrap());
+    assert!(!t.revoke_order("Purchase", "v1").unwrap());
+    let r = t.flush(Duration::from_secs(2)).unwrap();
+    assert_eq!(r.sent, 1);
+    assert_eq!(t.status().unwrap()["counters"]["revoked"], 1);
+}
+
+#[test]
+fn blocked_events_are_counted_and_never_stored() {
+    let dir = tempdir::Dir::new("blocked");
+    let (t, tr) = setup(&dir, "tok");
+    let mut e = order("b1");
+    e["consent"]["marketing"] = json!("denied");
+    assert_eq!(track(&t, &e), "blocked");
+    assert_eq!(t.flush(Duration::from_secs(1)).unwrap().requests, 0);
+    assert!(tr.requests().is_empty());
+    assert_eq!(t.status().unwrap()["counters"]["blocked"]["consent_denied"], 1);
+    // The outbox file holds no raw personal data.
+    drop(t);
+    let bytes = std::fs::read(dir.path("outbox.sqlite3")).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("sentinel.person"));
+}
+
+#[test]
+fn track_needs_an_outbox() {
+    let t = Tracker::open(Settings::new("1").unwrap()).unwrap();
+    let err = t.track_json(&order("x").to_string(), &BuildOptions::default()).unwrap_err();
+    assert_eq!(err.field_name(), Some("outbox_path"));
+}
+
+#[test]
+fn background_thread_delivers_without_flush() {
+    let dir = tempdir::Dir::new("thread");
+    let transport = Arc::new(Scripted::default());
+    let settings = Settings::from_value(&json!({
+        "pixel_id": "1234567890", "access_token": "tok", "data_controls": true, "sender": "thread",
+        "outbox_path": dir.path("outbox.sqlite3"), "flush_interval_ms": 20, "endpoint": "http://127.0.0.1:9"
+    }))
+    .unwrap();
+    let t = Tracker::open_with_transport(settings, transport.clone()).unwrap();
+    track(&t, &order("bg1"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.status().unwrap()["counters"]["sent"] != 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(t.status().unwrap()["counters"]["sent"], 1);
+    t.close();
+}
