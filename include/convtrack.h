@@ -48,6 +48,10 @@ typedef enum convtrack_status {
   CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE = 206,
   // A setting is invalid.
   CONVTRACK_STATUS_INVALID_SETTING = 300,
+  // The durable outbox (SQLite file) could not be opened, read or written.
+  CONVTRACK_STATUS_STORAGE = 400,
+  // The tracker was not set up for this call (e.g. `track` without `outbox_path`).
+  CONVTRACK_STATUS_NOT_CONFIGURED = 401,
   // A panic was caught at the boundary (a bug; please report it).
   CONVTRACK_STATUS_PANIC = 900,
   // An unexpected internal failure (a bug).
@@ -142,7 +146,10 @@ enum convtrack_status convtrack_event_id(const char *pixel_id,
                                          char **out);
 
 // Creates a tracker from settings as a JSON object (see the README's settings
-// table), e.g. `{"pixel_id": "1234567890"}`. Invalid settings fail here with
+// table), e.g. `{"pixel_id": "1234567890"}`. With `outbox_path` it opens the
+// durable outbox (and with `"sender": "thread"` starts a background sender;
+// the default `"manual"` suits PHP and other shared-nothing runtimes, which
+// call `convtrack_tracker_flush`). Invalid settings fail here with
 // `CONVTRACK_STATUS_INVALID_SETTING` (or `_INVALID_JSON`) and a message naming
 // the setting. On success `*out` receives a tracker to release with
 // `convtrack_tracker_free`; otherwise `*out` is untouched.
@@ -153,7 +160,8 @@ enum convtrack_status convtrack_tracker_new(const char *settings_json,
                                             size_t len,
                                             struct convtrack_tracker **out);
 
-// Releases a tracker. `NULL` is a no-op.
+// Releases a tracker, stopping its background sender if any (queued events stay
+// in the outbox for the next flush). `NULL` is a no-op.
 //
 // # Safety
 // `tracker` must be NULL or a tracker from `convtrack_tracker_new` not yet freed,
@@ -163,7 +171,7 @@ void convtrack_tracker_free(struct convtrack_tracker *tracker);
 // Builds one event: validates the event JSON (SPEC §3 shape), applies the
 // consent gate, normalizes and hashes customer data, derives the event id,
 // and renders the pixel snippet and the Conversions API payload. Pure: no
-// I/O, nothing is sent.
+// I/O, nothing is sent or stored.
 //
 // `options_json` (optional: NULL or length 0) is `{"now": <unix seconds>,
 // "nonce": "<CSP nonce>", "script_src": "<fbevents.js URL>"}`, every key
@@ -184,6 +192,43 @@ enum convtrack_status convtrack_tracker_build(const struct convtrack_tracker *tr
                                               const char *options_json,
                                               size_t options_json_len,
                                               char **out);
+
+// `convtrack_tracker_build` plus a durable enqueue of the server copy in the
+// outbox (the tracker needs `outbox_path`; otherwise
+// `CONVTRACK_STATUS_NOT_CONFIGURED`). No network I/O: call
+// `convtrack_tracker_flush` (or let a `"thread"` sender) deliver. The result's
+// `"server"` is `"queued"`, `"duplicate"` (the same event was accepted
+// before, by any process sharing the outbox) or `"blocked"`. Arguments,
+// ownership and thread safety as `convtrack_tracker_build`.
+//
+// # Safety
+// As `convtrack_tracker_build`.
+enum convtrack_status convtrack_tracker_track(const struct convtrack_tracker *tracker,
+                                              const char *event_json,
+                                              size_t event_json_len,
+                                              const char *options_json,
+                                              size_t options_json_len,
+                                              char **out);
+
+// Delivers queued events now, waiting at most `timeout_ms` milliseconds.
+// On success `*out` (if not NULL) receives a JSON report
+// `{"requests", "sent", "retried", "failed", "expired", "remaining", "paused"}`
+// to free with `convtrack_string_free`. Thread-safe; several processes may
+// flush the same outbox at once.
+//
+// # Safety
+// `tracker` must be a live tracker; `out` NULL or valid for a write.
+enum convtrack_status convtrack_tracker_flush(const struct convtrack_tracker *tracker,
+                                              uint64_t timeout_ms,
+                                              char **out);
+
+// The tracker's status as JSON (pixel id, catalog, mode, data controls, queue,
+// counters, last error, coverage; see the README). Free `*out` with
+// `convtrack_string_free`. Never contains the token or personal data. Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; `out` valid for a write.
+enum convtrack_status convtrack_tracker_status(const struct convtrack_tracker *tracker, char **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,6 +14,8 @@ typedef enum convtrack_status {
   CONVTRACK_STATUS_TOO_LARGE = 205,
   CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE = 206,
   CONVTRACK_STATUS_INVALID_SETTING = 300,
+  CONVTRACK_STATUS_STORAGE = 400,
+  CONVTRACK_STATUS_NOT_CONFIGURED = 401,
   CONVTRACK_STATUS_PANIC = 900,
   CONVTRACK_STATUS_INTERNAL = 901,
 } convtrack_status;
@@ -64,3 +66,16 @@ enum convtrack_status convtrack_tracker_build(const struct convtrack_tracker *tr
                                               const char *options_json,
                                               size_t options_json_len,
                                               char **out);
+
+enum convtrack_status convtrack_tracker_track(const struct convtrack_tracker *tracker,
+                                              const char *event_json,
+                                              size_t event_json_len,
+                                              const char *options_json,
+                                              size_t options_json_len,
+                                              char **out);
+
+enum convtrack_status convtrack_tracker_flush(const struct convtrack_tracker *tracker,
+                                              uint64_t timeout_ms,
+                                              char **out);
+
+enum convtrack_status convtrack_tracker_status(const struct convtrack_tracker *tracker, char **out);

@@ -62,6 +62,10 @@ pub enum convtrack_status {
     CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE = 206,
     /// A setting is invalid.
     CONVTRACK_STATUS_INVALID_SETTING = 300,
+    /// The durable outbox (SQLite file) could not be opened, read or written.
+    CONVTRACK_STATUS_STORAGE = 400,
+    /// The tracker was not set up for this call (e.g. `track` without `outbox_path`).
+    CONVTRACK_STATUS_NOT_CONFIGURED = 401,
     /// A panic was caught at the boundary (a bug; please report it).
     CONVTRACK_STATUS_PANIC = 900,
     /// An unexpected internal failure (a bug).
@@ -82,6 +86,8 @@ fn status_of(code: ErrorCode) -> convtrack_status {
         ErrorCode::TooLarge => CONVTRACK_STATUS_TOO_LARGE,
         ErrorCode::EventTimeOutOfRange => CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE,
         ErrorCode::InvalidSetting => CONVTRACK_STATUS_INVALID_SETTING,
+        ErrorCode::Storage => CONVTRACK_STATUS_STORAGE,
+        ErrorCode::NotConfigured => CONVTRACK_STATUS_NOT_CONFIGURED,
         ErrorCode::Panic => CONVTRACK_STATUS_PANIC,
         _ => CONVTRACK_STATUS_INTERNAL,
     }
@@ -197,6 +203,8 @@ pub extern "C" fn convtrack_status_name(status: convtrack_status) -> *const c_ch
         CONVTRACK_STATUS_TOO_LARGE => "CONVTRACK_STATUS_TOO_LARGE\0",
         CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE => "CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE\0",
         CONVTRACK_STATUS_INVALID_SETTING => "CONVTRACK_STATUS_INVALID_SETTING\0",
+        CONVTRACK_STATUS_STORAGE => "CONVTRACK_STATUS_STORAGE\0",
+        CONVTRACK_STATUS_NOT_CONFIGURED => "CONVTRACK_STATUS_NOT_CONFIGURED\0",
         CONVTRACK_STATUS_PANIC => "CONVTRACK_STATUS_PANIC\0",
         CONVTRACK_STATUS_INTERNAL => "CONVTRACK_STATUS_INTERNAL\0",
     };
@@ -374,7 +382,10 @@ pub unsafe extern "C" fn convtrack_event_id(
 }
 
 /// Creates a tracker from settings as a JSON object (see the README's settings
-/// table), e.g. `{"pixel_id": "1234567890"}`. Invalid settings fail here with
+/// table), e.g. `{"pixel_id": "1234567890"}`. With `outbox_path` it opens the
+/// durable outbox (and with `"sender": "thread"` starts a background sender;
+/// the default `"manual"` suits PHP and other shared-nothing runtimes, which
+/// call `convtrack_tracker_flush`). Invalid settings fail here with
 /// `CONVTRACK_STATUS_INVALID_SETTING` (or `_INVALID_JSON`) and a message naming
 /// the setting. On success `*out` receives a tracker to release with
 /// `convtrack_tracker_free`; otherwise `*out` is untouched.
@@ -392,14 +403,15 @@ pub unsafe extern "C" fn convtrack_tracker_new(
         // SAFETY: caller contract.
         let text = unsafe { str_arg(settings_json, len, "settings_json")? };
         let settings = Settings::from_json(text)?;
-        let boxed = Box::new(convtrack_tracker { inner: Tracker::new(settings) });
+        let boxed = Box::new(convtrack_tracker { inner: Tracker::open(settings)? });
         // SAFETY: `out` is non-NULL and valid for a write (caller contract).
         unsafe { *out = Box::into_raw(boxed) };
         Ok(convtrack_status::CONVTRACK_STATUS_OK)
     })
 }
 
-/// Releases a tracker. `NULL` is a no-op.
+/// Releases a tracker, stopping its background sender if any (queued events stay
+/// in the outbox for the next flush). `NULL` is a no-op.
 ///
 /// # Safety
 /// `tracker` must be NULL or a tracker from `convtrack_tracker_new` not yet freed,
@@ -411,14 +423,72 @@ pub unsafe extern "C" fn convtrack_tracker_free(tracker: *mut convtrack_tracker)
     }
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: `tracker` came from `Box::into_raw` in `convtrack_tracker_new`.
-        drop(unsafe { Box::from_raw(tracker) });
+        let boxed = unsafe { Box::from_raw(tracker) };
+        boxed.inner.close();
+        drop(boxed);
     }));
+}
+
+/// Borrows a live tracker.
+///
+/// # Safety
+/// `tracker` must be NULL or a live tracker from `convtrack_tracker_new`.
+unsafe fn tracker_ref<'a>(tracker: *const convtrack_tracker) -> Result<&'a Tracker, Error> {
+    if tracker.is_null() {
+        return Err(Error::field(ErrorCode::NullPointer, "tracker", "must not be NULL"));
+    }
+    // SAFETY: non-NULL and live (caller contract); shared borrow only.
+    Ok(unsafe { &(*tracker).inner })
+}
+
+/// Writes an owned JSON string to `out`.
+///
+/// # Safety
+/// `out` must be non-NULL and valid for a write.
+unsafe fn write_json(out: *mut *mut c_char, value: &serde_json::Value) -> Result<convtrack_status, Error> {
+    let p = to_c_string(value.to_string())?;
+    // SAFETY: caller contract.
+    unsafe { *out = p };
+    Ok(convtrack_status::CONVTRACK_STATUS_OK)
+}
+
+/// The shared body of `convtrack_tracker_build` and `convtrack_tracker_track`.
+///
+/// # Safety
+/// As `convtrack_tracker_build`.
+unsafe fn event_call(
+    track: bool,
+    tracker: *const convtrack_tracker,
+    event_json: *const c_char,
+    event_json_len: usize,
+    options_json: *const c_char,
+    options_json_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract on the tracker and the (ptr, len) pairs.
+        let (tracker, event, options) = unsafe {
+            (
+                tracker_ref(tracker)?,
+                str_arg(event_json, event_json_len, "event_json")?,
+                opt_str_arg(options_json, options_json_len, "options_json")?,
+            )
+        };
+        let options = match options {
+            Some(o) => BuildOptions::from_json(o)?,
+            None => BuildOptions::default(),
+        };
+        let result = if track { tracker.track_json(event, &options)? } else { tracker.build_json(event, &options)? };
+        // SAFETY: `out` checked non-NULL above.
+        unsafe { write_json(out, &result.to_json()) }
+    })
 }
 
 /// Builds one event: validates the event JSON (SPEC §3 shape), applies the
 /// consent gate, normalizes and hashes customer data, derives the event id,
 /// and renders the pixel snippet and the Conversions API payload. Pure: no
-/// I/O, nothing is sent.
+/// I/O, nothing is sent or stored.
 ///
 /// `options_json` (optional: NULL or length 0) is `{"now": <unix seconds>,
 /// "nonce": "<CSP nonce>", "script_src": "<fbevents.js URL>"}`, every key
@@ -442,29 +512,74 @@ pub unsafe extern "C" fn convtrack_tracker_build(
     options_json_len: usize,
     out: *mut *mut c_char,
 ) -> convtrack_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { event_call(false, tracker, event_json, event_json_len, options_json, options_json_len, out) }
+}
+
+/// `convtrack_tracker_build` plus a durable enqueue of the server copy in the
+/// outbox (the tracker needs `outbox_path`; otherwise
+/// `CONVTRACK_STATUS_NOT_CONFIGURED`). No network I/O: call
+/// `convtrack_tracker_flush` (or let a `"thread"` sender) deliver. The result's
+/// `"server"` is `"queued"`, `"duplicate"` (the same event was accepted
+/// before, by any process sharing the outbox) or `"blocked"`. Arguments,
+/// ownership and thread safety as `convtrack_tracker_build`.
+///
+/// # Safety
+/// As `convtrack_tracker_build`.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_track(
+    tracker: *const convtrack_tracker,
+    event_json: *const c_char,
+    event_json_len: usize,
+    options_json: *const c_char,
+    options_json_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { event_call(true, tracker, event_json, event_json_len, options_json, options_json_len, out) }
+}
+
+/// Delivers queued events now, waiting at most `timeout_ms` milliseconds.
+/// On success `*out` (if not NULL) receives a JSON report
+/// `{"requests", "sent", "retried", "failed", "expired", "remaining", "paused"}`
+/// to free with `convtrack_string_free`. Thread-safe; several processes may
+/// flush the same outbox at once.
+///
+/// # Safety
+/// `tracker` must be a live tracker; `out` NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_flush(
+    tracker: *const convtrack_tracker,
+    timeout_ms: u64,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        // SAFETY: caller contract.
+        let tracker = unsafe { tracker_ref(tracker)? };
+        let report = tracker.flush(std::time::Duration::from_millis(timeout_ms))?;
+        if out.is_null() {
+            return Ok(convtrack_status::CONVTRACK_STATUS_OK);
+        }
+        // SAFETY: `out` is non-NULL here.
+        unsafe { write_json(out, &report.to_json()) }
+    })
+}
+
+/// The tracker's status as JSON (pixel id, catalog, mode, data controls, queue,
+/// counters, last error, coverage; see the README). Free `*out` with
+/// `convtrack_string_free`. Never contains the token or personal data. Thread-safe.
+///
+/// # Safety
+/// `tracker` must be a live tracker; `out` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_status(tracker: *const convtrack_tracker, out: *mut *mut c_char) -> convtrack_status {
     guard(|| {
         check_out(out)?;
-        if tracker.is_null() {
-            return Err(Error::field(ErrorCode::NullPointer, "tracker", "must not be NULL"));
-        }
-        // SAFETY: `tracker` is a live tracker (caller contract); shared borrow only.
-        let tracker = unsafe { &(*tracker).inner };
-        // SAFETY: caller contract on the (ptr, len) pairs.
-        let (event, options) = unsafe {
-            (
-                str_arg(event_json, event_json_len, "event_json")?,
-                opt_str_arg(options_json, options_json_len, "options_json")?,
-            )
-        };
-        let options = match options {
-            Some(o) => BuildOptions::from_json(o)?,
-            None => BuildOptions::default(),
-        };
-        let result = tracker.build_json(event, &options)?;
-        let p = to_c_string(result.to_json().to_string())?;
-        // SAFETY: `out` is non-NULL and valid for a write (caller contract).
-        unsafe { *out = p };
-        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+        // SAFETY: caller contract.
+        let tracker = unsafe { tracker_ref(tracker)? };
+        let status = tracker.status()?;
+        // SAFETY: `out` checked non-NULL above.
+        unsafe { write_json(out, &status) }
     })
 }
 
@@ -493,6 +608,8 @@ mod tests {
             ErrorCode::TooLarge,
             ErrorCode::EventTimeOutOfRange,
             ErrorCode::InvalidSetting,
+            ErrorCode::Storage,
+            ErrorCode::NotConfigured,
             ErrorCode::Panic,
             ErrorCode::Internal,
         ] {

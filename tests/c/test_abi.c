@@ -1,12 +1,14 @@
 /* C tests of the convtrack ABI, run under AddressSanitizer + UBSan (tests/c/run.sh).
  * Success paths, NULL pointers, invalid UTF-8, malformed JSON, untouched out-params
  * on failure, error messages without PII, every free function, and threads. */
+#define _POSIX_C_SOURCE 200809L
 #include "convtrack.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int passed, failed;
 
@@ -266,6 +268,70 @@ static void test_threads(void) {
     convtrack_tracker_free(shared);
 }
 
+static void test_track_flush_status(void) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/convtrack-c-test-%d.sqlite3", (int)getpid());
+    remove(path);
+    char settings[512];
+    /* Port 9 (discard) on loopback refuses connections: every flush is a transient network failure. */
+    snprintf(settings, sizeof settings,
+             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-SENTINEL-TOKEN\",\"data_controls\":true,"
+             "\"outbox_path\":\"%s\",\"endpoint\":\"http://127.0.0.1:9\",\"request_timeout_ms\":500,\"retry_base_ms\":60000}", path);
+    convtrack_tracker *t = NULL;
+    CHECK(convtrack_tracker_new(S(settings), &t) == CONVTRACK_STATUS_OK, "tracker with outbox: %s", last_error());
+    char *out = NULL;
+    CHECK(convtrack_tracker_track(t, S(PURCHASE), NULL, 0, &out) == CONVTRACK_STATUS_OK, "track: %s", last_error());
+    CHECK(out && strstr(out, "\"server\":\"queued\"") != NULL, "queued");
+    convtrack_string_free(out);
+    out = NULL;
+    CHECK(convtrack_tracker_track(t, S(PURCHASE), NULL, 0, &out) == CONVTRACK_STATUS_OK, "track again");
+    CHECK(out && strstr(out, "\"server\":\"duplicate\"") != NULL, "duplicate");
+    convtrack_string_free(out);
+    out = NULL;
+    CHECK(convtrack_tracker_flush(t, 2000, &out) == CONVTRACK_STATUS_OK, "flush: %s", last_error());
+    CHECK(out && strstr(out, "\"retried\":1") && strstr(out, "\"remaining\":1"), "network failure is retried, nothing lost: %s", out ? out : "");
+    convtrack_string_free(out);
+    CHECK(convtrack_tracker_flush(t, 10, NULL) == CONVTRACK_STATUS_OK, "flush with NULL out");
+    out = NULL;
+    CHECK(convtrack_tracker_status(t, &out) == CONVTRACK_STATUS_OK, "status");
+    CHECK(out && strstr(out, "\"accepted\":1") && strstr(out, "\"duplicate\":1") && strstr(out, "\"depth\":1"), "status counters: %s", out ? out : "");
+    CHECK(out && strstr(out, "SENTINEL") == NULL && strstr(out, "sentinel.pii") == NULL, "no token or PII in status");
+    convtrack_string_free(out);
+    out = SENTINEL;
+    CHECK(convtrack_tracker_status(NULL, &out) == CONVTRACK_STATUS_NULL_POINTER && out == SENTINEL, "status NULL tracker");
+    CHECK(convtrack_tracker_status(t, NULL) == CONVTRACK_STATUS_NULL_POINTER, "status NULL out");
+    CHECK(convtrack_tracker_flush(NULL, 10, NULL) == CONVTRACK_STATUS_NULL_POINTER, "flush NULL tracker");
+    convtrack_tracker_free(t);
+
+    /* The outbox file never holds raw PII or the token. */
+    char *db = read_file(path);
+    CHECK(db != NULL, "outbox file exists");
+    if (db) {
+        FILE *f = fopen(path, "rb");
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        fclose(f);
+        int found = 0;
+        for (long i = 0; i + 12 <= n; i++)
+            if (memcmp(db + i, "sentinel.pii", 12) == 0 || memcmp(db + i, "SENTINEL-TOK", 12) == 0) found = 1;
+        CHECK(!found, "no raw PII or token in the outbox file");
+        free(db);
+    }
+
+    /* track without an outbox. */
+    CHECK(convtrack_tracker_new(S(SETTINGS_ON), &t) == CONVTRACK_STATUS_OK, "tracker without outbox");
+    out = SENTINEL;
+    CHECK(convtrack_tracker_track(t, S(PURCHASE), NULL, 0, &out) == CONVTRACK_STATUS_NOT_CONFIGURED && out == SENTINEL, "track needs outbox_path");
+    CHECK(strstr(last_error(), "outbox_path") != NULL, "message names outbox_path");
+    convtrack_tracker_free(t);
+    char wal[300];
+    remove(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    remove(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    remove(wal);
+}
+
 static void test_free_null(void) {
     convtrack_string_free(NULL);
     convtrack_tracker_free(NULL);
@@ -280,6 +346,7 @@ int main(int argc, char **argv) {
     test_last_error_semantics();
     test_tracker();
     test_threads();
+    test_track_flush_status();
     test_free_null();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
