@@ -25,6 +25,8 @@ fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
         ErrorCode::TooLarge => "TooLargeError",
         ErrorCode::EventTimeOutOfRange => "EventTimeError",
         ErrorCode::InvalidArgument | ErrorCode::InvalidUtf8 | ErrorCode::NullPointer => "InvalidArgumentError",
+        ErrorCode::Storage => "StorageError",
+        ErrorCode::NotConfigured => "NotConfiguredError",
         _ => "InternalError",
     };
     let build = || -> PyResult<PyErr> {
@@ -145,20 +147,36 @@ fn hash(py: Python<'_>, field: &str, value: &str, country: Option<&str>) -> PyRe
     convtrack_core::hash::hash_named(field, value, country).map_err(|e| to_py_err(py, &e))
 }
 
+/// Order ids are often integers in Python shops: accept them as the JSON input does.
+fn order_id_text(py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<String> {
+    let wrong = || to_py_err(py, &Error::field(ErrorCode::WrongType, "order_id", "must be a string or an integer"));
+    if order_id.downcast::<PyBool>().is_ok() {
+        return Err(wrong());
+    }
+    if let Ok(i) = order_id.downcast::<PyInt>() {
+        return Ok(i.to_string());
+    }
+    match order_id.downcast::<PyString>() {
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Err(_) => Err(wrong()),
+    }
+}
+
+/// Converts and validates an event dict.
+fn event_input(py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<EventInput> {
+    let value = py_to_json(event, "", 0).map_err(|e| to_py_err(py, &e))?;
+    if value.is_object() {
+        EventInput::from_value(&value)
+    } else {
+        Err(Error::field(ErrorCode::WrongType, "event", "must be a dict"))
+    }
+    .map_err(|e| to_py_err(py, &e))
+}
+
 /// The deterministic event id of an event with an order.
 #[pyfunction]
 fn event_id(py: Python<'_>, pixel_id: &str, event_name: &str, order_id: &Bound<'_, PyAny>) -> PyResult<String> {
-    // Order ids are often integers in Python shops: accept them as the JSON input does.
-    let order = if let Ok(i) = order_id.downcast::<PyInt>() {
-        if order_id.downcast::<PyBool>().is_ok() {
-            return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "order_id", "must be a string or an integer")));
-        }
-        i.to_string()
-    } else if let Ok(s) = order_id.downcast::<PyString>() {
-        s.to_cow()?.into_owned()
-    } else {
-        return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "order_id", "must be a string or an integer")));
-    };
+    let order = order_id_text(py, order_id)?;
     convtrack_core::dedup::event_id_checked(pixel_id, event_name, &order).map_err(|e| to_py_err(py, &e))
 }
 
@@ -189,8 +207,11 @@ impl Tracker {
         if let Some(k) = kwargs {
             merge(k.as_any()).map_err(|e| to_py_err(py, &e))?;
         }
+        // Python processes are long-lived: deliver from a background thread unless told otherwise.
+        map.entry("sender").or_insert_with(|| Value::from("thread"));
         let settings = Settings::from_value(&Value::Object(map)).map_err(|e| to_py_err(py, &e))?;
-        Ok(Tracker { inner: CoreTracker::new(settings) })
+        let tracker = py.allow_threads(|| CoreTracker::open(settings)).map_err(|e| to_py_err(py, &e))?;
+        Ok(Tracker { inner: tracker })
     }
 
     /// Builds one event (pure, no I/O): returns a dict with `event_id`, `server`,
@@ -204,16 +225,76 @@ impl Tracker {
         nonce: Option<String>,
         script_src: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value = py_to_json(event, "", 0).map_err(|e| to_py_err(py, &e))?;
-        let input = if value.is_object() {
-            EventInput::from_value(&value)
-        } else {
-            Err(Error::field(ErrorCode::WrongType, "event", "must be a dict"))
-        }
-        .map_err(|e| to_py_err(py, &e))?;
+        let input = event_input(py, event)?;
         let options = BuildOptions { now, nonce, script_src };
         let result = self.inner.build(&input, &options).map_err(|e| to_py_err(py, &e))?;
         json_to_py(py, &result.to_json())
+    }
+
+    /// `build` plus a durable enqueue (needs `outbox_path`): `server` is `queued`,
+    /// `duplicate` or `blocked`. No network I/O on the calling thread.
+    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None))]
+    fn track<'py>(
+        &self,
+        py: Python<'py>,
+        event: &Bound<'py, PyAny>,
+        now: Option<i64>,
+        nonce: Option<String>,
+        script_src: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let input = event_input(py, event)?;
+        let options = BuildOptions { now, nonce, script_src };
+        let inner = &self.inner;
+        let result = py.allow_threads(|| inner.track(&input, &options)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &result.to_json())
+    }
+
+    /// Delivers queued events now, waiting at most `timeout` seconds (the GIL is released).
+    #[pyo3(signature = (timeout=10.0))]
+    fn flush<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
+        if !timeout.is_finite() || timeout < 0.0 {
+            return Err(to_py_err(py, &Error::field(ErrorCode::InvalidArgument, "timeout", "must be a finite number of seconds >= 0")));
+        }
+        let inner = &self.inner;
+        let report = py
+            .allow_threads(|| inner.flush(std::time::Duration::from_secs_f64(timeout.min(86_400.0))))
+            .map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &report.to_json())
+    }
+
+    /// Status (pixel, catalog, mode, data controls, queue, counters, last error, coverage).
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let status = py.allow_threads(|| inner.status()).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &status)
+    }
+
+    /// Drops a queued order event whose consent was revoked; returns whether one was queued.
+    #[pyo3(signature = (order_id, event_name="Purchase"))]
+    fn revoke_order(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>, event_name: &str) -> PyResult<bool> {
+        let order = order_id_text(py, order_id)?;
+        self.inner.revoke_order(event_name, &order).map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Resumes delivery paused by a permission error (a new token resumes by itself).
+    fn resume(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.resume().map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Stops the background sender; queued events stay in the outbox. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let inner = &self.inner;
+        py.allow_threads(|| inner.close());
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> bool {
+        self.close(py);
+        false
     }
 
     /// The settings, with the access token redacted.
@@ -236,6 +317,9 @@ impl Tracker {
 
 #[pymodule]
 fn _convtrack(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Rust `log` records go to Python's `logging` (logger names start with "convtrack").
+    // They never carry personal data or the token. Ignore a second initialisation.
+    let _ = pyo3_log::try_init();
     m.add("__version__", convtrack_core::VERSION)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(hash, m)?)?;

@@ -21,6 +21,8 @@ __all__ = [
     "TooLargeError",
     "EventTimeError",
     "InvalidArgumentError",
+    "StorageError",
+    "NotConfiguredError",
     "InternalError",
 ]
 
@@ -82,6 +84,14 @@ class EventTimeError(InputError):
 
 class InvalidArgumentError(InputError):
     """A function argument is invalid (unknown field name, unknown country...)."""
+
+
+class StorageError(ConvtrackError, OSError):
+    """The durable outbox (an SQLite file) could not be opened, read or written."""
+
+
+class NotConfiguredError(ConvtrackError):
+    """The tracker was not set up for this call (e.g. ``track`` without ``outbox_path``)."""
 
 
 class InternalError(ConvtrackError):
