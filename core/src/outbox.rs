@@ -52,6 +52,7 @@ pub struct QueueStats {
     pub depth: i64,
     pub due: i64,
     pub oldest_enqueued_at_ms: Option<i64>,
+    /// When the next event becomes sendable (retry due and no sender holding it).
     pub next_attempt_at_ms: Option<i64>,
     pub dead_letters: i64,
 }
@@ -373,7 +374,7 @@ impl Outbox {
     pub fn stats(&self, now_ms: i64) -> Result<QueueStats> {
         self.with(|c| {
             let (depth, oldest, next): (i64, Option<i64>, Option<i64>) = c.query_row(
-                "SELECT COUNT(*), MIN(enqueued_at), MIN(next_attempt_at) FROM outbox WHERE pixel_id = ?1",
+                "SELECT COUNT(*), MIN(enqueued_at), MIN(MAX(next_attempt_at, claimed_until)) FROM outbox WHERE pixel_id = ?1",
                 params![self.pixel_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
