@@ -1,15 +1,20 @@
 """The ``convtrack`` command line.
 
 ``convtrack demo`` runs the main job on its embedded default: sample orders go
-through ``Tracker.build`` and it prints, for each, the consent gate's decision,
-the event id, the Conversions API payload and the pixel snippet.
+through ``Tracker.track`` into a durable outbox and are delivered to the
+embedded sandbox receiver; it prints, for each, the consent gate's decision,
+the event id, the Conversions API payload and the pixel snippet, then the
+delivery report, the sandbox's view (received, deduplicated, rejected) and the
+status. ``convtrack status`` and ``convtrack flush`` work on a settings file.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -115,51 +120,132 @@ def _print_result(label: str, result: Dict[str, Any], out: Any) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from convtrack.sandbox import Sandbox
+
     out = sys.stdout
     now = int(time.time())
-    default = convtrack.Tracker(pixel_id=DEMO_PIXEL_ID)
-    merchant = convtrack.Tracker(
-        pixel_id=DEMO_PIXEL_ID,
-        access_token="demo-token-not-a-secret",
-        data_controls=True,
-        default_country="GB",
-        catalog_id="987654321",
-        catalog_name="Demo catalog",
-    )
-    orders = demo_orders(now)
-    results: List[Dict[str, Any]] = []
-    if args.json:
-        for label, order in orders:
-            results.append({"label": label, "result": merchant.build(order, now=now)})
-        out.write(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        return 0
-    out.write("convtrack demo: sample orders through Tracker.build (pure: nothing is sent)\n")
-    out.write(f"merchant settings: {merchant.settings}\n")
-    label, first = orders[0]
-    _print_result("Default settings (data controls off): " + label, default.build(first, now=now), out)
-    for label, order in orders:
-        _print_result(label, merchant.build(order, now=now), out)
-    out.write("\n=== Bad input gets a typed error that names the field\n")
-    bad = dict(orders[0][1], value=float("nan"))
-    try:
-        merchant.build(bad, now=now)
-    except convtrack.ConvtrackError as e:
-        out.write(f"{type(e).__name__} [{e.code_name}] field={e.field}: {e}\n")
+    token = "demo-token-not-a-secret"
+    with tempfile.TemporaryDirectory(prefix="convtrack-demo-") as tmp, Sandbox(token=token) as sandbox:
+        default = convtrack.Tracker(pixel_id=DEMO_PIXEL_ID)
+        merchant = convtrack.Tracker(
+            pixel_id=DEMO_PIXEL_ID,
+            access_token=token,
+            data_controls=True,
+            default_country="GB",
+            catalog_id="987654321",
+            catalog_name="Demo catalog",
+            endpoint=sandbox.url,
+            outbox_path=os.path.join(tmp, "outbox.sqlite3"),
+            sender="manual",
+        )
+        orders = demo_orders(now)
+        results: List[Dict[str, Any]] = [
+            {"label": label, "result": merchant.track(order, now=now)} for label, order in orders
+        ]
+        # The thank-you page is reloaded and the payment webhook fires too: the same order again.
+        again = merchant.track(orders[0][1], now=now)
+        for r in results:
+            if r["result"]["server"] == "queued":
+                sandbox.register_pixel(r["result"]["event_name"], r["result"]["event_id"])
+        report = merchant.flush(timeout=10)
+        status = merchant.status()
+        view = sandbox.stats()
+        merchant.close()
+        if args.json:
+            doc = {"results": results, "duplicate_track": again["server"], "flush": report, "status": status, "sandbox": view}
+            out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+            return 0
+        out.write("convtrack demo: sample orders through Tracker.track, delivered to the embedded sandbox receiver\n")
+        out.write(f"sandbox: {sandbox.url}  outbox: {os.path.join(tmp, 'outbox.sqlite3')}\n")
+        out.write(f"merchant settings: {merchant.settings}\n")
+        label, first = orders[0]
+        _print_result("Default settings (data controls off): " + label, default.build(first, now=now), out)
+        for r in results:
+            _print_result(r["label"], r["result"], out)
+        out.write(f"\n=== The same order tracked again (page reload / webhook): server = {again['server']}\n")
+        out.write("\n=== Bad input gets a typed error that names the field\n")
+        bad = dict(orders[0][1], value=float("nan"))
+        try:
+            merchant.build(bad, now=now)
+        except convtrack.ConvtrackError as e:
+            out.write(f"{type(e).__name__} [{e.code_name}] field={e.field}: {e}\n")
+        out.write("\n=== Delivery (flush)\n" + json.dumps(report) + "\n")
+        out.write(
+            "\n=== What the sandbox (standing in for Meta) saw\n"
+            f"received: {view['received']}  unique: {view['unique']}  duplicates: {view['duplicates']}  "
+            f"rejected events: {view['rejected_events']}  deduplicated with the pixel copy: {view['deduplicated_with_pixel']}\n"
+        )
+        out.write("\n=== Status (the merchant's dashboard)\n" + json.dumps(status, indent=2) + "\n")
     return 0
+
+
+def _tracker_from(args: argparse.Namespace) -> "convtrack.Tracker":
+    with open(args.settings, encoding="utf-8") as f:
+        settings = json.load(f)
+    if not isinstance(settings, dict):
+        raise convtrack.SettingsError("settings: must be a JSON object", 300, "invalid_setting", "settings")
+    settings.setdefault("sender", "manual")
+    return convtrack.Tracker(settings)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    t = _tracker_from(args)
+    try:
+        st = t.status()
+    finally:
+        t.close()
+    if args.json:
+        sys.stdout.write(json.dumps(st, indent=2) + "\n")
+    else:
+        q = st["queue"] or {}
+        c = st["counters"]
+        sys.stdout.write(
+            f"pixel {st['pixel_id']}  catalog {st['catalog_name'] or '-'} ({st['catalog_id'] or '-'})  mode {st['mode']}\n"
+            f"data controls: {'ON' if st['data_controls'] else 'off'}  test code: {st['test_event_code'] or '-'}\n"
+            f"queue: {q.get('depth', '-')} queued, oldest {q.get('oldest_age_s') or 0:.0f} s, {q.get('dead_letters', 0)} dead letters\n"
+            f"accepted {c.get('accepted', 0)}  duplicate {c.get('duplicate', 0)}  sent {c.get('sent', 0)}  "
+            f"retried {c.get('retried', 0)}  expired {c.get('expired', 0)}  blocked {c.get('blocked', {})}  failed {c.get('failed', {})}\n"
+            f"paused: {st['paused'] or 'no'}\nlast error: {st['last_error'] or 'none'}\ncoverage: {st['coverage']}\n"
+        )
+    return 0
+
+
+def cmd_flush(args: argparse.Namespace) -> int:
+    t = _tracker_from(args)
+    try:
+        report = t.flush(timeout=args.timeout)
+    finally:
+        t.close()
+    sys.stdout.write(json.dumps(report) + "\n")
+    return 0 if report["remaining"] == 0 and not report["paused"] else 3
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="convtrack", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"convtrack {convtrack.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run sample orders through Tracker.build and print the results")
+    demo = sub.add_parser("demo", help="track sample orders, deliver them to the embedded sandbox, print what happened")
     demo.add_argument("--json", action="store_true", help="print the results as JSON")
     demo.set_defaults(func=cmd_demo)
+    status = sub.add_parser("status", help="print the status of the outbox named in a settings file")
+    status.add_argument("--settings", required=True, help="settings as a JSON file (as for Tracker)")
+    status.add_argument("--json", action="store_true", help="print the status document as JSON")
+    status.set_defaults(func=cmd_status)
+    flush = sub.add_parser("flush", help="deliver queued events now (for cron and shared-nothing runtimes)")
+    flush.add_argument("--settings", required=True, help="settings as a JSON file (as for Tracker)")
+    flush.add_argument("--timeout", type=float, default=30.0, help="seconds to wait at most (default 30)")
+    flush.set_defaults(func=cmd_flush)
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
     except BrokenPipeError:  # e.g. `convtrack demo | head`
         return 0
+    except convtrack.SettingsError as e:
+        sys.stderr.write(f"convtrack: invalid settings: {e}\n")
+        return 2
+    except (OSError, ValueError, convtrack.ConvtrackError) as e:
+        sys.stderr.write(f"convtrack: {type(e).__name__}: {e}\n")
+        return 1
     return code
 
 
