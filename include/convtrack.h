@@ -71,14 +71,18 @@ extern "C" {
 // Never NULL; do not free it. Thread-safe.
 const char *convtrack_version(void);
 
-// A static NUL-terminated name for a status, e.g. "CONVTRACK_STATUS_OK".
-// Unknown values give "CONVTRACK_STATUS_UNKNOWN". Never NULL; do not free it.
-const char *convtrack_status_name(enum convtrack_status status);
+// A static NUL-terminated name for a status value, e.g. "CONVTRACK_STATUS_OK".
+// Takes the raw number so that any value is safe; unknown values give
+// "CONVTRACK_STATUS_UNKNOWN". Never NULL; do not free it. Does not change the
+// last error message. Thread-safe.
+const char *convtrack_status_name(uint32_t status);
 
 // Copies the calling thread's last error message into `buf` (NUL-terminated,
 // truncated to `len - 1` bytes) and returns the message's full length in
-// bytes, without the NUL. Returns 0 when the last call on this thread
-// succeeded. Pass `buf = NULL` or `len = 0` to learn the length only.
+// bytes, without the NUL. When the last fallible call on this thread
+// succeeded it returns 0 and writes an empty string. Pass `buf = NULL` or
+// `len = 0` to learn the length only. Only functions returning
+// `convtrack_status` set or clear the message.
 // Messages name the offending field and never contain its value.
 //
 // # Safety

@@ -24,7 +24,7 @@ typedef struct convtrack_tracker convtrack_tracker;
 
 const char *convtrack_version(void);
 
-const char *convtrack_status_name(enum convtrack_status status);
+const char *convtrack_status_name(uint32_t status);
 
 size_t convtrack_last_error_message(char *buf, size_t len);
 

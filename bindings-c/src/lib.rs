@@ -184,37 +184,61 @@ pub extern "C" fn convtrack_version() -> *const c_char {
     VERSION.as_ptr().cast()
 }
 
-/// A static NUL-terminated name for a status, e.g. "CONVTRACK_STATUS_OK".
-/// Unknown values give "CONVTRACK_STATUS_UNKNOWN". Never NULL; do not free it.
+/// A static NUL-terminated name for a status value, e.g. "CONVTRACK_STATUS_OK".
+/// Takes the raw number so that any value is safe; unknown values give
+/// "CONVTRACK_STATUS_UNKNOWN". Never NULL; do not free it. Does not change the
+/// last error message. Thread-safe.
 #[no_mangle]
-pub extern "C" fn convtrack_status_name(status: convtrack_status) -> *const c_char {
+pub extern "C" fn convtrack_status_name(status: u32) -> *const c_char {
     use convtrack_status::*;
-    let name: &'static str = match status {
-        CONVTRACK_STATUS_OK => "CONVTRACK_STATUS_OK\0",
-        CONVTRACK_STATUS_DROPPED => "CONVTRACK_STATUS_DROPPED\0",
-        CONVTRACK_STATUS_NULL_POINTER => "CONVTRACK_STATUS_NULL_POINTER\0",
-        CONVTRACK_STATUS_INVALID_UTF8 => "CONVTRACK_STATUS_INVALID_UTF8\0",
-        CONVTRACK_STATUS_INVALID_ARGUMENT => "CONVTRACK_STATUS_INVALID_ARGUMENT\0",
-        CONVTRACK_STATUS_INVALID_JSON => "CONVTRACK_STATUS_INVALID_JSON\0",
-        CONVTRACK_STATUS_UNKNOWN_FIELD => "CONVTRACK_STATUS_UNKNOWN_FIELD\0",
-        CONVTRACK_STATUS_WRONG_TYPE => "CONVTRACK_STATUS_WRONG_TYPE\0",
-        CONVTRACK_STATUS_MISSING_FIELD => "CONVTRACK_STATUS_MISSING_FIELD\0",
-        CONVTRACK_STATUS_INVALID_VALUE => "CONVTRACK_STATUS_INVALID_VALUE\0",
-        CONVTRACK_STATUS_TOO_LARGE => "CONVTRACK_STATUS_TOO_LARGE\0",
-        CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE => "CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE\0",
-        CONVTRACK_STATUS_INVALID_SETTING => "CONVTRACK_STATUS_INVALID_SETTING\0",
-        CONVTRACK_STATUS_STORAGE => "CONVTRACK_STATUS_STORAGE\0",
-        CONVTRACK_STATUS_NOT_CONFIGURED => "CONVTRACK_STATUS_NOT_CONFIGURED\0",
-        CONVTRACK_STATUS_PANIC => "CONVTRACK_STATUS_PANIC\0",
-        CONVTRACK_STATUS_INTERNAL => "CONVTRACK_STATUS_INTERNAL\0",
+    const ALL: [convtrack_status; 17] = [
+        CONVTRACK_STATUS_OK,
+        CONVTRACK_STATUS_DROPPED,
+        CONVTRACK_STATUS_NULL_POINTER,
+        CONVTRACK_STATUS_INVALID_UTF8,
+        CONVTRACK_STATUS_INVALID_ARGUMENT,
+        CONVTRACK_STATUS_INVALID_JSON,
+        CONVTRACK_STATUS_UNKNOWN_FIELD,
+        CONVTRACK_STATUS_WRONG_TYPE,
+        CONVTRACK_STATUS_MISSING_FIELD,
+        CONVTRACK_STATUS_INVALID_VALUE,
+        CONVTRACK_STATUS_TOO_LARGE,
+        CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE,
+        CONVTRACK_STATUS_INVALID_SETTING,
+        CONVTRACK_STATUS_STORAGE,
+        CONVTRACK_STATUS_NOT_CONFIGURED,
+        CONVTRACK_STATUS_PANIC,
+        CONVTRACK_STATUS_INTERNAL,
+    ];
+    let name: &'static str = match ALL.iter().find(|s| **s as u32 == status) {
+        Some(CONVTRACK_STATUS_OK) => "CONVTRACK_STATUS_OK\0",
+        Some(CONVTRACK_STATUS_DROPPED) => "CONVTRACK_STATUS_DROPPED\0",
+        Some(CONVTRACK_STATUS_NULL_POINTER) => "CONVTRACK_STATUS_NULL_POINTER\0",
+        Some(CONVTRACK_STATUS_INVALID_UTF8) => "CONVTRACK_STATUS_INVALID_UTF8\0",
+        Some(CONVTRACK_STATUS_INVALID_ARGUMENT) => "CONVTRACK_STATUS_INVALID_ARGUMENT\0",
+        Some(CONVTRACK_STATUS_INVALID_JSON) => "CONVTRACK_STATUS_INVALID_JSON\0",
+        Some(CONVTRACK_STATUS_UNKNOWN_FIELD) => "CONVTRACK_STATUS_UNKNOWN_FIELD\0",
+        Some(CONVTRACK_STATUS_WRONG_TYPE) => "CONVTRACK_STATUS_WRONG_TYPE\0",
+        Some(CONVTRACK_STATUS_MISSING_FIELD) => "CONVTRACK_STATUS_MISSING_FIELD\0",
+        Some(CONVTRACK_STATUS_INVALID_VALUE) => "CONVTRACK_STATUS_INVALID_VALUE\0",
+        Some(CONVTRACK_STATUS_TOO_LARGE) => "CONVTRACK_STATUS_TOO_LARGE\0",
+        Some(CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE) => "CONVTRACK_STATUS_EVENT_TIME_OUT_OF_RANGE\0",
+        Some(CONVTRACK_STATUS_INVALID_SETTING) => "CONVTRACK_STATUS_INVALID_SETTING\0",
+        Some(CONVTRACK_STATUS_STORAGE) => "CONVTRACK_STATUS_STORAGE\0",
+        Some(CONVTRACK_STATUS_NOT_CONFIGURED) => "CONVTRACK_STATUS_NOT_CONFIGURED\0",
+        Some(CONVTRACK_STATUS_PANIC) => "CONVTRACK_STATUS_PANIC\0",
+        Some(CONVTRACK_STATUS_INTERNAL) => "CONVTRACK_STATUS_INTERNAL\0",
+        None => "CONVTRACK_STATUS_UNKNOWN\0",
     };
     name.as_ptr().cast()
 }
 
 /// Copies the calling thread's last error message into `buf` (NUL-terminated,
 /// truncated to `len - 1` bytes) and returns the message's full length in
-/// bytes, without the NUL. Returns 0 when the last call on this thread
-/// succeeded. Pass `buf = NULL` or `len = 0` to learn the length only.
+/// bytes, without the NUL. When the last fallible call on this thread
+/// succeeded it returns 0 and writes an empty string. Pass `buf = NULL` or
+/// `len = 0` to learn the length only. Only functions returning
+/// `convtrack_status` set or clear the message.
 /// Messages name the offending field and never contain its value.
 ///
 /// # Safety
@@ -224,8 +248,7 @@ pub unsafe extern "C" fn convtrack_last_error_message(buf: *mut c_char, len: usi
     let result = catch_unwind(AssertUnwindSafe(|| {
         LAST_ERROR.with(|slot| {
             let slot = slot.borrow();
-            let Some(msg) = slot.as_ref() else { return 0 };
-            let bytes = msg.as_bytes();
+            let bytes: &[u8] = slot.as_ref().map(|m| m.as_bytes()).unwrap_or(b"");
             if !buf.is_null() && len > 0 {
                 let n = bytes.len().min(len - 1);
                 // SAFETY: `buf` is valid for `len` bytes (caller contract) and n + 1 <= len.

@@ -146,7 +146,7 @@ static void test_normalize_and_hash(void) {
     CHECK(convtrack_hash(S("email"), NULL, 1, NULL, 0, &out) == CONVTRACK_STATUS_NULL_POINTER, "NULL value (hash)");
     CHECK(convtrack_event_id(NULL, 0, S("Purchase"), S("1"), &out) == CONVTRACK_STATUS_NULL_POINTER, "NULL pixel");
     CHECK(convtrack_event_id(S("1"), S("Purchase"), S("1"), NULL) == CONVTRACK_STATUS_NULL_POINTER, "NULL out (event id)");
-    CHECK(convtrack_event_id(S("12ab"), S("Purchase"), S("1"), &out) == CONVTRACK_STATUS_INVALID_VALUE, "bad pixel id");
+    CHECK(convtrack_event_id(S("12ab"), S("Purchase"), S("1"), &out) == CONVTRACK_STATUS_INVALID_ARGUMENT, "bad pixel id");
     CHECK(out == SENTINEL, "out untouched");
 }
 
@@ -163,6 +163,8 @@ static void test_last_error_semantics(void) {
     convtrack_event_id(S("1"), S("Purchase"), S("1"), &ok);
     convtrack_string_free(ok);
     CHECK(convtrack_last_error_message(NULL, 0) == 0, "cleared after success");
+    memset(small, 'x', sizeof small);
+    CHECK(convtrack_last_error_message(small, sizeof small) == 0 && small[0] == 0, "empty string written after success");
 }
 
 static const char *SETTINGS_ON = "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-SENTINEL-TOKEN\",\"data_controls\":true}";
