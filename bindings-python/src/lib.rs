@@ -186,6 +186,22 @@ struct Tracker {
     inner: CoreTracker,
 }
 
+impl Tracker {
+    /// The shared body of `build` (pure, keeps the GIL: microseconds) and `track`
+    /// (durable enqueue: releases the GIL around the disk write).
+    fn run<'py>(&self, py: Python<'py>, event: &Bound<'py, PyAny>, options: BuildOptions, track: bool) -> PyResult<Bound<'py, PyAny>> {
+        let input = event_input(py, event)?;
+        let inner = &self.inner;
+        let result = if track {
+            py.allow_threads(|| inner.track(&input, &options))
+        } else {
+            inner.build(&input, &options)
+        }
+        .map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &result.to_json())
+    }
+}
+
 #[pymethods]
 impl Tracker {
     #[new]
@@ -225,10 +241,7 @@ impl Tracker {
         nonce: Option<String>,
         script_src: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let input = event_input(py, event)?;
-        let options = BuildOptions { now, nonce, script_src };
-        let result = self.inner.build(&input, &options).map_err(|e| to_py_err(py, &e))?;
-        json_to_py(py, &result.to_json())
+        self.run(py, event, BuildOptions { now, nonce, script_src }, false)
     }
 
     /// `build` plus a durable enqueue (needs `outbox_path`): `server` is `queued`,
@@ -242,11 +255,7 @@ impl Tracker {
         nonce: Option<String>,
         script_src: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let input = event_input(py, event)?;
-        let options = BuildOptions { now, nonce, script_src };
-        let inner = &self.inner;
-        let result = py.allow_threads(|| inner.track(&input, &options)).map_err(|e| to_py_err(py, &e))?;
-        json_to_py(py, &result.to_json())
+        self.run(py, event, BuildOptions { now, nonce, script_src }, true)
     }
 
     /// Delivers queued events now, waiting at most `timeout` seconds (the GIL is released).
