@@ -221,12 +221,19 @@ def cmd_flush(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sandbox"]:
+        from convtrack.sandbox import main as sandbox_main
+
+        return sandbox_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="convtrack", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"convtrack {convtrack.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="track sample orders, deliver them to the embedded sandbox, print what happened")
     demo.add_argument("--json", action="store_true", help="print the results as JSON")
     demo.set_defaults(func=cmd_demo)
+    # `convtrack sandbox ...` hands its options to the sandbox's own parser (see below).
+    sub.add_parser("sandbox", help="run the sandbox Conversions API receiver on loopback (--host, --port, --token)")
     status = sub.add_parser("status", help="print the status of the outbox named in a settings file")
     status.add_argument("--settings", required=True, help="settings as a JSON file (as for Tracker)")
     status.add_argument("--json", action="store_true", help="print the status document as JSON")
@@ -235,7 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     flush.add_argument("--settings", required=True, help="settings as a JSON file (as for Tracker)")
     flush.add_argument("--timeout", type=float, default=30.0, help="seconds to wait at most (default 30)")
     flush.set_defaults(func=cmd_flush)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     try:
         code: int = args.func(args)
     except BrokenPipeError:  # e.g. `convtrack demo | head`

@@ -109,7 +109,7 @@ def test_transient_faults_are_retried_until_delivered(sandbox, tmp_path, now, fa
         report = t.flush(timeout=15)
         assert report["sent"] == 1 and report["remaining"] == 0, report
         assert report["retried"] >= 1
-        assert ev["event_id"] in {e["event_id"] for e in sandbox.received()}
+        assert ev["event_id"] in {e["event_id"] for e in sandbox.received()}, (sandbox.requests(), sandbox.stats(), report)
         assert t.status()["counters"]["retried"] >= 1
 
 
