@@ -47,7 +47,7 @@ header-check:
 c-test:
 	bash tests/c/run.sh
 
-php-test: deps
+php-test: deps wheel
 	bash tests/php/run.sh
 
 python-test: wheel

@@ -95,9 +95,31 @@ final class ConvtrackFFI
 
     public function build(FFI\CData $tracker, array $event, ?array $options = null): array
     {
+        return $this->eventCall('convtrack_tracker_build', $tracker, $event, $options);
+    }
+
+    /** build + durable enqueue (needs outbox_path): "server" is queued, duplicate or blocked. */
+    public function track(FFI\CData $tracker, array $event, ?array $options = null): array
+    {
+        return $this->eventCall('convtrack_tracker_track', $tracker, $event, $options);
+    }
+
+    private function eventCall(string $fn, FFI\CData $tracker, array $event, ?array $options): array
+    {
         $json = json_encode($event, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION);
         $opts = $options === null ? null : json_encode($options, JSON_THROW_ON_ERROR);
-        $result = $this->callOut('convtrack_tracker_build', [$tracker, ...self::arg($json), ...self::arg($opts)]);
+        $result = $this->callOut($fn, [$tracker, ...self::arg($json), ...self::arg($opts)]);
         return json_decode($result, true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    /** Delivers queued events now (PHP-FPM: call it after the response, or from cron). */
+    public function flush(FFI\CData $tracker, int $timeoutMs = 5000): array
+    {
+        return json_decode($this->callOut('convtrack_tracker_flush', [$tracker, $timeoutMs]), true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    public function status(FFI\CData $tracker): array
+    {
+        return json_decode($this->callOut('convtrack_tracker_status', [$tracker]), true, 512, JSON_THROW_ON_ERROR);
     }
 }

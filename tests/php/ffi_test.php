@@ -95,5 +95,30 @@ try {
 $ct->freeTracker(null);
 check(true, 'freeTracker(null) is a no-op');
 
+// Delivery: track into an outbox, flush to the sandbox receiver, see it arrive.
+$sandbox = getenv('CONVTRACK_SANDBOX_URL');
+check($sandbox !== false && $sandbox !== '', 'sandbox URL given by run.sh');
+if ($sandbox) {
+    $outbox = sys_get_temp_dir() . '/convtrack-php-' . getmypid() . '.sqlite3';
+    $t = $ct->newTracker([
+        'pixel_id' => '1234567890', 'access_token' => 'sandbox-token', 'data_controls' => true,
+        'endpoint' => $sandbox, 'outbox_path' => $outbox,
+    ]);
+    $r = $ct->track($t, $purchase);
+    check($r['server'] === 'queued', 'track: queued');
+    check($ct->track($t, $purchase)['server'] === 'duplicate', 'track again (order_paid hook fires twice): duplicate');
+    $report = $ct->flush($t, 5000);
+    check($report['sent'] === 1 && $report['remaining'] === 0, 'flush delivered: ' . json_encode($report));
+    $status = $ct->status($t);
+    check($status['counters']['sent'] === 1 && $status['counters']['duplicate'] === 1, 'status counters');
+    $ct->freeTracker($t);
+    $stats = json_decode(file_get_contents("$sandbox/_sandbox/stats"), true);
+    $events = json_decode(file_get_contents("$sandbox/_sandbox/events"), true);
+    check($stats['received'] === 1 && $events[0]['event_id'] === $expectedId, 'the sandbox received the order with the same event id');
+    foreach (glob("$outbox*") as $f) {
+        unlink($f);
+    }
+}
+
 echo "$passed passed, $failed failed\n";
 exit($failed === 0 ? 0 : 1);
