@@ -186,6 +186,15 @@ struct Tracker {
     inner: CoreTracker,
 }
 
+impl Drop for Tracker {
+    /// A tracker dropped without `close()` still stops its sender thread, with the GIL
+    /// released: the thread may be waiting for the GIL to log through Python `logging`.
+    fn drop(&mut self) {
+        let inner = &self.inner;
+        Python::with_gil(|py| py.allow_threads(|| inner.close()));
+    }
+}
+
 impl Tracker {
     /// The shared body of `build` (pure, keeps the GIL: microseconds) and `track`
     /// (durable enqueue: releases the GIL around the disk write).

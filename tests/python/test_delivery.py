@@ -263,3 +263,17 @@ def test_outbox_file_holds_no_raw_pii(sandbox, tmp_path, now):
         t.track(order(1, now))
     data = b"".join(p.read_bytes() for p in pathlib.Path(tmp_path).glob("outbox.sqlite3*"))
     assert b"sentinel1@example.com" not in data and b"7183" not in data and TOKEN.encode() not in data
+
+
+def test_dropping_a_logging_tracker_does_not_deadlock(sandbox, tmp_path, now, caplog):
+    # The sender thread logs through Python logging (it needs the GIL) while the
+    # tracker is garbage-collected without close(): the drop must release the GIL.
+    caplog.set_level(logging.DEBUG)
+    sandbox.inject("status", count=50, status=500)
+    t = convtrack.Tracker(**settings(sandbox, tmp_path, sender="thread", flush_interval_ms=10, retry_base_ms=1, retry_max_ms=2))
+    t.track(order(1, now))
+    time.sleep(0.3)
+    del t
+    import gc
+
+    gc.collect()
