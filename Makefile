@@ -7,12 +7,12 @@ PY := $(VENV)/bin/python
 CARGO ?= cargo
 export CARGO_TERM_COLOR := never
 
-.PHONY: demo test deps venv wheel rust-test header-check c-test php-test python-test stubtest header fmt
+.PHONY: demo test deps venv wheel rust-test header-check c-test valgrind php-test python-test browser-test stubtest header fmt
 
 demo: wheel
 	$(VENV)/bin/convtrack demo
 
-test: deps rust-test header-check c-test php-test python-test stubtest
+test: deps rust-test header-check c-test valgrind php-test python-test browser-test stubtest
 	@echo "all test suites passed"
 
 # System packages the tests need (CI machines start fresh; we are root there).
@@ -47,11 +47,18 @@ header-check:
 c-test:
 	bash tests/c/run.sh
 
+valgrind:
+	bash tests/c/valgrind.sh
+
 php-test: deps wheel
 	bash tests/php/run.sh
 
 python-test: wheel
 	cd tests/python && ../../$(PY) -m pytest -q
+
+# Headless Chromium renders hostile snippets on loopback (installs chromium if missing).
+browser-test: wheel
+	bash tests/browser/run.sh
 
 stubtest: wheel
 	$(PY) -m mypy.stubtest convtrack --allowlist tests/python/stubtest-allowlist.txt
