@@ -641,10 +641,15 @@ mod tests {
     }
 
     #[test]
-    fn panics_are_caught() {
-        let s = guard(|| panic!("boom"));
+    fn panics_are_caught_and_their_text_never_reaches_the_caller() {
+        let s = guard(|| panic!("boom with sentinel.pii@example.com and EAAB-SENTINEL-TOKEN"));
         assert_eq!(s, convtrack_status::CONVTRACK_STATUS_PANIC);
-        // SAFETY: NULL buffer asks for the length only.
-        assert!(unsafe { convtrack_last_error_message(std::ptr::null_mut(), 0) } > 0);
+        let mut buf = [0 as c_char; 256];
+        // SAFETY: `buf` is valid for 256 bytes.
+        let n = unsafe { convtrack_last_error_message(buf.as_mut_ptr(), buf.len()) };
+        assert!(n > 0);
+        // SAFETY: NUL-terminated by convtrack_last_error_message.
+        let msg = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
+        assert!(!msg.contains("sentinel") && !msg.contains("SENTINEL"), "{msg}");
     }
 }

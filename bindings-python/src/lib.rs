@@ -78,7 +78,8 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value,
                 .ok()
                 .and_then(|s| s.to_cow().ok().map(|c| c.into_owned()))
                 .ok_or_else(|| Error::field(ErrorCode::WrongType, path, "must have string keys"))?;
-            let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            let prefix = if path.is_empty() { String::new() } else { format!("{path}.") };
+            let child = convtrack_core::error::key_path(&prefix, &key);
             let value = py_to_json(&v, &child, depth + 1)?;
             m.insert(key, value);
         }

@@ -97,6 +97,18 @@ fn sanitize_path(path: &str) -> String {
     out
 }
 
+/// The path of an unknown JSON key, for messages. A key that looks like a field
+/// name (the typo case: `colour`, `emial`) is named; anything else (which could be
+/// a value pasted in the wrong place, e.g. an email address used as a key) is not echoed.
+pub fn key_path(prefix: &str, key: &str) -> String {
+    let identifier = !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if identifier {
+        format!("{prefix}{key}")
+    } else {
+        format!("{prefix}<a key that is not a field name>")
+    }
+}
+
 impl Error {
     /// An error about `field` (a dotted path such as `customer.email` or `items[2].price`).
     pub fn field(code: ErrorCode, field: impl AsRef<str>, reason: impl Into<String>) -> Self {
@@ -193,5 +205,17 @@ mod tests {
         let long = "k".repeat(500);
         let e = Error::field(ErrorCode::UnknownField, &long, "is not a known field");
         assert!(e.to_string().len() < 120);
+    }
+}
+
+#[cfg(test)]
+mod key_path_tests {
+    use super::key_path;
+
+    #[test]
+    fn typos_are_named_values_are_not() {
+        assert_eq!(key_path("customer.", "emial"), "customer.emial");
+        assert_eq!(key_path("", "jane@example.com"), "<a key that is not a field name>");
+        assert_eq!(key_path("items[0].", "a b"), "items[0].<a key that is not a field name>");
     }
 }

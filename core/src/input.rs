@@ -180,7 +180,7 @@ fn check_keys(m: &Map<String, Value>, allowed: &[&str], prefix: &str) -> Result<
         if !allowed.contains(&key.as_str()) {
             return Err(Error::field(
                 ErrorCode::UnknownField,
-                format!("{prefix}{key}"),
+                crate::error::key_path(prefix, key),
                 "is not a known field",
             ));
         }
@@ -426,8 +426,8 @@ impl EventInput {
                         .iter()
                         .copied()
                         .find(|f| f.input_name() == key)
-                        .ok_or_else(|| Error::field(ErrorCode::UnknownField, format!("customer.{key}"), "is not a known field"))?;
-                    let vals = customer_values(raw, &format!("customer.{key}"))?;
+                        .ok_or_else(|| Error::field(ErrorCode::UnknownField, crate::error::key_path("customer.", key), "is not a known field"))?;
+                    let vals = customer_values(raw, &format!("customer.{}", field.input_name()))?;
                     if !vals.is_empty() {
                         values.push((field, vals));
                     }

@@ -190,7 +190,7 @@ impl Settings {
     fn from_map(m: &Map<String, Value>) -> Result<Settings> {
         for key in m.keys() {
             if !SETTING_NAMES.contains(&key.as_str()) {
-                return Err(Error::setting(key, "is not a known setting"));
+                return Err(Error::setting(crate::error::key_path("", key), "is not a known setting"));
             }
         }
         let text = |name: &str| -> Result<Option<String>> {
@@ -465,7 +465,7 @@ fn parse_ldu(v: Option<&Value>) -> Result<Option<LduLocation>> {
         Some(Value::Object(o)) => {
             for key in o.keys() {
                 if key != "country" && key != "state" {
-                    return Err(Error::setting(format!("ldu.{key}"), "is not a known setting"));
+                    return Err(Error::setting(crate::error::key_path("ldu.", key), "is not a known setting"));
                 }
             }
             let code = |name: &str| -> Result<i64> {

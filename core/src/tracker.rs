@@ -46,7 +46,7 @@ impl BuildOptions {
         };
         let mut o = BuildOptions::default();
         for (key, val) in m {
-            let path = format!("options.{key}");
+            let path = crate::error::key_path("options.", key);
             match (key.as_str(), val) {
                 (_, Value::Null) => {}
                 ("now", Value::Number(n)) => {
