@@ -37,19 +37,39 @@ pub struct PixelOptions<'a> {
 
 /// JSON text that is safe inside an HTML `<script>` element and a JS string context.
 pub fn script_json(value: &Value) -> String {
-    let raw = value.to_string();
-    let mut out = String::with_capacity(raw.len() + 16);
-    for c in raw.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
+    let mut out = String::new();
+    push_script_json(&mut out, value);
+    out
+}
+
+/// Appends `value` as JSON with `<`, `>`, `&`, U+2028 and U+2029 written as `\uXXXX`.
+/// Those characters can only occur inside JSON strings, where the escape means the same.
+pub fn push_script_json<T: serde::Serialize + ?Sized>(out: &mut String, value: &T) {
+    let raw = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
+    out.reserve(raw.len() + 16);
+    let bytes = raw.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = match bytes[i] {
+            b'<' => Some(("\\u003c", 1)),
+            b'>' => Some(("\\u003e", 1)),
+            b'&' => Some(("\\u0026", 1)),
+            // U+2028 and U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => Some(("\\u2028", 3)),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => Some(("\\u2029", 3)),
+            _ => None,
+        };
+        if let Some((replacement, len)) = escape {
+            out.push_str(&raw[start..i]);
+            out.push_str(replacement);
+            i += len;
+            start = i;
+        } else {
+            i += 1;
         }
     }
-    out
+    out.push_str(&raw[start..]);
 }
 
 fn check_nonce(nonce: &str) -> Result<()> {
@@ -104,7 +124,7 @@ if(!w._fbq)w._fbq=q;q.push=q;q.loaded=!0;q.version='2.0';q.queue=[];\
 var t=d.createElement('script');t.async=!0;t.src=src;var f=d.getElementsByTagName('script')[0];\
 if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(window,document,",
     );
-    s.push_str(&script_json(&Value::from(src)));
+    push_script_json(&mut s, src);
     s.push_str(");\n");
     if consent == PixelConsent::Revoked {
         s.push_str("fbq('consent','revoke');\n");
@@ -113,17 +133,16 @@ if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(
         s.push_str(&format!("fbq('dataProcessingOptions',['LDU'],{},{});\n", l.country, l.state));
     }
     s.push_str("fbq('init',");
-    s.push_str(&script_json(&Value::from(pixel_id)));
+    push_script_json(&mut s, pixel_id);
     s.push_str(");\nfbq('track','PageView');\n");
     for e in events {
         s.push_str(if e.standard { "fbq('track'," } else { "fbq('trackCustom'," });
-        s.push_str(&script_json(&Value::from(e.event_name)));
+        push_script_json(&mut s, e.event_name);
         s.push(',');
-        s.push_str(&script_json(&Value::Object(e.params.clone())));
-        s.push(',');
-        let mut opts = Map::new();
-        opts.insert("eventID".into(), Value::from(e.event_id));
-        s.push_str(&script_json(&Value::Object(opts)));
+        push_script_json(&mut s, e.params);
+        s.push_str(",{\"eventID\":");
+        push_script_json(&mut s, e.event_id);
+        s.push('}');
         s.push_str(");\n");
     }
     s.push_str("</script>\n");
