@@ -7,12 +7,12 @@ PY := $(VENV)/bin/python
 CARGO ?= cargo
 export CARGO_TERM_COLOR := never
 
-.PHONY: demo test deps venv wheel rust-test header-check c-test valgrind php-test python-test browser-test stubtest header fmt
+.PHONY: demo test deps venv wheel rust-test header-check c-test valgrind php-test python-test browser-test fuzz stubtest header fmt
 
 demo: wheel
 	$(VENV)/bin/convtrack demo
 
-test: deps rust-test header-check c-test valgrind php-test python-test browser-test stubtest
+test: deps rust-test header-check c-test valgrind php-test python-test browser-test fuzz stubtest
 	@echo "all test suites passed"
 
 # System packages the tests need (CI machines start fresh; we are root there).
@@ -55,6 +55,10 @@ php-test: deps wheel
 
 python-test: wheel
 	cd tests/python && ../../$(PY) -m pytest -q
+
+# Bounded fuzzing (cargo-fuzz on stable via RUSTC_BOOTSTRAP; see docs/fuzzing.md).
+fuzz:
+	bash scripts/fuzz.sh 20
 
 # Headless Chromium renders hostile snippets on loopback (installs chromium if missing).
 browser-test: wheel
