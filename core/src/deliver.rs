@@ -90,6 +90,8 @@ pub struct FlushReport {
     pub remaining: i64,
     /// Why delivery is paused, if it is.
     pub paused: Option<String>,
+    /// Live catalog updates sent in the same flush.
+    pub catalog: crate::catalog_sync::CatalogReport,
 }
 
 impl FlushReport {
@@ -97,6 +99,7 @@ impl FlushReport {
         json!({
             "requests": self.requests, "sent": self.sent, "retried": self.retried, "failed": self.failed,
             "expired": self.expired, "remaining": self.remaining, "paused": self.paused,
+            "catalog": self.catalog.to_json(),
         })
     }
 }
@@ -114,6 +117,13 @@ fn jitter_factor() -> f64 {
         return 1.0;
     }
     0.75 + f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) * 0.5
+}
+
+/// Exponential backoff with jitter after `attempts` failed attempts, capped at `retry_max_ms`.
+pub(crate) fn retry_delay_ms(settings: &Settings, attempts: i64) -> i64 {
+    let attempts = attempts.clamp(0, 30) as i32;
+    let base = settings.retry_base_ms as f64 * 2f64.powi(attempts);
+    ((base.min(settings.retry_max_ms as f64) * jitter_factor()) as i64).max(1)
 }
 
 /// A fingerprint of the token (for "was the paused token replaced?"): not the token.
@@ -137,29 +147,57 @@ impl Sender {
         self.settings.access_token.as_ref().map(|t| t.expose()).unwrap_or("")
     }
 
-    fn lease_ms(&self) -> i64 {
+    pub(crate) fn lease_ms(&self) -> i64 {
         2 * self.settings.request_timeout_ms as i64 + 1000
     }
 
     /// The current pause, cleared when the token has been replaced since.
     pub fn paused(&self) -> Result<Option<Value>> {
-        let Some(raw) = self.outbox.meta("paused")? else { return Ok(None) };
+        self.pause_state("paused")
+    }
+
+    /// The pause recorded under `key` (`paused` for events, `catalog.paused` for catalog updates).
+    pub(crate) fn pause_state(&self, key: &str) -> Result<Option<Value>> {
+        let Some(raw) = self.outbox.meta(key)? else { return Ok(None) };
         let pause: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
         let fp = token_fingerprint(self.token());
         if pause.get("token_fp").and_then(Value::as_str) != Some(fp.as_str()) {
             log::info!("convtrack: access token changed since delivery was paused; resuming");
-            self.outbox.set_meta("paused", None)?;
+            self.outbox.set_meta(key, None)?;
             return Ok(None);
         }
         Ok(Some(pause))
     }
 
-    /// Clears a pause (after the merchant fixed permissions).
-    pub fn resume(&self) -> Result<()> {
-        self.outbox.set_meta("paused", None)
+    /// Records a pause under `key` until the token is replaced or `resume` is called.
+    pub(crate) fn pause(&self, key: &str, code: i64, why: &str) -> Result<()> {
+        let pause = json!({"reason": why, "code": code, "since_ms": now_ms(), "token_fp": token_fingerprint(self.token())});
+        self.outbox.set_meta(key, Some(&pause.to_string()))
     }
 
-    fn record_error(&self, code: Option<i64>, subcode: Option<i64>, why: &str, fbtrace_id: &Option<String>) -> Result<()> {
+    /// Clears a pause (after the merchant fixed permissions), for events and catalog updates.
+    pub fn resume(&self) -> Result<()> {
+        self.outbox.set_meta("paused", None)?;
+        self.outbox.set_meta("catalog.paused", None)
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub(crate) fn transport(&self) -> &dyn Transport {
+        &*self.transport
+    }
+
+    pub(crate) fn token_text(&self) -> &str {
+        self.token()
+    }
+
+    pub(crate) fn record_error(&self, code: Option<i64>, subcode: Option<i64>, why: &str, fbtrace_id: &Option<String>) -> Result<()> {
         let e = json!({"time_ms": now_ms(), "code": code, "subcode": subcode, "reason": why, "fbtrace_id": fbtrace_id});
         self.outbox.set_meta("last_error", Some(&e.to_string()))
     }
@@ -169,7 +207,8 @@ impl Sender {
     pub fn flush(&self, timeout: Duration, wait_for_retries: bool) -> Result<FlushReport> {
         let deadline = Instant::now() + timeout;
         let mut report = FlushReport::default();
-        loop {
+        // Data controls off: the server sends no event (queued ones wait); catalog updates still go.
+        while self.settings.data_controls {
             if let Some(p) = self.paused()? {
                 report.paused = p.get("reason").and_then(Value::as_str).map(str::to_owned);
                 break;
@@ -205,6 +244,9 @@ impl Sender {
             }
         }
         report.remaining = self.outbox.stats(now_ms())?.depth;
+        if self.settings.catalog_id.is_some() {
+            crate::catalog_sync::flush(self, deadline, wait_for_retries, &mut report.catalog)?;
+        }
         Ok(report)
     }
 
@@ -239,10 +281,8 @@ impl Sender {
                 log::debug!("convtrack: sent {} event(s)", ids.len());
             }
             Outcome::Retry { code, why, fbtrace_id } => {
-                let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0).clamp(0, 30) as u32;
-                let base = self.settings.retry_base_ms as f64 * 2f64.powi(attempts as i32);
-                let delay = (base.min(self.settings.retry_max_ms as f64) * jitter_factor()) as i64;
-                self.outbox.reschedule(&ids, now_ms() + delay.max(1), &why)?;
+                let delay = retry_delay_ms(&self.settings, rows.iter().map(|r| r.attempts).max().unwrap_or(0));
+                self.outbox.reschedule(&ids, now_ms() + delay, &why)?;
                 self.record_error(code, None, &why, &fbtrace_id)?;
                 report.retried += ids.len() as u64;
                 log::warn!("convtrack: {} event(s) will be retried in {delay} ms ({why})", ids.len());
@@ -263,8 +303,7 @@ impl Sender {
             Outcome::Pause { code, why, fbtrace_id } => {
                 self.outbox.release(&ids)?;
                 self.record_error(Some(code), None, why, &fbtrace_id)?;
-                let pause = json!({"reason": why, "code": code, "since_ms": now_ms(), "token_fp": token_fingerprint(self.token())});
-                self.outbox.set_meta("paused", Some(&pause.to_string()))?;
+                self.pause("paused", code, why)?;
                 report.paused = Some(why.to_string());
                 log::error!("convtrack: delivery paused: Meta answered code {code} ({why}); fix the access token or permissions");
             }

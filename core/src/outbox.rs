@@ -154,16 +154,22 @@ impl Outbox {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
+        conn.execute_batch(crate::catalog_sync::SCHEMA).map_err(storage)?;
         Ok(Outbox { conn: Mutex::new(conn), pixel_id: pixel_id.to_string(), path: path.to_string() })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
         let mut guard = match self.conn.lock() {
             Ok(g) => g,
             // A panic while holding the lock leaves the connection usable (SQLite rolls back).
             Err(poisoned) => poisoned.into_inner(),
         };
         f(&mut guard).map_err(storage)
+    }
+
+    /// The pixel whose rows this handle reads and writes.
+    pub fn pixel_id(&self) -> &str {
+        &self.pixel_id
     }
 
     fn key(&self, event_name: &str, event_id: &str) -> String {

@@ -392,6 +392,12 @@ impl Settings {
         format!("{}/{}/{}/events", self.endpoint, self.api_version, self.pixel_id)
     }
 
+    /// Where live catalog updates go: `{endpoint}/{api_version}/{catalog_id}/items_batch`.
+    pub fn catalog_items_batch_url(&self) -> Option<String> {
+        let catalog = self.catalog_id.as_deref()?;
+        Some(format!("{}/{}/{}/items_batch", self.endpoint, self.api_version, catalog))
+    }
+
     /// A JSON view for status pages and `repr`: the token is reported only as set or not.
     pub fn to_public_json(&self) -> Value {
         serde_json::json!({

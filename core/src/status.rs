@@ -27,6 +27,7 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
         doc.insert("counters".into(), json!({}));
         doc.insert("last_error".into(), Value::Null);
         doc.insert("coverage".into(), json!({}));
+        doc.insert("catalog_updates".into(), Value::Null);
         return Ok(Value::Object(doc));
     };
     let now = now_ms();
@@ -82,5 +83,35 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
         coverage.insert(key.into(), json!((share * 1000.0).round() / 1000.0));
     }
     doc.insert("coverage".into(), Value::Object(coverage));
+    doc.insert("catalog_updates".into(), catalog_updates(settings, outbox, sender, &raw)?);
     Ok(Value::Object(doc))
+}
+
+/// Live catalog updates: queue, last update sent, pause, counters (`null` without a catalog id).
+fn catalog_updates(
+    settings: &Settings,
+    outbox: &Outbox,
+    sender: &Sender,
+    raw: &std::collections::BTreeMap<String, i64>,
+) -> Result<Value> {
+    let Some(catalog_id) = settings.catalog_id.as_deref() else { return Ok(Value::Null) };
+    let q = crate::catalog_sync::CatalogQueue::new(outbox, catalog_id).stats()?;
+    let last = outbox.meta("catalog.last_update")?.and_then(|s| serde_json::from_str::<Value>(&s).ok());
+    let paused = sender.pause_state("catalog.paused")?.map(|mut p| {
+        if let Some(o) = p.as_object_mut() {
+            o.remove("token_fp");
+        }
+        p
+    });
+    let get = |k: &str| raw.get(&format!("catalog.{k}")).copied().unwrap_or(0);
+    Ok(json!({
+        "depth": q.depth,
+        "dead_letters": q.dead_letters,
+        "last_update": last,
+        "paused": paused,
+        "counters": {
+            "queued": get("queued"), "coalesced": get("coalesced"), "sent": get("sent"),
+            "retried": get("retried"), "failed": get("failed"), "requests": get("requests"),
+        },
+    }))
 }

@@ -161,7 +161,10 @@ impl Tracker {
         };
         let outbox = Arc::new(Outbox::open(&path, &settings.pixel_id)?);
         let sender = Arc::new(Sender::new(settings.clone(), Arc::clone(&outbox), transport));
-        let background = if settings.sender == crate::settings::SenderMode::Thread && settings.data_controls {
+        // The thread runs when something may leave the shop: events (data controls on) or
+        // live catalog updates (a catalog id and a token).
+        let catalog_updates = settings.catalog_id.is_some() && settings.access_token.is_some();
+        let background = if settings.sender == crate::settings::SenderMode::Thread && (settings.data_controls || catalog_updates) {
             let interval = Duration::from_millis(settings.flush_interval_ms);
             Some(Background::start(Arc::clone(&sender), interval).map_err(|e| {
                 Error::general(ErrorCode::Internal, format!("cannot start the sender thread: {}", e.kind()))
@@ -224,11 +227,8 @@ impl Tracker {
     /// Delivers queued events now, waiting at most `timeout` (retries that fall due
     /// within it are waited for). For shared-nothing runtimes, cron jobs and tests.
     pub fn flush(&self, timeout: Duration) -> Result<FlushReport> {
-        let d = self.delivery("flush")?;
-        if !self.settings.data_controls {
-            return Ok(FlushReport { remaining: d.outbox.stats(crate::deliver::now_ms())?.depth, ..FlushReport::default() });
-        }
-        d.sender.flush(timeout, true)
+        // With data controls off no event is sent (queued ones wait); catalog updates still go.
+        self.delivery("flush")?.sender.flush(timeout, true)
     }
 
     /// Drops a queued event whose consent was revoked. Returns whether one was queued.
