@@ -25,7 +25,13 @@ Use it in your own tests::
 Other processes (PHP, subprocesses) drive it over HTTP: ``GET /_sandbox/stats``,
 ``GET /_sandbox/events``, ``GET /_sandbox/requests``, ``POST /_sandbox/faults``
 (``{"kind": ..., "count": ..., ...options}``), ``POST /_sandbox/reset`` and
-``POST /_sandbox/pixel`` (``{"event_name", "event_id"}``). Or run it alone::
+``POST /_sandbox/pixel`` (``{"event_name", "event_id"}``), ``GET /_sandbox/catalog``.
+
+It also takes live catalog updates: ``POST /{version}/{catalog_id}/items_batch``
+with ``{"item_type": "PRODUCT_ITEM", "requests": [{"method": "UPDATE"|"CREATE"|"DELETE",
+"data": {"id": ..., ...}}]}``, checks each item's fields, applies the valid ones to
+its copy of the catalog and answers ``{"handles": [...], "validation_status": [...]}``
+with the refused items. Or run it alone::
 
     python -m convtrack.sandbox --host 127.0.0.1 --port 8787 --token T
 
@@ -75,7 +81,17 @@ ACTION_SOURCES = frozenset(
 #: What ``inject`` accepts.
 FAULT_KINDS = ("status", "graph_error", "slow", "drop", "malformed")
 
+#: Most requests one items_batch call may carry.
+MAX_CATALOG_REQUESTS = 5000
+#: Fields a catalog item needs when it is created.
+CATALOG_REQUIRED = ("title", "description", "availability", "condition", "price", "link", "image_link", "brand")
+CATALOG_AVAILABILITY = frozenset({"in stock", "out of stock", "preorder", "available for order", "discontinued"})
+CATALOG_CONDITION = frozenset({"new", "refurbished", "used"})
+#: Meta's length limits for item text fields (characters).
+CATALOG_MAX_LEN = {"title": 200, "description": 9999}
+
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_PRICE = re.compile(r"\d+(\.\d{1,2})? [A-Z]{3}")
 _VERSION = re.compile(r"v\d+\.\d+")
 _PIXEL = re.compile(r"\d+")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
@@ -262,6 +278,52 @@ def _validate_body(body: Any, now: float) -> List[Dict[str, Any]]:
     for i, event in enumerate(data):
         _validate_event(event, f"data[{i}]", now)
     return cast(List[Dict[str, Any]], data)
+
+
+def _item_errors(method: str, data: Dict[str, Any], existing: Optional[Dict[str, Any]]) -> List[str]:
+    """What is wrong with one catalog change (empty: fine). Messages name fields, never values."""
+    if method == "DELETE":
+        return []
+    errors: List[str] = []
+    if existing is None and method in ("CREATE", "UPDATE"):
+        errors += [f"missing required field {f}" for f in CATALOG_REQUIRED if f not in data]
+    for key, value in data.items():
+        if not isinstance(key, str) or not key:
+            errors.append("field names must be non-empty strings")
+        elif key == "price" or key == "sale_price":
+            if not isinstance(value, str) or not _PRICE.fullmatch(value):
+                errors.append(f"{key} must look like '12.34 EUR'")
+        elif key == "availability" and value not in CATALOG_AVAILABILITY:
+            errors.append("availability is not one of Meta's values")
+        elif key == "condition" and value not in CATALOG_CONDITION:
+            errors.append("condition is not one of Meta's values")
+        elif key in ("link", "image_link") and not (isinstance(value, str) and re.match(r"https?://[^\s/]+", value)):
+            errors.append(f"{key} must be an absolute http(s) URL")
+        elif key in CATALOG_MAX_LEN and (not isinstance(value, str) or len(value) > CATALOG_MAX_LEN[key]):
+            errors.append(f"{key} must be a string of at most {CATALOG_MAX_LEN[key]} characters")
+    return errors
+
+
+def _validate_items_batch(body: Any) -> List[Tuple[str, str, Dict[str, Any]]]:
+    """The (method, retailer id, data) changes of an items_batch body; raises _Invalid for the whole request."""
+    if not isinstance(body, dict):
+        raise _Invalid("invalid_body", "the request body must be a JSON object")
+    if body.get("item_type") != "PRODUCT_ITEM":
+        raise _Invalid("invalid_parameter", "item_type must be PRODUCT_ITEM")
+    requests = body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        raise _Invalid("invalid_parameter", "requests must be a non-empty array")
+    if len(requests) > MAX_CATALOG_REQUESTS:
+        raise _Invalid("too_many_events", f"at most {MAX_CATALOG_REQUESTS} requests per call")
+    out: List[Tuple[str, str, Dict[str, Any]]] = []
+    for i, r in enumerate(requests):
+        if not isinstance(r, dict) or r.get("method") not in ("CREATE", "UPDATE", "DELETE"):
+            raise _Invalid("invalid_parameter", f"requests[{i}].method must be CREATE, UPDATE or DELETE")
+        data = r.get("data")
+        if not isinstance(data, dict) or not _nonempty_str(data.get("id")):
+            raise _Invalid("invalid_parameter", f"requests[{i}].data.id must be a non-empty string")
+        out.append((r["method"], data["id"], data))
+    return out
 
 
 class _Fault:
@@ -477,6 +539,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, sb.received())
         elif method == "GET" and path == "/_sandbox/requests":
             self._send_json(200, sb.requests())
+        elif method == "GET" and path == "/_sandbox/catalog":
+            self._send_json(200, sb.catalog())
         elif method == "POST" and path in ("/_sandbox/faults", "/_sandbox/reset", "/_sandbox/pixel"):
             raw, error = self._read_body()
             if raw is None:
@@ -583,10 +647,13 @@ class _Handler(BaseHTTPRequestHandler):
         """Decides the answer to one API request, and the accepted events (empty when rejected)."""
         sb = self.sandbox
         parts = path.split("/")
-        # "", version, pixel_id, "events"
+        # "", version, pixel_id, "events"  or  "", version, catalog_id, "items_batch"
         if not (len(parts) == 4 and parts[0] == "" and _VERSION.fullmatch(parts[1])
-                and _PIXEL.fullmatch(parts[2]) and parts[3] == "events"):
-            return _Reply.rule("unknown_path", "Unknown path: expected POST /{version}/{pixel_id}/events"), []
+                and _PIXEL.fullmatch(parts[2]) and parts[3] in ("events", "items_batch")):
+            return _Reply.rule(
+                "unknown_path",
+                "Unknown path: expected POST /{version}/{pixel_id}/events or /{version}/{catalog_id}/items_batch",
+            ), []
         if sb.api_version is not None and parts[1] != sb.api_version:
             return _Reply.rule(
                 "wrong_api_version", f"this sandbox serves API version {sb.api_version}, not {parts[1]}"
@@ -620,6 +687,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         if body is None:
             return _Reply.rule("invalid_body", "the request body is not valid JSON"), []
+        if parts[3] == "items_batch":
+            try:
+                changes = _validate_items_batch(body)
+            except _Invalid as e:
+                return _Reply.rule(e.rule, e.detail), []
+            record["catalog_items"] = len(changes)
+            status = sb._apply_catalog(parts[2], changes)
+            return _Reply.json(200, {"handles": [secrets.token_hex(8)], "validation_status": status}), []
         try:
             events = _validate_body(body, sb._now())
         except _Invalid as e:
@@ -665,6 +740,8 @@ class Sandbox:
         self._rejected_events = 0
         self._accepted_requests = 0
         self._faults_injected = 0
+        self._catalog: Dict[str, Dict[str, Dict[str, Any]]] = {}
+        self._catalog_counts = {"requests": 0, "updates": 0, "deletes": 0, "refused": 0}
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -759,6 +836,8 @@ class Sandbox:
             self._rejected_events = 0
             self._accepted_requests = 0
             self._faults_injected = 0
+            self._catalog.clear()
+            self._catalog_counts = dict.fromkeys(self._catalog_counts, 0)
 
     # -- what it saw ----------------------------------------------------------------------------
 
@@ -800,7 +879,34 @@ class Sandbox:
                 "faults_pending": len(self._faults),
             }
 
+    def catalog(self) -> Dict[str, Any]:
+        """The catalogs as live updates left them: ``items`` (catalog id -> retailer id -> the
+        item's fields), and counters ``requests`` (accepted items_batch calls), ``updates``,
+        ``deletes`` and ``refused`` (changes answered with a validation error)."""
+        with self._lock:
+            return {"items": copy.deepcopy(self._catalog), **self._catalog_counts}
+
     # -- used by the request handler ------------------------------------------------------------
+
+    def _apply_catalog(self, catalog_id: str, changes: List[Tuple[str, str, Dict[str, Any]]]) -> List[Dict[str, Any]]:
+        status: List[Dict[str, Any]] = []
+        with self._lock:
+            items = self._catalog.setdefault(catalog_id, {})
+            self._catalog_counts["requests"] += 1
+            for method, rid, data in changes:
+                errors = _item_errors(method, data, items.get(rid))
+                if errors:
+                    self._catalog_counts["refused"] += 1
+                    status.append({"retailer_id": rid, "errors": [{"message": m} for m in errors], "warnings": []})
+                elif method == "DELETE":
+                    items.pop(rid, None)
+                    self._catalog_counts["deletes"] += 1
+                else:
+                    merged = dict(items.get(rid, {})) if method == "UPDATE" else {}
+                    merged.update(data)
+                    items[rid] = merged
+                    self._catalog_counts["updates"] += 1
+        return status
 
     def _next_fault(self) -> Optional[_Fault]:
         with self._lock:
@@ -812,7 +918,9 @@ class Sandbox:
     def _record(self, record: Dict[str, Any], events: List[Dict[str, Any]]) -> None:
         with self._lock:
             self._requests.append(record)
-            if record["status"] == 200 and record["fault"] in (None, "slow") and events:
+            if record["status"] == 200 and record["fault"] in (None, "slow") and record.get("catalog_items"):
+                self._accepted_requests += 1
+            elif record["status"] == 200 and record["fault"] in (None, "slow") and events:
                 self._accepted_requests += 1
                 for e in events:
                     self._events.append(e)

@@ -1,16 +1,10 @@
 //! `external_id`: every white-space character removed, lowercased; all other
 //! characters (punctuation, control characters, any script) are kept.
 
-use super::util::{is_js_whitespace, lower};
+use super::util::{filter_lower, is_js_whitespace};
 
 pub(crate) fn normalize(value: &str) -> Option<String> {
-    let kept: String = value.chars().filter(|c| !is_js_whitespace(*c)).collect();
-    let out = lower(&kept);
-    if out.is_empty() {
-        None
-    } else {
-        Some(out)
-    }
+    filter_lower(value, |c| !is_js_whitespace(c))
 }
 
 #[cfg(test)]

@@ -2,19 +2,10 @@
 //! other character (letters of any script, digits, emoji, dashes such as
 //! U+2013) is kept.
 
-use super::util::{is_js_whitespace, lower};
+use super::util::{filter_lower, is_js_whitespace};
 
 pub(crate) fn normalize(value: &str) -> Option<String> {
-    let kept: String = value
-        .chars()
-        .filter(|c| !c.is_ascii_punctuation() && !is_js_whitespace(*c))
-        .collect();
-    let out = lower(&kept);
-    if out.is_empty() {
-        None
-    } else {
-        Some(out)
-    }
+    filter_lower(value, |c| !c.is_ascii_punctuation() && !is_js_whitespace(c))
 }
 
 #[cfg(test)]

@@ -38,6 +38,12 @@ pub(crate) fn lower(s: &str) -> String {
     }
 }
 
+/// Keeps the characters `keep` accepts, lowercases them, and gives `None` when nothing is left.
+pub(crate) fn filter_lower(value: &str, keep: impl Fn(char) -> bool) -> Option<String> {
+    let kept: String = value.chars().filter(|c| keep(*c)).collect();
+    Some(lower(&kept)).filter(|s| !s.is_empty())
+}
+
 /// True when `value` is a SHA-256 (64 hex) or MD5 (32 hex) digest, any case.
 pub(crate) fn is_hex_digest(value: &str) -> bool {
     (value.len() == 64 || value.len() == 32) && value.bytes().all(|b| b.is_ascii_hexdigit())
