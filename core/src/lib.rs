@@ -22,6 +22,7 @@
 #![deny(unsafe_code)]
 
 pub mod capi;
+pub mod catalog;
 pub mod consent;
 pub mod dedup;
 pub mod error;
