@@ -9,8 +9,10 @@
 //! [`std::io::BufRead`] and written to a [`std::io::Write`]; only counts and the
 //! first few error details are kept (see [`feed::ExportReport`]).
 
+pub mod feed;
 pub mod product;
 
+pub use feed::{export_feed, export_feed_string, ExportHooks, ExportOptions, ExportReport, FeedFormat, ProductError};
 pub use product::{Product, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 
 /// Which shop identifier is the Meta content id (event `content_ids` and feed `id`).
