@@ -285,6 +285,7 @@ impl Tracker {
         input::check_event_time(event_time, now)?;
 
         let event_id = self.event_id_for(input)?;
+        input.check_content_ids(self.settings.content_id)?;
         let decision = consent::decide(&self.settings, &input.consent);
 
         let payload = match decision.server {
@@ -301,7 +302,7 @@ impl Tracker {
             ServerDecision::Blocked(_) => None,
         };
 
-        let params = capi::custom_data(input, true);
+        let params = capi::custom_data(input, true, self.settings.content_id);
         let pixel_event = PixelEvent {
             event_name: &input.event_name,
             standard: input.is_standard(),

@@ -9,9 +9,11 @@
 //! [`std::io::BufRead`] and written to a [`std::io::Write`]; only counts and the
 //! first few error details are kept (see [`feed::ExportReport`]).
 
+pub mod check;
 pub mod feed;
 pub mod product;
 
+pub use check::{check_catalog, CheckOptions, CheckReport, MissingItem};
 pub use feed::{export_feed, export_feed_string, ExportHooks, ExportOptions, ExportReport, FeedFormat, ProductError};
 pub use product::{Product, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 
