@@ -141,7 +141,7 @@ pub fn check_catalog<E: BufRead, P: BufRead>(mut events: E, mut products: P, opt
                 .map_err(|_| Error::field(ErrorCode::InvalidUtf8, "line", "is not valid UTF-8"))
                 .and_then(EventInput::from_json)
         };
-        let mut fail = |report: &mut CheckReport, e: Error| {
+        let fail = |report: &mut CheckReport, e: Error| {
             report.event_errors += 1;
             if report.event_error_details.len() < opts.max_details {
                 report.event_error_details.push(ProductError {
