@@ -308,8 +308,19 @@ impl Tracker {
         opts: &crate::catalog::ExportOptions,
         hooks: &mut crate::catalog::ExportHooks<'_>,
     ) -> Result<crate::catalog::ExportReport> {
+        self.export_records(&mut crate::catalog::Lines(input), output, opts, hooks)
+    }
+
+    /// [`Tracker::export_feed`] from any record source (e.g. parsed values from a binding).
+    pub fn export_records<S: crate::catalog::RecordSource + ?Sized, W: std::io::Write>(
+        &self,
+        input: &mut S,
+        output: W,
+        opts: &crate::catalog::ExportOptions,
+        hooks: &mut crate::catalog::ExportHooks<'_>,
+    ) -> Result<crate::catalog::ExportReport> {
         let opts = crate::catalog::ExportOptions { content_id: self.settings.content_id, ..opts.clone() };
-        let report = crate::catalog::export_feed(input, output, &opts, hooks)?;
+        let report = crate::catalog::export_records(input, output, &opts, hooks)?;
         self.record_export(&report)?;
         Ok(report)
     }
@@ -338,6 +349,16 @@ impl Tracker {
     pub fn check_catalog<E: std::io::BufRead, P: std::io::BufRead>(&self, events: E, products: P) -> Result<crate::catalog::CheckReport> {
         let opts = crate::catalog::CheckOptions { content_id: self.settings.content_id, ..Default::default() };
         crate::catalog::check_catalog(events, products, &opts)
+    }
+
+    /// [`Tracker::check_catalog`] from any record sources.
+    pub fn check_records<E: crate::catalog::RecordSource + ?Sized, P: crate::catalog::RecordSource + ?Sized>(
+        &self,
+        events: &mut E,
+        products: &mut P,
+    ) -> Result<crate::catalog::CheckReport> {
+        let opts = crate::catalog::CheckOptions { content_id: self.settings.content_id, ..Default::default() };
+        crate::catalog::check_records(events, products, &opts)
     }
 
     /// The settings.

@@ -9,7 +9,8 @@ use std::io::BufRead;
 
 use serde_json::{json, Value};
 
-use super::feed::{is_blank, parse_line, read_line_bounded, ProductError};
+use super::feed::{is_blank, parse_line, readable_id, Lines, ProductError, Record, RecordSource};
+use super::product::Product;
 use super::ContentIdField;
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::EventInput;
@@ -78,13 +79,18 @@ impl CheckReport {
     }
 }
 
-fn read_err() -> Error {
-    Error::general(ErrorCode::Storage, "the input could not be read")
-}
-
 /// Checks event items (`events`, JSON lines in the event input schema) against
 /// the catalog (`products`, JSON lines in the product schema).
-pub fn check_catalog<E: BufRead, P: BufRead>(mut events: E, mut products: P, opts: &CheckOptions) -> Result<CheckReport> {
+pub fn check_catalog<E: BufRead, P: BufRead>(events: E, products: P, opts: &CheckOptions) -> Result<CheckReport> {
+    check_records(&mut Lines(events), &mut Lines(products), opts)
+}
+
+/// [`check_catalog`] from any record sources.
+pub fn check_records<E: RecordSource + ?Sized, P: RecordSource + ?Sized>(
+    events: &mut E,
+    products: &mut P,
+    opts: &CheckOptions,
+) -> Result<CheckReport> {
     let mut report = CheckReport {
         content_id: opts.content_id,
         products: 0,
@@ -100,12 +106,21 @@ pub fn check_catalog<E: BufRead, P: BufRead>(mut events: E, mut products: P, opt
     let mut ids: HashSet<String> = HashSet::new();
     let mut buf = Vec::with_capacity(4096);
     let mut line: u64 = 0;
-    while let Some(too_long) = read_line_bounded(&mut products, &mut buf).map_err(|_| read_err())? {
+    loop {
+        buf.clear();
+        let Some(record) = products.next_record(&mut buf)? else { break };
         line += 1;
-        if !too_long && is_blank(&buf) {
-            continue;
-        }
-        let outcome = parse_line(&buf, too_long)
+        let parsed = match record {
+            Record::Line { too_long } => {
+                if !too_long && is_blank(&buf) {
+                    continue;
+                }
+                parse_line(&buf, too_long)
+            }
+            Record::Value(v) => Product::from_value(&v).map_err(|e| (readable_id(&v), e)),
+            Record::Invalid(e) => Err((None, e)),
+        };
+        let outcome = parsed
             .and_then(|p| p.content_id(opts.content_id).map(str::to_string).map_err(|e| (Some(p.id.clone()), e)));
         match outcome {
             Ok(id) => {
@@ -128,19 +143,24 @@ pub fn check_catalog<E: BufRead, P: BufRead>(mut events: E, mut products: P, opt
     report.products = ids.len() as u64;
 
     line = 0;
-    while let Some(too_long) = read_line_bounded(&mut events, &mut buf).map_err(|_| read_err())? {
+    loop {
+        buf.clear();
+        let Some(record) = events.next_record(&mut buf)? else { break };
         line += 1;
-        if !too_long && is_blank(&buf) {
-            continue;
-        }
-        report.events += 1;
-        let parsed = if too_long {
-            Err(Error::field(ErrorCode::TooLarge, "line", "is too long"))
-        } else {
-            std::str::from_utf8(&buf)
-                .map_err(|_| Error::field(ErrorCode::InvalidUtf8, "line", "is not valid UTF-8"))
-                .and_then(EventInput::from_json)
+        let parsed = match record {
+            Record::Line { too_long: true } => Err(Error::field(ErrorCode::TooLarge, "line", "is too long")),
+            Record::Line { too_long: false } => {
+                if is_blank(&buf) {
+                    continue;
+                }
+                std::str::from_utf8(&buf)
+                    .map_err(|_| Error::field(ErrorCode::InvalidUtf8, "line", "is not valid UTF-8"))
+                    .and_then(EventInput::from_json)
+            }
+            Record::Value(v) => EventInput::from_value(&v),
+            Record::Invalid(e) => Err(e),
         };
+        report.events += 1;
         let fail = |report: &mut CheckReport, e: Error| {
             report.event_errors += 1;
             if report.event_error_details.len() < opts.max_details {

@@ -241,6 +241,36 @@ pub(crate) fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std
     }
 }
 
+/// One product record from a [`RecordSource`].
+pub enum Record {
+    /// A raw line is in the caller's buffer (without its newline); `too_long`
+    /// means it exceeded [`MAX_LINE_BYTES`] and the buffer holds nothing.
+    Line { too_long: bool },
+    /// An already-parsed JSON value (e.g. a dict from a Python iterable).
+    Value(Value),
+    /// A record that could not even be turned into JSON; reported and skipped.
+    Invalid(Error),
+}
+
+/// Where products come from, one record at a time.
+pub trait RecordSource {
+    /// The next record (`None` at the end). An error stops the export.
+    fn next_record(&mut self, buf: &mut Vec<u8>) -> Result<Option<Record>>;
+}
+
+/// JSON lines from a reader.
+pub struct Lines<R>(pub R);
+
+impl<R: BufRead> RecordSource for Lines<R> {
+    fn next_record(&mut self, buf: &mut Vec<u8>) -> Result<Option<Record>> {
+        match read_line_bounded(&mut self.0, buf) {
+            Ok(Some(too_long)) => Ok(Some(Record::Line { too_long })),
+            Ok(None) => Ok(None),
+            Err(_) => Err(Error::general(ErrorCode::Storage, "the products input could not be read")),
+        }
+    }
+}
+
 /// One product line: parsed and validated, or an error with the id if readable.
 pub(crate) fn parse_line(raw: &[u8], too_long: bool) -> std::result::Result<Product, (Option<String>, Error)> {
     if too_long {
@@ -252,7 +282,7 @@ pub(crate) fn parse_line(raw: &[u8], too_long: bool) -> std::result::Result<Prod
     Product::from_value(&value).map_err(|e| (readable_id(&value), e))
 }
 
-fn readable_id(v: &Value) -> Option<String> {
+pub(crate) fn readable_id(v: &Value) -> Option<String> {
     let s = match v.get("id")? {
         Value::String(s) => s.trim().to_string(),
         Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
@@ -374,7 +404,17 @@ impl<W: Write> Sink<W> {
 /// Fails only when the input cannot be read, the output cannot be written, or
 /// a hook fails; product problems are reported and skipped.
 pub fn export_feed<R: BufRead, W: Write>(
-    mut input: R,
+    input: R,
+    output: W,
+    opts: &ExportOptions,
+    hooks: &mut ExportHooks<'_>,
+) -> Result<ExportReport> {
+    export_records(&mut Lines(input), output, opts, hooks)
+}
+
+/// [`export_feed`] from any [`RecordSource`] (lines, parsed values, or a mix).
+pub fn export_records<S: RecordSource + ?Sized, W: Write>(
+    input: &mut S,
     output: W,
     opts: &ExportOptions,
     hooks: &mut ExportHooks<'_>,
@@ -396,11 +436,8 @@ pub fn export_feed<R: BufRead, W: Write>(
     let mut line_no: u64 = 0;
     let mut bytes: u64 = 0;
     loop {
-        let too_long = match read_line_bounded(&mut input, &mut buf) {
-            Ok(Some(t)) => t,
-            Ok(None) => break,
-            Err(_) => return Err(Error::general(ErrorCode::Storage, "the products input could not be read")),
-        };
+        buf.clear();
+        let Some(record) = input.next_record(&mut buf)? else { break };
         line_no += 1;
         bytes += buf.len() as u64 + 1;
         if opts.progress_every > 0 && line_no % opts.progress_every == 0 {
@@ -408,11 +445,18 @@ pub fn export_feed<R: BufRead, W: Write>(
                 cb(line_no, bytes, report.written)?;
             }
         }
-        if !too_long && is_blank(&buf) {
-            continue;
-        }
+        let parsed = match record {
+            Record::Line { too_long } => {
+                if !too_long && is_blank(&buf) {
+                    continue;
+                }
+                parse_line(&buf, too_long)
+            }
+            Record::Value(v) => Product::from_value(&v).map_err(|e| (readable_id(&v), e)),
+            Record::Invalid(e) => Err((None, e)),
+        };
         report.read += 1;
-        let outcome = parse_line(&buf, too_long).and_then(|p| {
+        let outcome = parsed.and_then(|p| {
             let id = Some(p.id.clone());
             p.meta_fields(opts.content_id).map_err(|e| (id, e))
         });
