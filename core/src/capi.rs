@@ -4,6 +4,7 @@ use serde_json::{json, Map, Value};
 
 use crate::consent::Decision;
 use crate::hash;
+use crate::catalog::ContentIdField;
 use crate::input::EventInput;
 use crate::normalize::{self, Field};
 use crate::settings::{Settings, CUSTOMER_FIELDS};
@@ -87,7 +88,7 @@ pub fn event_payload(
         event.insert("event_source_url".into(), Value::from(url.as_str()));
     }
     event.insert("user_data".into(), Value::Object(user_data));
-    let custom = custom_data(input, false);
+    let custom = custom_data(input, false, settings.content_id);
     if !custom.is_empty() {
         event.insert("custom_data".into(), Value::Object(custom));
     }
@@ -100,8 +101,10 @@ pub fn event_payload(
 }
 
 /// `custom_data` (server) or the pixel's parameters (`for_pixel`): the same
-/// commerce fields, so both copies describe the same order.
-pub fn custom_data(input: &EventInput, for_pixel: bool) -> Map<String, Value> {
+/// commerce fields, so both copies describe the same order. Content ids follow
+/// `content_id` (the setting that also decides feed ids); callers check first
+/// with [`EventInput::check_content_ids`] (an item without the mapped field keeps its `id`).
+pub fn custom_data(input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> Map<String, Value> {
     let mut c = Map::new();
     if let Some(v) = input.value {
         c.insert("value".into(), json_number(v));
@@ -111,18 +114,20 @@ pub fn custom_data(input: &EventInput, for_pixel: bool) -> Map<String, Value> {
     }
     if !input.items.is_empty() {
         let mut ids: Vec<&str> = Vec::with_capacity(input.items.len());
-        for item in &input.items {
-            if !ids.contains(&item.id.as_str()) {
-                ids.push(&item.id);
+        for (i, item) in input.items.iter().enumerate() {
+            let id = item.content_id(content_id, i).unwrap_or(&item.id);
+            if !ids.contains(&id) {
+                ids.push(id);
             }
         }
         c.insert("content_ids".into(), Value::from(ids));
         let contents: Vec<Value> = input
             .items
             .iter()
-            .map(|item| {
+            .enumerate()
+            .map(|(i, item)| {
                 let mut o = Map::new();
-                o.insert("id".into(), Value::from(item.id.as_str()));
+                o.insert("id".into(), Value::from(item.content_id(content_id, i).unwrap_or(&item.id)));
                 o.insert("quantity".into(), Value::from(item.quantity));
                 if let Some(p) = item.price {
                     o.insert("item_price".into(), json_number(p));
@@ -166,4 +171,39 @@ pub fn request_body(events: Vec<Value>, settings: &Settings) -> Value {
     }
     body.insert("partner_agent".into(), Value::from(format!("convtrack-{}", crate::VERSION)));
     Value::Object(body)
+}
+
+#[cfg(test)]
+mod content_id_tests {
+    use crate::error::ErrorCode;
+    use crate::{Settings, Tracker};
+
+    const EVENT: &str = r#"{"event_name":"Purchase","event_time":1732790000,"order_id":"9","currency":"EUR","value":"5",
+        "event_source_url":"https://shop.example/","browser":{"user_agent":"UA"},"consent":{"marketing":"granted"},
+        "items":[{"id":"10","sku":"MUG-1","variant_id":"10-blue","quantity":2,"price":"2.5"}]}"#;
+
+    fn tracker(content_id: &str) -> Tracker {
+        let s = format!(r#"{{"pixel_id":"123","access_token":"tok","data_controls":true,"content_id":"{content_id}"}}"#);
+        Tracker::new(Settings::from_json(&s).unwrap())
+    }
+
+    #[test]
+    fn payload_and_pixel_use_the_mapped_id() {
+        for (mapping, want) in [("id", "10"), ("sku", "MUG-1"), ("variant_id", "10-blue")] {
+            let r = tracker(mapping).build_json_at(EVENT, 1732790000).unwrap();
+            let payload = r.payload.unwrap();
+            assert_eq!(payload["custom_data"]["content_ids"], serde_json::json!([want]), "{mapping}");
+            assert_eq!(payload["custom_data"]["contents"][0]["id"], want);
+            assert!(r.pixel_html.contains(&format!("\"content_ids\":[\"{want}\"]")), "{mapping}");
+        }
+    }
+
+    #[test]
+    fn missing_mapped_field_names_the_item_field() {
+        let ev = EVENT.replace(r#""sku":"MUG-1","#, "");
+        let e = tracker("sku").build_json_at(&ev, 1732790000).unwrap_err();
+        assert_eq!((e.code(), e.field_name()), (ErrorCode::MissingField, Some("items[0].sku")));
+        let e = Settings::from_json(r#"{"pixel_id":"1","content_id":"ean"}"#).unwrap_err();
+        assert_eq!(e.field_name(), Some("content_id"));
+    }
 }

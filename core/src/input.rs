@@ -80,6 +80,10 @@ pub struct Consent {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Item {
     pub id: String,
+    /// The shop SKU, when the `content_id` setting maps content ids to SKUs.
+    pub sku: Option<String>,
+    /// The variant id, when the `content_id` setting maps content ids to variants.
+    pub variant_id: Option<String>,
     pub quantity: u32,
     pub price: Option<f64>,
     pub title: Option<String>,
@@ -159,7 +163,7 @@ const TOP_KEYS: &[&str] = &[
     "browser",
     "consent",
 ];
-const ITEM_KEYS: &[&str] = &["id", "quantity", "price", "title", "category"];
+const ITEM_KEYS: &[&str] = &["id", "sku", "variant_id", "quantity", "price", "title", "category"];
 const BROWSER_KEYS: &[&str] = &["ip", "user_agent", "fbp", "fbc", "fbclid"];
 const CONSENT_KEYS: &[&str] = &["marketing", "ldu"];
 
@@ -537,6 +541,32 @@ impl EventInput {
     }
 }
 
+impl Item {
+    /// Meta's content id of this item under `mapping` (the `content_id` setting);
+    /// a missing mapped field is an error naming `items[i].sku` / `items[i].variant_id`.
+    pub fn content_id(&self, mapping: crate::catalog::ContentIdField, i: usize) -> Result<&str> {
+        use crate::catalog::ContentIdField as C;
+        let (value, name) = match mapping {
+            C::Id => (Some(self.id.as_str()), "id"),
+            C::Sku => (self.sku.as_deref(), "sku"),
+            C::VariantId => (self.variant_id.as_deref(), "variant_id"),
+        };
+        value.ok_or_else(|| {
+            Error::field(ErrorCode::MissingField, format!("items[{i}].{name}"), "is required by the content_id setting")
+        })
+    }
+}
+
+impl EventInput {
+    /// Checks that every item has the field the `content_id` setting maps to.
+    pub fn check_content_ids(&self, mapping: crate::catalog::ContentIdField) -> Result<()> {
+        for (i, item) in self.items.iter().enumerate() {
+            item.content_id(mapping, i)?;
+        }
+        Ok(())
+    }
+}
+
 fn parse_item(raw: &Value, i: usize) -> Result<Item> {
     let prefix = format!("items[{i}].");
     let m = as_object(raw, &format!("items[{i}]"))?;
@@ -558,6 +588,8 @@ fn parse_item(raw: &Value, i: usize) -> Result<Item> {
     };
     Ok(Item {
         id,
+        sku: opt_id(m, "sku", &format!("{prefix}sku"))?,
+        variant_id: opt_id(m, "variant_id", &format!("{prefix}variant_id"))?,
         quantity,
         price,
         title: opt_str(m, "title", &format!("{prefix}title"), MAX_TEXT_BYTES)?,
@@ -618,7 +650,7 @@ mod tests {
             (r#"{"event_name":"Purchase","order_id":"1","currency":"EURO","value":"1"}"#, "currency", ErrorCode::InvalidValue),
             (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"id":"a","quantity":-1}]}"#, "items[0].quantity", ErrorCode::InvalidValue),
             (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"id":"a","price":"inf"}]}"#, "items[0].price", ErrorCode::InvalidValue),
-            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"sku":"a"}]}"#, "items[0].sku", ErrorCode::UnknownField),
+            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"ean":"a"}]}"#, "items[0].ean", ErrorCode::UnknownField),
             (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{}]}"#, "items[0].id", ErrorCode::MissingField),
             (r#"{"event_name":"Lead","customer":{"email":42.5}}"#, "customer.email", ErrorCode::WrongType),
             (r#"{"event_name":"Lead","customer":{"mail":"john@example.com"}}"#, "customer.mail", ErrorCode::UnknownField),

@@ -22,6 +22,7 @@
 #![deny(unsafe_code)]
 
 pub mod capi;
+pub mod catalog;
 pub mod catalog_sync;
 pub mod consent;
 pub mod dedup;

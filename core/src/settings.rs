@@ -106,6 +106,8 @@ pub struct Settings {
     pub retry_base_ms: u64,
     /// Longest retry delay.
     pub retry_max_ms: u64,
+    /// Which item/product identifier is Meta's content id (event `content_ids` and feed `id`).
+    pub content_id: crate::catalog::ContentIdField,
 }
 
 /// Who delivers queued events.
@@ -148,6 +150,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "request_timeout_ms",
     "retry_base_ms",
     "retry_max_ms",
+    "content_id",
 ];
 
 /// Customer fields a merchant may allow or forbid (the input names).
@@ -347,6 +350,11 @@ impl Settings {
         let request_timeout_ms = number("request_timeout_ms", 5000, 100, 120_000)?;
         let retry_base_ms = number("retry_base_ms", 1000, 1, 3_600_000)?;
         let retry_max_ms = number("retry_max_ms", 600_000, retry_base_ms, 86_400_000)?;
+        let content_id = match text("content_id")?.as_deref() {
+            None => crate::catalog::ContentIdField::Id,
+            Some(s) => crate::catalog::ContentIdField::parse(s)
+                .ok_or_else(|| Error::setting("content_id", "must be \"id\", \"sku\" or \"variant_id\""))?,
+        };
 
         Ok(Settings {
             pixel_id,
@@ -369,6 +377,7 @@ impl Settings {
             request_timeout_ms,
             retry_base_ms,
             retry_max_ms,
+            content_id,
         })
     }
 
@@ -421,6 +430,7 @@ impl Settings {
             "request_timeout_ms": self.request_timeout_ms,
             "retry_base_ms": self.retry_base_ms,
             "retry_max_ms": self.retry_max_ms,
+            "content_id": self.content_id.as_str(),
         })
     }
 }

@@ -119,7 +119,12 @@ impl BuildResult {
 pub struct Tracker {
     settings: Settings,
     delivery: Option<Arc<Delivery>>,
+    /// Summary of the last feed export (also persisted in the outbox, if any).
+    catalog_last_export: Arc<Mutex<Option<Value>>>,
 }
+
+/// Outbox meta key of the last feed export summary.
+const CATALOG_LAST_EXPORT: &str = "catalog.last_export";
 
 /// The durable half: outbox, sender and (optionally) its background thread.
 struct Delivery {
@@ -144,7 +149,7 @@ fn unix_now() -> i64 {
 impl Tracker {
     /// A tracker for `build` only (pure; no outbox, no network).
     pub fn new(settings: Settings) -> Tracker {
-        Tracker { settings, delivery: None }
+        Tracker { settings, delivery: None, catalog_last_export: Arc::default() }
     }
 
     /// A tracker that can also `track`: opens the outbox at `outbox_path` (if set) and,
@@ -173,7 +178,7 @@ impl Tracker {
             None
         };
         let delivery = Delivery { outbox, sender, background: Mutex::new(background) };
-        Ok(Tracker { settings, delivery: Some(Arc::new(delivery)) })
+        Ok(Tracker { settings, delivery: Some(Arc::new(delivery)), catalog_last_export: Arc::default() })
     }
 
     fn delivery(&self, what: &str) -> Result<&Delivery> {
@@ -260,7 +265,100 @@ impl Tracker {
 
     /// Status (SPEC §10) as JSON.
     pub fn status(&self) -> Result<Value> {
-        crate::status::status(&self.settings, self.delivery.as_ref().map(|d| (&*d.outbox, &*d.sender)))
+        let mut doc = crate::status::status(&self.settings, self.delivery.as_ref().map(|d| (&*d.outbox, &*d.sender)))?;
+        if let Some(m) = doc.as_object_mut() {
+            m.insert("catalog".into(), self.catalog_status()?);
+        }
+        Ok(doc)
+    }
+
+    /// The `catalog` section of `status()`: catalog id/name, the content id
+    /// mapping and the last feed export (this process, else the outbox's record).
+    pub fn catalog_status(&self) -> Result<Value> {
+        let mut last = self.catalog_last_export.lock().ok().and_then(|g| g.clone());
+        if last.is_none() {
+            if let Some(d) = &self.delivery {
+                last = d.outbox.meta(CATALOG_LAST_EXPORT)?.and_then(|s| serde_json::from_str(&s).ok());
+            }
+        }
+        Ok(serde_json::json!({
+            "catalog_id": self.settings.catalog_id,
+            "catalog_name": self.settings.catalog_name,
+            "content_id": self.settings.content_id.as_str(),
+            "last_export": last,
+        }))
+    }
+
+    /// Feed export options for this merchant: the `content_id` mapping and the catalog name as channel title.
+    pub fn export_options(&self, format: crate::catalog::FeedFormat) -> crate::catalog::ExportOptions {
+        let mut opts = crate::catalog::ExportOptions { format, content_id: self.settings.content_id, ..Default::default() };
+        if let Some(name) = &self.settings.catalog_name {
+            opts.channel_title = name.clone();
+        }
+        opts
+    }
+
+    /// Exports a product feed (see [`crate::catalog::export_feed`]) with this
+    /// merchant's `content_id` mapping, and records the result for `status()`
+    /// (in memory and, with an outbox, durably).
+    pub fn export_feed<R: std::io::BufRead, W: std::io::Write>(
+        &self,
+        input: R,
+        output: W,
+        opts: &crate::catalog::ExportOptions,
+        hooks: &mut crate::catalog::ExportHooks<'_>,
+    ) -> Result<crate::catalog::ExportReport> {
+        self.export_records(&mut crate::catalog::Lines(input), output, opts, hooks)
+    }
+
+    /// [`Tracker::export_feed`] from any record source (e.g. parsed values from a binding).
+    pub fn export_records<S: crate::catalog::RecordSource + ?Sized, W: std::io::Write>(
+        &self,
+        input: &mut S,
+        output: W,
+        opts: &crate::catalog::ExportOptions,
+        hooks: &mut crate::catalog::ExportHooks<'_>,
+    ) -> Result<crate::catalog::ExportReport> {
+        let opts = crate::catalog::ExportOptions { content_id: self.settings.content_id, ..opts.clone() };
+        let report = crate::catalog::export_records(input, output, &opts, hooks)?;
+        self.record_export(&report)?;
+        Ok(report)
+    }
+
+    /// Records an export summary for `status()`.
+    pub fn record_export(&self, report: &crate::catalog::ExportReport) -> Result<()> {
+        let summary = serde_json::json!({
+            "format": report.format.as_str(),
+            "read": report.read,
+            "written": report.written,
+            "skipped": report.skipped,
+            "error_counts": report.error_counts,
+            "finished_at": report.finished_at,
+            "duration_ms": report.duration_ms,
+        });
+        if let Some(d) = &self.delivery {
+            d.outbox.set_meta(CATALOG_LAST_EXPORT, Some(&summary.to_string()))?;
+        }
+        if let Ok(mut g) = self.catalog_last_export.lock() {
+            *g = Some(summary);
+        }
+        Ok(())
+    }
+
+    /// Checks event items against a products file with this merchant's `content_id` mapping.
+    pub fn check_catalog<E: std::io::BufRead, P: std::io::BufRead>(&self, events: E, products: P) -> Result<crate::catalog::CheckReport> {
+        let opts = crate::catalog::CheckOptions { content_id: self.settings.content_id, ..Default::default() };
+        crate::catalog::check_catalog(events, products, &opts)
+    }
+
+    /// [`Tracker::check_catalog`] from any record sources.
+    pub fn check_records<E: crate::catalog::RecordSource + ?Sized, P: crate::catalog::RecordSource + ?Sized>(
+        &self,
+        events: &mut E,
+        products: &mut P,
+    ) -> Result<crate::catalog::CheckReport> {
+        let opts = crate::catalog::CheckOptions { content_id: self.settings.content_id, ..Default::default() };
+        crate::catalog::check_records(events, products, &opts)
     }
 
     /// The settings.
@@ -285,6 +383,7 @@ impl Tracker {
         input::check_event_time(event_time, now)?;
 
         let event_id = self.event_id_for(input)?;
+        input.check_content_ids(self.settings.content_id)?;
         let decision = consent::decide(&self.settings, &input.consent);
 
         let payload = match decision.server {
@@ -301,7 +400,7 @@ impl Tracker {
             ServerDecision::Blocked(_) => None,
         };
 
-        let params = capi::custom_data(input, true);
+        let params = capi::custom_data(input, true, self.settings.content_id);
         let pixel_event = PixelEvent {
             event_name: &input.event_name,
             standard: input.is_standard(),
