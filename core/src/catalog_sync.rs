@@ -17,9 +17,11 @@ use serde_json::{json, Map, Value};
 
 use std::time::{Duration, Instant};
 
+use crate::catalog::Product;
 use crate::deliver::{classify, now_ms, retry_delay_ms, Outcome, Sender};
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::Outbox;
+use crate::tracker::Tracker;
 
 /// Meta accepts up to 5000 requests per items_batch call.
 pub const MAX_BATCH: usize = 5000;
@@ -299,6 +301,64 @@ impl<'a> CatalogQueue<'a> {
             })?;
             rows.collect()
         })
+    }
+}
+
+/// What `catalog_update` / `catalog_delete` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogChange {
+    /// The catalog item id (the product's content id under the `content_id` setting).
+    pub retailer_id: String,
+    pub method: Method,
+    /// A change of the same product was still queued and has been replaced by this one.
+    pub coalesced: bool,
+}
+
+impl CatalogChange {
+    pub fn to_json(&self) -> Value {
+        json!({"retailer_id": self.retailer_id, "method": self.method.as_str(), "coalesced": self.coalesced, "queued": true})
+    }
+}
+
+/// Live catalog updates. They need a `catalog_id`, an `access_token` and an
+/// `outbox_path`, and work in every mode (`catalog_only` included) and whatever
+/// `data_controls` says: product data is not customer data.
+impl Tracker {
+    /// Queues a product create or update. The product is validated as for the
+    /// feed (the same typed, per-field errors) and sent with Meta's field names;
+    /// its catalog id follows the `content_id` setting, as in events and feeds.
+    /// A later change of the same product replaces this one if it is still queued.
+    pub fn catalog_update(&self, product: &Value) -> Result<CatalogChange> {
+        let product = Product::from_value(product)?;
+        let fields = product.meta_fields(self.settings().content_id)?;
+        let retailer_id = fields.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        self.queue_catalog_change(&retailer_id, Method::Update, &Value::Object(fields).to_string())
+    }
+
+    /// [`Tracker::catalog_update`] from JSON text.
+    pub fn catalog_update_json(&self, product_json: &str) -> Result<CatalogChange> {
+        let v: Value = serde_json::from_str(product_json).map_err(|e| crate::error::json_syntax("product", &e))?;
+        self.catalog_update(&v)
+    }
+
+    /// Queues the removal of a product from the catalog, by its catalog id.
+    pub fn catalog_delete(&self, retailer_id: &str) -> Result<CatalogChange> {
+        crate::input::check_id(retailer_id, "id")?;
+        self.queue_catalog_change(retailer_id, Method::Delete, &delete_data(retailer_id))
+    }
+
+    fn queue_catalog_change(&self, retailer_id: &str, method: Method, data: &str) -> Result<CatalogChange> {
+        let settings = self.settings();
+        let catalog_id = settings.catalog_id.as_deref().ok_or_else(|| {
+            Error::field(ErrorCode::NotConfigured, "catalog_id", "is required by live catalog updates")
+        })?;
+        if settings.access_token.is_none() {
+            return Err(Error::field(ErrorCode::NotConfigured, "access_token", "is required by live catalog updates"));
+        }
+        let delivery = self.delivery("live catalog updates")?;
+        let coalesced = CatalogQueue::new(&delivery.outbox, catalog_id).enqueue(retailer_id, method, data, now_ms())?;
+        // No wake-up: the sender's interval lets quick successive edits coalesce.
+        Ok(CatalogChange { retailer_id: retailer_id.to_string(), method, coalesced })
     }
 }
 

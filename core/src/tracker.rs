@@ -127,9 +127,9 @@ pub struct Tracker {
 const CATALOG_LAST_EXPORT: &str = "catalog.last_export";
 
 /// The durable half: outbox, sender and (optionally) its background thread.
-struct Delivery {
-    outbox: Arc<Outbox>,
-    sender: Arc<Sender>,
+pub(crate) struct Delivery {
+    pub(crate) outbox: Arc<Outbox>,
+    pub(crate) sender: Arc<Sender>,
     background: Mutex<Option<Background>>,
 }
 
@@ -181,7 +181,7 @@ impl Tracker {
         Ok(Tracker { settings, delivery: Some(Arc::new(delivery)), catalog_last_export: Arc::default() })
     }
 
-    fn delivery(&self, what: &str) -> Result<&Delivery> {
+    pub(crate) fn delivery(&self, what: &str) -> Result<&Delivery> {
         self.delivery.as_deref().ok_or_else(|| {
             Error::field(ErrorCode::NotConfigured, "outbox_path", format!("is required by {what} (a file on local disk)"))
         })
