@@ -234,6 +234,37 @@ enum convtrack_status convtrack_tracker_flush(const struct convtrack_tracker *tr
 // `tracker` must be a live tracker; `out` valid for a write.
 enum convtrack_status convtrack_tracker_status(const struct convtrack_tracker *tracker, char **out);
 
+// Queues a product create or update for the merchant's catalog (live catalog
+// updates). `product_json` is one product in shop terms, validated like a feed
+// line (see docs/catalog.md); its catalog id follows the `content_id` setting.
+// Needs the settings `catalog_id`, `access_token` and `outbox_path`; works in
+// every mode, `catalog_only` included. A later change of the same product
+// replaces this one while it is still queued (coalescing); the sender (thread
+// or `convtrack_tracker_flush`) posts to the catalog's items_batch edge.
+//
+// On success `*out` receives `{"retailer_id", "method": "UPDATE", "coalesced", "queued": true}`;
+// free it with `convtrack_string_free`. Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; `(product_json, product_json_len)` valid for reads;
+// `out` valid for a write.
+enum convtrack_status convtrack_tracker_catalog_update(const struct convtrack_tracker *tracker,
+                                                       const char *product_json,
+                                                       size_t product_json_len,
+                                                       char **out);
+
+// Queues the removal of a product from the catalog, by its catalog id (UTF-8).
+// Same settings, coalescing and output as `convtrack_tracker_catalog_update`
+// (`"method": "DELETE"`). Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; `(product_id, product_id_len)` valid for reads;
+// `out` valid for a write.
+enum convtrack_status convtrack_tracker_catalog_delete(const struct convtrack_tracker *tracker,
+                                                       const char *product_id,
+                                                       size_t product_id_len,
+                                                       char **out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

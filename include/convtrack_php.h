@@ -79,3 +79,13 @@ enum convtrack_status convtrack_tracker_flush(const struct convtrack_tracker *tr
                                               char **out);
 
 enum convtrack_status convtrack_tracker_status(const struct convtrack_tracker *tracker, char **out);
+
+enum convtrack_status convtrack_tracker_catalog_update(const struct convtrack_tracker *tracker,
+                                                       const char *product_json,
+                                                       size_t product_json_len,
+                                                       char **out);
+
+enum convtrack_status convtrack_tracker_catalog_delete(const struct convtrack_tracker *tracker,
+                                                       const char *product_id,
+                                                       size_t product_id_len,
+                                                       char **out);

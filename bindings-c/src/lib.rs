@@ -606,6 +606,61 @@ pub unsafe extern "C" fn convtrack_tracker_status(tracker: *const convtrack_trac
     })
 }
 
+/// Queues a product create or update for the merchant's catalog (live catalog
+/// updates). `product_json` is one product in shop terms, validated like a feed
+/// line (see docs/catalog.md); its catalog id follows the `content_id` setting.
+/// Needs the settings `catalog_id`, `access_token` and `outbox_path`; works in
+/// every mode, `catalog_only` included. A later change of the same product
+/// replaces this one while it is still queued (coalescing); the sender (thread
+/// or `convtrack_tracker_flush`) posts to the catalog's items_batch edge.
+///
+/// On success `*out` receives `{"retailer_id", "method": "UPDATE", "coalesced", "queued": true}`;
+/// free it with `convtrack_string_free`. Thread-safe.
+///
+/// # Safety
+/// `tracker` must be a live tracker; `(product_json, product_json_len)` valid for reads;
+/// `out` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_catalog_update(
+    tracker: *const convtrack_tracker,
+    product_json: *const c_char,
+    product_json_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract on the tracker and the (ptr, len) pair.
+        let (tracker, product) = unsafe { (tracker_ref(tracker)?, str_arg(product_json, product_json_len, "product_json")?) };
+        let change = tracker.catalog_update_json(product)?;
+        // SAFETY: `out` checked non-NULL above.
+        unsafe { write_json(out, &change.to_json()) }
+    })
+}
+
+/// Queues the removal of a product from the catalog, by its catalog id (UTF-8).
+/// Same settings, coalescing and output as `convtrack_tracker_catalog_update`
+/// (`"method": "DELETE"`). Thread-safe.
+///
+/// # Safety
+/// `tracker` must be a live tracker; `(product_id, product_id_len)` valid for reads;
+/// `out` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_catalog_delete(
+    tracker: *const convtrack_tracker,
+    product_id: *const c_char,
+    product_id_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract on the tracker and the (ptr, len) pair.
+        let (tracker, id) = unsafe { (tracker_ref(tracker)?, str_arg(product_id, product_id_len, "product_id")?) };
+        let change = tracker.catalog_delete(id)?;
+        // SAFETY: `out` checked non-NULL above.
+        unsafe { write_json(out, &change.to_json()) }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,7 +150,12 @@ fn hash(py: Python<'_>, field: &str, value: &str, country: Option<&str>) -> PyRe
 
 /// Order ids are often integers in Python shops: accept them as the JSON input does.
 fn order_id_text(py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<String> {
-    let wrong = || to_py_err(py, &Error::field(ErrorCode::WrongType, "order_id", "must be a string or an integer"));
+    id_text(py, order_id, "order_id")
+}
+
+/// An id given as a string or an integer (`field` names it in the error).
+fn id_text(py: Python<'_>, order_id: &Bound<'_, PyAny>, field: &str) -> PyResult<String> {
+    let wrong = || to_py_err(py, &Error::field(ErrorCode::WrongType, field, "must be a string or an integer"));
     if order_id.downcast::<PyBool>().is_ok() {
         return Err(wrong());
     }
@@ -293,6 +298,24 @@ impl Tracker {
     fn revoke_order(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>, event_name: &str) -> PyResult<bool> {
         let order = order_id_text(py, order_id)?;
         self.inner.revoke_order(event_name, &order).map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Queues a product create/update for the catalog (live catalog updates; needs
+    /// `catalog_id`, `access_token`, `outbox_path`). Returns `{"retailer_id", "method",
+    /// "coalesced", "queued"}`; the sender posts it to the catalog's items_batch edge.
+    fn catalog_update<'py>(&self, py: Python<'py>, product: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let value = py_to_json(product, "product", 0).map_err(|e| to_py_err(py, &e))?;
+        let inner = &self.inner;
+        let change = py.allow_threads(|| inner.catalog_update(&value)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &change.to_json())
+    }
+
+    /// Queues the removal of a product from the catalog, by its catalog id.
+    fn catalog_delete<'py>(&self, py: Python<'py>, product_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = id_text(py, product_id, "product_id")?;
+        let inner = &self.inner;
+        let change = py.allow_threads(|| inner.catalog_delete(&id)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &change.to_json())
     }
 
     /// Resumes delivery paused by a permission error (a new token resumes by itself).

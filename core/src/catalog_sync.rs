@@ -343,7 +343,7 @@ impl Tracker {
 
     /// Queues the removal of a product from the catalog, by its catalog id.
     pub fn catalog_delete(&self, retailer_id: &str) -> Result<CatalogChange> {
-        crate::input::check_id(retailer_id, "id")?;
+        crate::input::check_id(retailer_id, "product_id")?;
         self.queue_catalog_change(retailer_id, Method::Delete, &delete_data(retailer_id))
     }
 

@@ -166,8 +166,8 @@ fn bad_products_and_missing_settings_are_typed_errors() {
     p["price"] = json!("NaN");
     assert_eq!(t.catalog_update(&p).unwrap_err().field_name(), Some("price"));
     assert_eq!(t.catalog_update_json("{").unwrap_err().code(), ErrorCode::InvalidJson);
-    assert_eq!(t.catalog_delete("").unwrap_err().field_name(), Some("id"));
-    assert_eq!(t.catalog_delete("a\u{0}b").unwrap_err().field_name(), Some("id"));
+    assert_eq!(t.catalog_delete("").unwrap_err().field_name(), Some("product_id"));
+    assert_eq!(t.catalog_delete("a\u{0}b").unwrap_err().field_name(), Some("product_id"));
 
     let (no_catalog, _) = setup(&tempfile::tempdir().unwrap(), json!({"catalog_id": null}));
     let e = no_catalog.catalog_update(&product("p1", "Mug")).unwrap_err();

@@ -742,6 +742,7 @@ class Sandbox:
         self._faults_injected = 0
         self._catalog: Dict[str, Dict[str, Dict[str, Any]]] = {}
         self._catalog_counts = {"requests": 0, "updates": 0, "deletes": 0, "refused": 0}
+        self._catalog_refuse: Dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -838,6 +839,7 @@ class Sandbox:
             self._faults_injected = 0
             self._catalog.clear()
             self._catalog_counts = dict.fromkeys(self._catalog_counts, 0)
+            self._catalog_refuse.clear()
 
     # -- what it saw ----------------------------------------------------------------------------
 
@@ -879,6 +881,12 @@ class Sandbox:
                 "faults_pending": len(self._faults),
             }
 
+    def refuse_catalog_item(self, retailer_id: str, message: str = "Item refused by a catalog policy") -> None:
+        """From now on, answers changes of ``retailer_id`` with a validation error (as Meta does for
+        items that break a rule the shop cannot check, such as a commerce policy)."""
+        with self._lock:
+            self._catalog_refuse[retailer_id] = message
+
     def catalog(self) -> Dict[str, Any]:
         """The catalogs as live updates left them: ``items`` (catalog id -> retailer id -> the
         item's fields), and counters ``requests`` (accepted items_batch calls), ``updates``,
@@ -895,6 +903,8 @@ class Sandbox:
             self._catalog_counts["requests"] += 1
             for method, rid, data in changes:
                 errors = _item_errors(method, data, items.get(rid))
+                if rid in self._catalog_refuse:
+                    errors.append(self._catalog_refuse[rid])
                 if errors:
                     self._catalog_counts["refused"] += 1
                     status.append({"retailer_id": rid, "errors": [{"message": m} for m in errors], "warnings": []})

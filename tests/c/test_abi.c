@@ -334,6 +334,64 @@ static void test_track_flush_status(void) {
     remove(wal);
 }
 
+static void test_catalog_updates(void) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/convtrack-c-catalog-%d.sqlite3", (int)getpid());
+    remove(path);
+    char settings[512];
+    /* Catalog-only merchant; port 9 refuses connections, so a flush retries and keeps the change. */
+    snprintf(settings, sizeof settings,
+             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-SENTINEL-TOKEN\",\"mode\":\"catalog_only\",\"catalog_id\":\"555\","
+             "\"outbox_path\":\"%s\",\"endpoint\":\"http://127.0.0.1:9\",\"request_timeout_ms\":500,\"retry_base_ms\":60000}", path);
+    const char *product =
+        "{\"id\":\"p1\",\"title\":\"</script><script>alert(1)</script>\",\"description\":\"Mug\",\"availability\":\"in_stock\","
+        "\"price\":\"12.99\",\"currency\":\"EUR\",\"link\":\"https://shop.example/p1\",\"image_link\":\"https://shop.example/p1.jpg\",\"brand\":\"Acme\"}";
+    convtrack_tracker *t = NULL;
+    CHECK(convtrack_tracker_new(S(settings), &t) == CONVTRACK_STATUS_OK, "catalog tracker: %s", last_error());
+    char *out = NULL;
+    CHECK(convtrack_tracker_catalog_update(t, S(product), &out) == CONVTRACK_STATUS_OK, "catalog_update: %s", last_error());
+    CHECK(out && strstr(out, "\"retailer_id\":\"p1\"") && strstr(out, "\"coalesced\":false"), "update queued: %s", out ? out : "");
+    convtrack_string_free(out);
+    out = NULL;
+    CHECK(convtrack_tracker_catalog_update(t, S(product), &out) == CONVTRACK_STATUS_OK && out && strstr(out, "\"coalesced\":true"),
+          "second edit coalesces");
+    convtrack_string_free(out);
+    out = NULL;
+    CHECK(convtrack_tracker_catalog_delete(t, S("p2"), &out) == CONVTRACK_STATUS_OK && out && strstr(out, "\"method\":\"DELETE\""),
+          "delete queued: %s", last_error());
+    convtrack_string_free(out);
+    out = NULL;
+    CHECK(convtrack_tracker_flush(t, 2000, &out) == CONVTRACK_STATUS_OK, "flush: %s", last_error());
+    CHECK(out && strstr(out, "\"catalog\":{") && strstr(out, "\"remaining\":2"), "network failure keeps both changes: %s", out ? out : "");
+    convtrack_string_free(out);
+
+    /* Bad input: typed errors naming the field, out-param untouched. */
+    out = SENTINEL;
+    const char *nan_price = "{\"id\":\"p1\",\"title\":\"t\",\"description\":\"d\",\"availability\":\"in stock\",\"price\":\"NaN\","
+                            "\"currency\":\"EUR\",\"link\":\"https://s.example/p\",\"image_link\":\"https://s.example/p.jpg\",\"brand\":\"b\"}";
+    CHECK(convtrack_tracker_catalog_update(t, S(nan_price), &out) != CONVTRACK_STATUS_OK && out == SENTINEL, "NaN price refused");
+    CHECK(strstr(last_error(), "price") != NULL, "message names price: %s", last_error());
+    CHECK(convtrack_tracker_catalog_update(t, S("{"), &out) == CONVTRACK_STATUS_INVALID_JSON && out == SENTINEL, "invalid JSON");
+    CHECK(convtrack_tracker_catalog_update(t, "\xff\xfe", 2, &out) == CONVTRACK_STATUS_INVALID_UTF8 && out == SENTINEL, "invalid UTF-8");
+    CHECK(convtrack_tracker_catalog_delete(t, "a\0b", 3, &out) != CONVTRACK_STATUS_OK && out == SENTINEL, "NUL in id refused");
+    CHECK(convtrack_tracker_catalog_delete(NULL, S("p1"), &out) == CONVTRACK_STATUS_NULL_POINTER && out == SENTINEL, "NULL tracker");
+    CHECK(convtrack_tracker_catalog_delete(t, NULL, 3, &out) == CONVTRACK_STATUS_NULL_POINTER && out == SENTINEL, "NULL id");
+    CHECK(convtrack_tracker_catalog_update(t, S(product), NULL) == CONVTRACK_STATUS_NULL_POINTER, "NULL out");
+    convtrack_tracker_free(t);
+
+    /* Without a catalog id: NOT_CONFIGURED naming catalog_id. */
+    CHECK(convtrack_tracker_new(S(SETTINGS_ON), &t) == CONVTRACK_STATUS_OK, "tracker without catalog");
+    CHECK(convtrack_tracker_catalog_delete(t, S("p1"), &out) == CONVTRACK_STATUS_NOT_CONFIGURED && out == SENTINEL, "needs catalog_id");
+    CHECK(strstr(last_error(), "catalog_id") != NULL, "message names catalog_id: %s", last_error());
+    convtrack_tracker_free(t);
+    char wal[300];
+    remove(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    remove(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    remove(wal);
+}
+
 static void test_free_null(void) {
     convtrack_string_free(NULL);
     convtrack_tracker_free(NULL);
@@ -349,6 +407,7 @@ int main(int argc, char **argv) {
     test_tracker();
     test_threads();
     test_track_flush_status();
+    test_catalog_updates();
     test_free_null();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
