@@ -79,3 +79,27 @@ enum convtrack_status convtrack_tracker_flush(const struct convtrack_tracker *tr
                                               char **out);
 
 enum convtrack_status convtrack_tracker_status(const struct convtrack_tracker *tracker, char **out);
+
+enum convtrack_status convtrack_tracker_export_feed(const struct convtrack_tracker *tracker,
+                                                    const char *products_jsonl,
+                                                    size_t products_jsonl_len,
+                                                    const char *format,
+                                                    size_t format_len,
+                                                    char **out_feed,
+                                                    char **out_report);
+
+enum convtrack_status convtrack_tracker_export_feed_file(const struct convtrack_tracker *tracker,
+                                                         const char *src_path,
+                                                         size_t src_path_len,
+                                                         const char *dst_path,
+                                                         size_t dst_path_len,
+                                                         const char *format,
+                                                         size_t format_len,
+                                                         char **out_report);
+
+enum convtrack_status convtrack_tracker_check_catalog(const struct convtrack_tracker *tracker,
+                                                      const char *events_jsonl,
+                                                      size_t events_jsonl_len,
+                                                      const char *products_jsonl,
+                                                      size_t products_jsonl_len,
+                                                      char **out_report);

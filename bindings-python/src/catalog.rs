@@ -104,9 +104,7 @@ fn as_path(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
 
 fn open_source(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, st: &Stash) -> PyResult<Source> {
     if let Some(path) = as_path(obj)? {
-        let file = File::open(&path)
-            .map_err(|_| to_py_err(py, &Error::field(ErrorCode::Storage, what, "could not be opened for reading")))?;
-        return Ok(Source::File(Lines(BufReader::with_capacity(256 * 1024, file))));
+        return Ok(Source::File(catalog::open_lines(&path, what).map_err(|e| to_py_err(py, &e))?));
     }
     let iter = PyIterator::from_object(obj).map_err(|_| {
         to_py_err(py, &Error::field(ErrorCode::WrongType, what, "must be a path or an iterable of JSON lines or dicts"))
@@ -152,48 +150,6 @@ impl Write for PyWriter {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// A file written next to its destination and renamed into place on success,
-/// so a feed URL never serves a half-written feed.
-struct AtomicFile {
-    tmp: String,
-    dst: String,
-    file: Option<File>,
-}
-
-impl AtomicFile {
-    fn create(dst: &str) -> std::io::Result<AtomicFile> {
-        let tmp = format!("{dst}.tmp-{}", std::process::id());
-        let file = File::create(&tmp)?;
-        Ok(AtomicFile { tmp, dst: dst.to_string(), file: Some(file) })
-    }
-    fn commit(mut self) -> std::io::Result<()> {
-        if let Some(f) = self.file.take() {
-            f.sync_all()?;
-        }
-        std::fs::rename(&self.tmp, &self.dst)
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        match self.file.as_mut() {
-            Some(f) => f.write(data),
-            None => Err(std::io::Error::other("closed")),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.as_mut().map_or(Ok(()), Write::flush)
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -276,13 +232,7 @@ pub(crate) fn export<'py>(py: Python<'py>, tracker: Option<&CoreTracker>, a: Fee
                 let report = run(&mut buf)?;
                 Ok((Some(buf), report))
             }
-            Dest::Path(p) => {
-                let mut f = AtomicFile::create(&p)
-                    .map_err(|_| Error::field(ErrorCode::Storage, "dst", "could not be created"))?;
-                let report = run(&mut f)?;
-                f.commit().map_err(|_| Error::field(ErrorCode::Storage, "dst", "could not be written"))?;
-                Ok((None, report))
-            }
+            Dest::Path(p) => Ok((None, catalog::write_file_atomically(&p, |f| run(f))?)),
             Dest::Py(obj, text) => {
                 let mut w = PyWriter { obj, text, pending: Vec::new(), stash: Arc::clone(&st2) };
                 let report = run(&mut w)?;
