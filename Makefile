@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 CARGO ?= cargo
 export CARGO_TERM_COLOR := never
 
-.PHONY: demo test deps venv wheel rust-test header-check c-test valgrind php-test python-test browser-test fuzz stubtest header fmt
+.PHONY: feed-test demo test deps venv wheel rust-test header-check c-test valgrind php-test python-test browser-test fuzz stubtest header fmt
 
 demo: wheel
 	$(VENV)/bin/convtrack demo
@@ -67,3 +67,8 @@ browser-test: wheel
 stubtest: wheel
 	$(PY) -m mypy.stubtest convtrack --allowlist tests/python/stubtest-allowlist.txt
 	$(PY) -m mypy --strict python/convtrack
+
+# Catalog feed export (issue 6): core unit tests, the C checks, the CLI end to end at 1M products.
+feed-test: wheel
+	$(CARGO) test -p convtrack-core --quiet --lib -- catalog content_id input::
+	cd tests/python && ../../$(PY) -m pytest -q test_feed.py

@@ -265,6 +265,63 @@ enum convtrack_status convtrack_tracker_catalog_delete(const struct convtrack_tr
                                                        size_t product_id_len,
                                                        char **out);
 
+// Exports a catalog feed from products given as JSON lines (one product per
+// line, see docs/catalog.md) with the tracker's `content_id` mapping.
+// `format` is `"xml"` (RSS 2.0 with `xmlns:g`), `"csv"` or `"tsv"`.
+//
+// A bad product (invalid JSON or UTF-8 on its line, a failed validation) is
+// skipped and reported; it never fails the call. On success `*out_feed`
+// receives the feed and `*out_report` the report JSON
+// `{"format", "content_id", "read", "written", "skipped", "errors": [{"line",
+// "product_id", "code", "field", "reason"}...] (first 100), "errors_omitted",
+// "error_counts", "duration_ms", "finished_at"}`; free both with
+// `convtrack_string_free`. On error neither is written. The export is
+// recorded in the tracker's status (`"catalog"."last_export"`). Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_feed` and `out_report` valid for writes.
+enum convtrack_status convtrack_tracker_export_feed(const struct convtrack_tracker *tracker,
+                                                    const char *products_jsonl,
+                                                    size_t products_jsonl_len,
+                                                    const char *format,
+                                                    size_t format_len,
+                                                    char **out_feed,
+                                                    char **out_report);
+
+// As `convtrack_tracker_export_feed`, from a products file to a feed file.
+// The feed is written to a temporary file next to `dst_path` and renamed
+// into place on success, so a served feed is never half-written and a failed
+// export keeps the previous feed. Memory stays constant in the number of
+// products. On success `*out_report` receives the report JSON (free it with
+// `convtrack_string_free`). Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_report` valid for a write.
+enum convtrack_status convtrack_tracker_export_feed_file(const struct convtrack_tracker *tracker,
+                                                         const char *src_path,
+                                                         size_t src_path_len,
+                                                         const char *dst_path,
+                                                         size_t dst_path_len,
+                                                         const char *format,
+                                                         size_t format_len,
+                                                         char **out_report);
+
+// Checks the items of events (JSON lines, the event schema) against products
+// (JSON lines) under the tracker's `content_id` mapping. On success
+// `*out_report` receives `{"ok", "content_id", "products", "product_errors",
+// "events", "event_errors", "items_checked", "items_missing", "missing":
+// [{"line", "item", "content_id"}...], ...}`; free it with
+// `convtrack_string_free`. Product ids are held in memory; events stream. Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_report` valid for a write.
+enum convtrack_status convtrack_tracker_check_catalog(const struct convtrack_tracker *tracker,
+                                                      const char *events_jsonl,
+                                                      size_t events_jsonl_len,
+                                                      const char *products_jsonl,
+                                                      size_t products_jsonl_len,
+                                                      char **out_report);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -89,3 +89,27 @@ enum convtrack_status convtrack_tracker_catalog_delete(const struct convtrack_tr
                                                        const char *product_id,
                                                        size_t product_id_len,
                                                        char **out);
+
+enum convtrack_status convtrack_tracker_export_feed(const struct convtrack_tracker *tracker,
+                                                    const char *products_jsonl,
+                                                    size_t products_jsonl_len,
+                                                    const char *format,
+                                                    size_t format_len,
+                                                    char **out_feed,
+                                                    char **out_report);
+
+enum convtrack_status convtrack_tracker_export_feed_file(const struct convtrack_tracker *tracker,
+                                                         const char *src_path,
+                                                         size_t src_path_len,
+                                                         const char *dst_path,
+                                                         size_t dst_path_len,
+                                                         const char *format,
+                                                         size_t format_len,
+                                                         char **out_report);
+
+enum convtrack_status convtrack_tracker_check_catalog(const struct convtrack_tracker *tracker,
+                                                      const char *events_jsonl,
+                                                      size_t events_jsonl_len,
+                                                      const char *products_jsonl,
+                                                      size_t products_jsonl_len,
+                                                      char **out_report);

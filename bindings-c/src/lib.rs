@@ -661,6 +661,152 @@ pub unsafe extern "C" fn convtrack_tracker_catalog_delete(
     })
 }
 
+/// Borrows `(ptr, len)` as raw bytes (JSON lines: invalid UTF-8 is reported per line).
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reads of `len` bytes for the duration of the call.
+unsafe fn bytes_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a [u8], Error> {
+    if ptr.is_null() {
+        return Err(Error::field(ErrorCode::NullPointer, name, "must not be NULL"));
+    }
+    // SAFETY: the caller guarantees `ptr` is valid for `len` bytes.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
+/// Exports a catalog feed from products given as JSON lines (one product per
+/// line, see docs/catalog.md) with the tracker's `content_id` mapping.
+/// `format` is `"xml"` (RSS 2.0 with `xmlns:g`), `"csv"` or `"tsv"`.
+///
+/// A bad product (invalid JSON or UTF-8 on its line, a failed validation) is
+/// skipped and reported; it never fails the call. On success `*out_feed`
+/// receives the feed and `*out_report` the report JSON
+/// `{"format", "content_id", "read", "written", "skipped", "errors": [{"line",
+/// "product_id", "code", "field", "reason"}...] (first 100), "errors_omitted",
+/// "error_counts", "duration_ms", "finished_at"}`; free both with
+/// `convtrack_string_free`. On error neither is written. The export is
+/// recorded in the tracker's status (`"catalog"."last_export"`). Thread-safe.
+///
+/// # Safety
+/// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_feed` and `out_report` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_export_feed(
+    tracker: *const convtrack_tracker,
+    products_jsonl: *const c_char,
+    products_jsonl_len: usize,
+    format: *const c_char,
+    format_len: usize,
+    out_feed: *mut *mut c_char,
+    out_report: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out_feed)?;
+        check_out(out_report)?;
+        // SAFETY: caller contract on the tracker and the (ptr, len) pairs.
+        let (tracker, products, format) = unsafe {
+            (
+                tracker_ref(tracker)?,
+                bytes_arg(products_jsonl, products_jsonl_len, "products_jsonl")?,
+                str_arg(format, format_len, "format")?,
+            )
+        };
+        let opts = tracker.export_options(convtrack_core::catalog::FeedFormat::parse(format)?);
+        let mut feed = Vec::new();
+        let report = tracker.export_feed(products, &mut feed, &opts, &mut Default::default())?;
+        let feed = String::from_utf8(feed).map_err(|_| Error::general(ErrorCode::Internal, "feed output was not UTF-8"))?;
+        let feed = to_c_string(feed)?;
+        let report = match to_c_string(report.to_json().to_string()) {
+            Ok(r) => r,
+            Err(e) => {
+                // SAFETY: `feed` came from CString::into_raw just above.
+                drop(unsafe { CString::from_raw(feed) });
+                return Err(e);
+            }
+        };
+        // SAFETY: both out-params checked non-NULL above.
+        unsafe {
+            *out_feed = feed;
+            *out_report = report;
+        }
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+    })
+}
+
+/// As `convtrack_tracker_export_feed`, from a products file to a feed file.
+/// The feed is written to a temporary file next to `dst_path` and renamed
+/// into place on success, so a served feed is never half-written and a failed
+/// export keeps the previous feed. Memory stays constant in the number of
+/// products. On success `*out_report` receives the report JSON (free it with
+/// `convtrack_string_free`). Thread-safe.
+///
+/// # Safety
+/// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_report` valid for a write.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn convtrack_tracker_export_feed_file(
+    tracker: *const convtrack_tracker,
+    src_path: *const c_char,
+    src_path_len: usize,
+    dst_path: *const c_char,
+    dst_path_len: usize,
+    format: *const c_char,
+    format_len: usize,
+    out_report: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out_report)?;
+        // SAFETY: caller contract on the tracker and the (ptr, len) pairs.
+        let (tracker, src, dst, format) = unsafe {
+            (
+                tracker_ref(tracker)?,
+                str_arg(src_path, src_path_len, "src_path")?,
+                str_arg(dst_path, dst_path_len, "dst_path")?,
+                str_arg(format, format_len, "format")?,
+            )
+        };
+        let opts = tracker.export_options(convtrack_core::catalog::FeedFormat::parse(format)?);
+        let mut input = convtrack_core::catalog::open_lines(src, "src_path")?;
+        let report = convtrack_core::catalog::write_file_atomically(dst, |out| {
+            tracker.export_records(&mut input, out, &opts, &mut Default::default())
+        })?;
+        // SAFETY: `out_report` checked non-NULL above.
+        unsafe { write_json(out_report, &report.to_json()) }
+    })
+}
+
+/// Checks the items of events (JSON lines, the event schema) against products
+/// (JSON lines) under the tracker's `content_id` mapping. On success
+/// `*out_report` receives `{"ok", "content_id", "products", "product_errors",
+/// "events", "event_errors", "items_checked", "items_missing", "missing":
+/// [{"line", "item", "content_id"}...], ...}`; free it with
+/// `convtrack_string_free`. Product ids are held in memory; events stream. Thread-safe.
+///
+/// # Safety
+/// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_report` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_check_catalog(
+    tracker: *const convtrack_tracker,
+    events_jsonl: *const c_char,
+    events_jsonl_len: usize,
+    products_jsonl: *const c_char,
+    products_jsonl_len: usize,
+    out_report: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out_report)?;
+        // SAFETY: caller contract on the tracker and the (ptr, len) pairs.
+        let (tracker, events, products) = unsafe {
+            (
+                tracker_ref(tracker)?,
+                bytes_arg(events_jsonl, events_jsonl_len, "events_jsonl")?,
+                bytes_arg(products_jsonl, products_jsonl_len, "products_jsonl")?,
+            )
+        };
+        let report = tracker.check_catalog(events, products)?;
+        // SAFETY: `out_report` checked non-NULL above.
+        unsafe { write_json(out_report, &report.to_json()) }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

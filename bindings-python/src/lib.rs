@@ -13,6 +13,8 @@ use convtrack_core::{EventInput, Settings, Tracker as CoreTracker};
 /// Deepest nesting accepted from Python (the event schema needs 4).
 const MAX_DEPTH: usize = 32;
 
+mod catalog;
+
 /// Maps a core error to the Python exception class defined in `convtrack.errors`.
 fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
     let class_name = match e.code() {
@@ -339,6 +341,50 @@ impl Tracker {
         false
     }
 
+    /// Writes a catalog feed with this merchant's `content_id` mapping and
+    /// records it for `status()["catalog"]` (see `convtrack.export_feed`).
+    #[pyo3(signature = (products, dst, *, format="xml", on_error=None, on_progress=None, max_errors=100))]
+    fn export_feed<'py>(
+        &self,
+        py: Python<'py>,
+        products: &Bound<'py, PyAny>,
+        dst: &Bound<'py, PyAny>,
+        format: &str,
+        on_error: Option<Py<PyAny>>,
+        on_progress: Option<Py<PyAny>>,
+        max_errors: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = catalog::FeedArgs { products, dst: Some(dst), format, content_id: None, channel_title: None, on_error, on_progress, max_errors };
+        Ok(catalog::export(py, Some(&self.inner), args)?.1)
+    }
+
+    /// The feed as a string, and the report (recorded for `status()`).
+    #[pyo3(signature = (products, *, format="xml", on_error=None, max_errors=100))]
+    fn export_feed_string<'py>(
+        &self,
+        py: Python<'py>,
+        products: &Bound<'py, PyAny>,
+        format: &str,
+        on_error: Option<Py<PyAny>>,
+        max_errors: usize,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let args = catalog::FeedArgs { products, dst: None, format, content_id: None, channel_title: None, on_error, on_progress: None, max_errors };
+        let (text, report) = catalog::export(py, Some(&self.inner), args)?;
+        PyTuple::new(py, [PyString::new(py, &text.unwrap_or_default()).into_any(), report])
+    }
+
+    /// Event items whose content id (under this merchant's mapping) is not in the catalog.
+    #[pyo3(signature = (events, products, *, max_details=100))]
+    fn check_catalog<'py>(
+        &self,
+        py: Python<'py>,
+        events: &Bound<'py, PyAny>,
+        products: &Bound<'py, PyAny>,
+        max_details: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        catalog::check(py, Some(&self.inner), events, products, None, max_details)
+    }
+
     /// The settings, with the access token redacted.
     #[getter]
     fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -367,5 +413,8 @@ fn _convtrack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash, m)?)?;
     m.add_function(wrap_pyfunction!(event_id, m)?)?;
     m.add_class::<Tracker>()?;
+    m.add_function(wrap_pyfunction!(catalog::export_feed, m)?)?;
+    m.add_function(wrap_pyfunction!(catalog::export_feed_string, m)?)?;
+    m.add_function(wrap_pyfunction!(catalog::check_catalog, m)?)?;
     Ok(())
 }

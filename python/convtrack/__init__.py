@@ -8,7 +8,7 @@
 ('blocked', 'data_controls_off')
 """
 
-from convtrack._convtrack import Tracker, __version__, event_id, hash, normalize
+from convtrack._convtrack import Tracker, __version__, check_catalog, event_id, export_feed, export_feed_string, hash, normalize
 from convtrack.errors import (
     ConvtrackError,
     EventTimeError,
@@ -32,6 +32,9 @@ __all__ = [
     "event_id",
     "hash",
     "normalize",
+    "export_feed",
+    "export_feed_string",
+    "check_catalog",
     "ConvtrackError",
     "EventTimeError",
     "InputError",

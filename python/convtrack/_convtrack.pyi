@@ -1,12 +1,41 @@
-from typing import Any, Mapping, Optional, Union, final
+from typing import IO, Any, Callable, Iterable, Mapping, Optional, Union, final
+from os import PathLike
 
 
-__all__ = ["__version__", "normalize", "hash", "event_id", "Tracker"]
+__all__ = ["__version__", "normalize", "hash", "event_id", "Tracker", "export_feed", "export_feed_string", "check_catalog"]
+
+# Products/events: a path, or an iterable of JSON lines (str/bytes) or dicts.
+_Source = Union[str, "PathLike[str]", Iterable[Union[str, bytes, Mapping[str, Any]]]]
+# Feed destination: a path (replaced atomically) or a binary/text file object.
+_Dest = Union[str, "PathLike[str]", IO[bytes], IO[str]]
+_OnError = Callable[[dict[str, Any]], object]
+_OnProgress = Callable[[int, int, int], object]
 __version__: str
 
 def normalize(field: str, value: str, country: Optional[str] = None) -> Optional[str]: ...
 def hash(field: str, value: str, country: Optional[str] = None) -> Optional[str]: ...
 def event_id(pixel_id: str, event_name: str, order_id: Union[str, int]) -> str: ...
+def export_feed(
+    products: _Source,
+    dst: _Dest,
+    *,
+    format: str = "xml",
+    content_id: str = "id",
+    channel_title: Optional[str] = None,
+    on_error: Optional[_OnError] = None,
+    on_progress: Optional[_OnProgress] = None,
+    max_errors: int = 100,
+) -> dict[str, Any]: ...
+def export_feed_string(
+    products: _Source,
+    *,
+    format: str = "xml",
+    content_id: str = "id",
+    channel_title: Optional[str] = None,
+    on_error: Optional[_OnError] = None,
+    max_errors: int = 100,
+) -> tuple[str, dict[str, Any]]: ...
+def check_catalog(events: _Source, products: _Source, *, content_id: str = "id", max_details: int = 100) -> dict[str, Any]: ...
 @final
 class Tracker:
     def __new__(cls, settings: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> "Tracker": ...
@@ -35,5 +64,19 @@ class Tracker:
     def close(self) -> None: ...
     def __enter__(self) -> "Tracker": ...
     def __exit__(self, *_args: object) -> bool: ...
+    def export_feed(
+        self,
+        products: _Source,
+        dst: _Dest,
+        *,
+        format: str = "xml",
+        on_error: Optional[_OnError] = None,
+        on_progress: Optional[_OnProgress] = None,
+        max_errors: int = 100,
+    ) -> dict[str, Any]: ...
+    def export_feed_string(
+        self, products: _Source, *, format: str = "xml", on_error: Optional[_OnError] = None, max_errors: int = 100
+    ) -> tuple[str, dict[str, Any]]: ...
+    def check_catalog(self, events: _Source, products: _Source, *, max_details: int = 100) -> dict[str, Any]: ...
     @property
     def settings(self) -> dict[str, Any]: ...

@@ -242,6 +242,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     flush.add_argument("--settings", required=True, help="settings as a JSON file (as for Tracker)")
     flush.add_argument("--timeout", type=float, default=30.0, help="seconds to wait at most (default 30)")
     flush.set_defaults(func=cmd_flush)
+    from convtrack.cli_catalog import register as register_catalog  # feed, catalog check
+
+    register_catalog(sub)
     args = parser.parse_args(args_list)
     try:
         code: int = args.func(args)

@@ -2,6 +2,7 @@
 # Builds the C ABI and runs the C tests under AddressSanitizer + UBSan (leak checks on):
 #   tests/c/test_abi.c        ABI tests including delivery (track/flush/status)
 #   tests/c/test_convtrack.c  the C ABI contract, check by check (one line per check)
+#   tests/c/test_feed.c       catalog feed export / check through the C ABI (hostile products)
 # Also proves the header compiles as C++ (cpp_compat) and as strict C11 on its own.
 #
 #   bash tests/c/run.sh                                  # cargo build -p convtrack-c (debug)
@@ -34,7 +35,7 @@ printf '#include "convtrack.h"\n#include "convtrack.h"\nint main(void){return co
 "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -fsyntax-only "$out/c_check.c"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for t in test_abi test_convtrack; do
+for t in test_abi test_convtrack test_feed; do
     "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -g -fno-omit-frame-pointer -fsanitize=address,undefined \
         -fno-sanitize-recover=undefined -Iinclude "tests/c/$t.c" -o "$out/$t" \
         -L"$lib" -lconvtrack -Wl,-rpath,"$lib" -lpthread

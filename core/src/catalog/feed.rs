@@ -656,3 +656,54 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::Storage);
     }
 }
+
+/// Writes `dst` through a temporary file next to it, renamed into place only
+/// when `body` succeeds: a feed served from `dst` is never half-written, and
+/// a failed export leaves the previous feed in place.
+pub fn write_file_atomically<T>(dst: &str, body: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let tmp = format!("{dst}.tmp-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+    let mut file = std::fs::File::create(&tmp)
+        .map_err(|_| Error::field(ErrorCode::Storage, "dst", "could not be created (temporary file next to it)"))?;
+    let result = body(&mut file).and_then(|v| {
+        file.sync_all().map_err(|_| Error::field(ErrorCode::Storage, "dst", "could not be written"))?;
+        drop(file);
+        std::fs::rename(&tmp, dst).map_err(|_| Error::field(ErrorCode::Storage, "dst", "could not be replaced"))?;
+        Ok(v)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Opens a products (or events) file for streaming.
+pub fn open_lines(path: &str, what: &str) -> Result<Lines<std::io::BufReader<std::fs::File>>> {
+    let f = std::fs::File::open(path).map_err(|_| Error::field(ErrorCode::Storage, what, "could not be opened for reading"))?;
+    Ok(Lines(std::io::BufReader::with_capacity(256 * 1024, f)))
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_keeps_old_file_on_failure() {
+        let dir = std::env::temp_dir().join(format!("convtrack-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dst = dir.join("feed.xml");
+        let dst = dst.to_str().unwrap();
+        std::fs::write(dst, "old").unwrap();
+        let r: Result<()> = write_file_atomically(dst, |w| {
+            w.write_all(b"partial").unwrap();
+            Err(Error::general(ErrorCode::Storage, "x"))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_to_string(dst).unwrap(), "old");
+        write_file_atomically(dst, |w| w.write_all(b"new").map_err(|_| Error::general(ErrorCode::Storage, "x"))).unwrap();
+        assert_eq!(std::fs::read_to_string(dst).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

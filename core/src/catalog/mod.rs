@@ -14,7 +14,7 @@ pub mod feed;
 pub mod product;
 
 pub use check::{check_catalog, check_records, CheckOptions, CheckReport, MissingItem};
-pub use feed::{export_feed, export_feed_string, export_records, ExportHooks, Lines, Record, RecordSource, ExportOptions, ExportReport, FeedFormat, ProductError};
+pub use feed::{open_lines, write_file_atomically, export_feed, export_feed_string, export_records, ExportHooks, Lines, Record, RecordSource, ExportOptions, ExportReport, FeedFormat, ProductError};
 pub use product::{Product, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 
 /// Which shop identifier is the Meta content id (event `content_ids` and feed `id`).
