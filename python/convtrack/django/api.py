@@ -1,0 +1,153 @@
+"""Helpers for shop code: ``track_purchase`` (checkout / thank-you view) and
+``track_order`` (webhooks, signals, tasks: no request).
+
+``order`` is an event in convtrack's input terms (README "Event input"): a dict
+such as ``{"order_id": 1001, "currency": "EUR", "value": "59.90", "items": [...],
+"customer": {...}}`` -- ``event_name`` defaults to ``"Purchase"`` -- or any object
+with a ``to_convtrack()`` method returning such a dict (e.g. your ``Order`` model).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional, Tuple
+
+import convtrack
+from convtrack.django import conf
+from convtrack.django.context import get_context, normalize_consent
+
+logger = logging.getLogger("convtrack.django")
+
+_BROWSER_FIELDS = ("ip", "user_agent", "fbp", "fbc", "fbclid")
+
+
+def _event_from(order: Any) -> Dict[str, Any]:
+    to = getattr(order, "to_convtrack", None)
+    if callable(to):
+        order = to()
+    if not isinstance(order, dict):
+        raise TypeError("order must be a dict in convtrack's event terms or have a to_convtrack() method")
+    event = dict(order)
+    event.setdefault("event_name", "Purchase")
+    return event
+
+
+def _build_html(tracker: convtrack.Tracker, event: Dict[str, Any], nonce: Optional[str]) -> str:
+    try:
+        return str(tracker.build(event, nonce=nonce)["pixel_html"])
+    except convtrack.InvalidArgumentError as exc:
+        if exc.field != "nonce":
+            raise
+        # Without a nonce a strict CSP blocks the snippet: no tracking, but no broken page.
+        logger.warning("convtrack: invalid CSP nonce, pixel rendered without one")
+        return str(tracker.build(event, nonce=None)["pixel_html"])
+
+
+def _track_tolerant(tracker: convtrack.Tracker, event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """``tracker.track`` (returns the event as tracked and the result), but browser values the core rejects (a forged cookie, a 10 MB
+    user agent) are dropped one at a time instead of failing the checkout. The
+    core decides what is invalid; a warning names the field, never the value."""
+    for _ in range(len(_BROWSER_FIELDS) + 1):
+        try:
+            return event, tracker.track(event)
+        except convtrack.InputError as exc:
+            field = exc.field or ""
+            browser = event.get("browser")
+            key = field[len("browser."):] if field.startswith("browser.") else None
+            if not isinstance(browser, dict) or key not in browser:
+                raise
+            logger.warning("convtrack: dropped %s from the event (%s)", field, exc.code_name)
+            browser = dict(browser)
+            del browser[key]
+            event = dict(event, browser=browser)
+    return event, tracker.track(event)
+
+
+def _nonce(request: Any) -> Optional[str]:
+    nonce = getattr(request, "csp_nonce", None)
+    return str(nonce) if nonce else None
+
+
+def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
+    """Track ``order`` for this request: adds the request's browser context (values in
+    ``order["browser"]`` win), its consent (unless ``order`` has ``consent``) and the page
+    URL as ``event_source_url`` (unless given), calls ``Tracker.track`` and remembers the
+    result on the request so ``{% convtrack_pixel %}`` renders the pixel event with the
+    same event id. Returns the track result (``event_id``, ``server``, ``reason``, ...).
+
+    Safe to call again for the same order (page reload, webhook): the server event is
+    sent once (``server == "duplicate"``) and the pixel carries the same event id.
+    """
+    ctx = get_context(request)
+    event = _event_from(order)
+    browser = dict(ctx.browser)
+    browser.update(event.get("browser") or {})
+    if browser:
+        event["browser"] = browser
+    if "consent" not in event and ctx.consent is not None:
+        event["consent"] = ctx.consent
+    if "event_source_url" not in event and ctx.page_url:
+        event["event_source_url"] = ctx.page_url
+    # No nonce here: the template tag decides it (and a bad one must not fail the checkout).
+    event, result = _track_tolerant(conf.get_tracker(), event)
+    ctx.events.append({"event": event, "result": result})
+    return result
+
+
+def track_order(order: Any, *, browser: Optional[Dict[str, Any]] = None, consent: Any = None) -> Dict[str, Any]:
+    """Track ``order`` outside any request (payment webhook, ``post_save`` signal, task).
+
+    ``browser`` and ``consent`` are what you stored with the order at checkout (e.g.
+    ``request.convtrack.browser`` and ``request.convtrack.consent``); the order's own
+    keys win. The event id is derived from the order id, so the checkout page and the
+    webhook produce one event at Meta. Note that server events need
+    ``event_source_url`` and ``browser.user_agent`` when they are sent.
+    """
+    event = _event_from(order)
+    if browser:
+        merged = dict(browser)
+        merged.update(event.get("browser") or {})
+        event["browser"] = merged
+    if "consent" not in event:
+        c = normalize_consent(consent)
+        if c is not None:
+            event["consent"] = c
+    return _track_tolerant(conf.get_tracker(), event)[1]
+
+
+def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
+    """The pixel HTML for this request (what ``{% convtrack_pixel %}`` renders).
+
+    Rendered by the core, which JSON-encodes and escapes every value (``<``, ``>``,
+    ``&``, U+2028/9), so the result is safe to put in the page as it is.
+    """
+    nonce = nonce or _nonce(request)
+    ctx = get_context(request)
+    tracker = conf.get_tracker()
+    parts = []
+    for item in ctx.events:
+        result = item["result"]
+        if nonce is None:
+            parts.append(str(result["pixel_html"]))
+            continue
+        # With a nonce: rebuild (pure, no I/O) with the same event id and time.
+        event = dict(item["event"], event_id=result["event_id"], event_time=result["event_time"])
+        parts.append(_build_html(tracker, event, nonce))
+    if parts:
+        return "".join(parts)
+    # No event on this page: a PageView. Only the pixel is used; the browser data
+    # would only feed the (discarded) server event, so just the user agent goes in,
+    # which the gate needs when it would send.
+    page: Dict[str, Any] = {"event_name": "PageView"}
+    if ctx.page_url:
+        page["event_source_url"] = ctx.page_url
+    if "user_agent" in ctx.browser:
+        page["browser"] = {"user_agent": ctx.browser["user_agent"]}
+    if ctx.consent is not None:
+        page["consent"] = ctx.consent
+    try:
+        return _build_html(tracker, page, nonce)
+    except convtrack.InputError as exc:
+        # A hostile header or URL: no pixel on this page rather than a failed page.
+        logger.warning("convtrack: no pixel for this page (%s: %s)", exc.field, exc.code_name)
+        return ""

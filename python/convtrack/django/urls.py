@@ -1,0 +1,12 @@
+"""``path("convtrack/", include("convtrack.django.urls"))`` -> the status page at ``convtrack/status/``
+(URL name ``convtrack:status``)."""
+
+from django.urls import path
+
+from convtrack.django import views
+
+app_name = "convtrack"
+
+urlpatterns = [
+    path("status/", views.status, name="status"),
+]
