@@ -75,6 +75,11 @@ def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
     result on the request so ``{% convtrack_pixel %}`` renders the pixel event with the
     same event id. Returns the track result (``event_id``, ``server``, ``reason``, ...).
 
+    Raises a typed ``convtrack.InputError`` naming the field when the order is invalid.
+    When only the request's data cannot make a valid server event (no user agent, a
+    hostile URL), it logs a warning and returns ``{"server": "skipped", "event_id": None,
+    "reason": "<code>:<field>", ...}`` instead of failing the page.
+
     Safe to call again for the same order (page reload, webhook): the server event is
     sent once (``server == "duplicate"``) and the pixel carries the same event id.
     """
@@ -89,7 +94,15 @@ def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
     if "event_source_url" not in event and ctx.page_url:
         event["event_source_url"] = ctx.page_url
     # No nonce here: the template tag decides it (and a bad one must not fail the checkout).
-    event, result = _track_tolerant(conf.get_tracker(), event)
+    try:
+        event, result = _track_tolerant(conf.get_tracker(), event)
+    except convtrack.InputError as exc:
+        if not (exc.field or "").startswith(("browser.", "event_source_url")):
+            raise  # the order itself is invalid: the shop's bug, a typed error naming the field
+        # What the shopper's browser sent (or failed to send: a bot without user agent)
+        # cannot make a server event Meta accepts. The page still renders, without this event.
+        logger.warning("convtrack: order not tracked for this request (%s: %s)", exc.field, exc.code_name)
+        return {"event_id": None, "server": "skipped", "reason": f"{exc.code_name}:{exc.field}", "pixel_html": ""}
     ctx.events.append({"event": event, "result": result})
     return result
 
