@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
 """Helpers for shop code: ``track_purchase`` (checkout / thank-you view) and
 ``track_order`` (webhooks, signals, tasks: no request).
 

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
 """``manage.py check`` for ``CONVTRACK``.
 
 The rules live in the core: we construct the tracker exactly as the app will
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from django.conf import settings as django_settings
+from django import conf as django_conf
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
@@ -60,7 +61,7 @@ def _settings_errors() -> List[checks.CheckMessage]:
 
 def _integration_warnings() -> List[checks.CheckMessage]:
     warnings: List[checks.CheckMessage] = []
-    apps = list(getattr(django_settings, "INSTALLED_APPS", []))
+    apps = list(getattr(django_conf.settings, "INSTALLED_APPS", []))
     ours = next((i for i, a in enumerate(apps) if a.startswith("convtrack.django")), None)
     admin = next((i for i, a in enumerate(apps) if a.startswith("django.contrib.admin")), None)
     if ours is not None and admin is not None and admin < ours:
@@ -69,7 +70,7 @@ def _integration_warnings() -> List[checks.CheckMessage]:
             hint="List 'convtrack.django' before 'django.contrib.admin' in INSTALLED_APPS.",
             id="convtrack.W001",
         ))
-    if MIDDLEWARE not in list(getattr(django_settings, "MIDDLEWARE", None) or []):
+    if MIDDLEWARE not in list(getattr(django_conf.settings, "MIDDLEWARE", None) or []):
         warnings.append(checks.Warning(
             "ConvtrackMiddleware is not installed: events carry no browser context (fbp, fbc, IP, user agent).",
             hint=f"Add {MIDDLEWARE!r} to MIDDLEWARE.",

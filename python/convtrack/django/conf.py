@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
 """The ``CONVTRACK`` setting and the one process-wide tracker.
 
 ``CONVTRACK`` is a dict with the keys of :class:`convtrack.Tracker`'s settings
@@ -21,7 +22,7 @@ import atexit
 import threading
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from django.conf import settings as django_settings
+from django import conf as django_conf
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
@@ -36,7 +37,7 @@ _atexit_registered = False
 
 def raw() -> Dict[str, Any]:
     """The ``CONVTRACK`` dict as configured (``{}`` when absent)."""
-    value = getattr(django_settings, "CONVTRACK", None)
+    value = getattr(django_conf.settings, "CONVTRACK", None)
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -70,7 +71,7 @@ def consent_provider() -> Optional[Callable[[Any], Any]]:
     if path is None:
         return None
     if callable(path):
-        return path  # type: ignore[no-any-return]
+        return path
     if not isinstance(path, str):
         raise ImproperlyConfigured("CONVTRACK['consent'] must be a dotted path to a callable")
     try:
@@ -79,7 +80,7 @@ def consent_provider() -> Optional[Callable[[Any], Any]]:
         raise ImproperlyConfigured(f"CONVTRACK['consent']: cannot import {path!r}: {exc}") from None
     if not callable(func):
         raise ImproperlyConfigured(f"CONVTRACK['consent']: {path!r} is not callable")
-    return func  # type: ignore[no-any-return]
+    return func
 
 
 def get_tracker() -> convtrack.Tracker:

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
 """The per-request tracking context (``request.convtrack``)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
 """``MIDDLEWARE = [..., "convtrack.django.middleware.ConvtrackMiddleware", ...]``.
 
 Puts a :class:`~convtrack.django.context.TrackingContext` on ``request.convtrack``:

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
 """``path("convtrack/", include("convtrack.django.urls"))`` -> the status page at ``convtrack/status/``
 (URL name ``convtrack:status``)."""
 

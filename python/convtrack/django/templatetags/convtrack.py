@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
 """``{% load convtrack %}{% convtrack_pixel %}`` (or ``{% convtrack_pixel nonce=my_nonce %}``).
 
 Renders the Meta pixel base code plus the events tracked during this request, with
