@@ -67,3 +67,9 @@ browser-test: wheel
 stubtest: wheel
 	$(PY) -m mypy.stubtest convtrack --allowlist tests/python/stubtest-allowlist.txt
 	$(PY) -m mypy --strict python/convtrack
+
+# The Django app in a real project (tests/django): installs Django + pytest-django into the venv.
+.PHONY: django-test
+django-test: wheel
+	$(PY) -m pip install -q --disable-pip-version-check 'Django>=4.2' 'pytest-django>=4.5'
+	cd tests/django && ../../$(PY) -m pytest -q
