@@ -18,9 +18,11 @@ def test_page_without_event_renders_a_page_view_following_consent(client, tracke
     page = client.get("/", HTTP_USER_AGENT=UA).content.decode()
     assert "fbq('init',\"1234567890\")" in page and "fbq('track','PageView')" in page
     assert "fbq('consent','revoke')" not in page and "<noscript>" in page
+    assert len(re.findall(r"fbq\('track',\s*['\"]PageView['\"]", page)) == 1  # one page view, not two
     client.cookies["shop_consent"] = "denied"
     page = client.get("/", HTTP_USER_AGENT=UA).content.decode()
     assert "fbq('consent','revoke')" in page and "<noscript>" not in page
+    assert len(re.findall(r"fbq\('track',\s*['\"]PageView['\"]", page)) == 1
     # Pages never enqueue anything.
     assert tracker.status()["queue"]["depth"] == 0
 
@@ -137,3 +139,21 @@ def test_importing_convtrack_does_not_import_django():
     code = "import sys, convtrack; convtrack.Tracker(pixel_id='1'); print('django' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_two_events_on_one_page_share_one_base_code(rf, tracker):
+    from django.template import Context, Template
+
+    from convtrack.django import track_purchase
+    from convtrack.django.context import capture
+
+    req = rf.get("/thanks/", HTTP_USER_AGENT=UA)
+    req.convtrack = capture(req)
+    a = track_purchase(req, {"order_id": "m-1", "currency": "EUR", "value": "5.00", "consent": {"marketing": "granted"}})
+    b = track_purchase(req, {"event_name": "Subscribe", "order_id": "m-2", "currency": "EUR", "value": "3.00",
+                             "consent": {"marketing": "granted"}})
+    html = Template("{% load convtrack %}{% convtrack_pixel %}").render(Context({"request": req}))
+    assert html.count("<script") == 1 and html.count("fbq('init'") == 1
+    assert len(re.findall(r"fbq\('track',\s*['\"]PageView['\"]", html)) == 1
+    assert pixel_purchase(html)[1] == a["event_id"]
+    assert '"Subscribe"' in html and '{"eventID":"%s"}' % b["event_id"] in html
