@@ -157,3 +157,9 @@ def test_two_events_on_one_page_share_one_base_code(rf, tracker):
     assert len(re.findall(r"fbq\('track',\s*['\"]PageView['\"]", html)) == 1
     assert pixel_purchase(html)[1] == a["event_id"]
     assert '"Subscribe"' in html and '{"eventID":"%s"}' % b["event_id"] in html
+
+
+def test_admin_index_works_without_the_convtrack_urls(admin_client, settings):
+    settings.ROOT_URLCONF = "shopsite.urls_without_convtrack"
+    resp = admin_client.get("/admin/")
+    assert resp.status_code == 200 and "convtrack-admin-link" not in resp.content.decode()
