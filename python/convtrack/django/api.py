@@ -34,6 +34,19 @@ def _event_from(order: Any) -> Dict[str, Any]:
     return event
 
 
+def _merge_browser(event: Dict[str, Any], context: Dict[str, Any]) -> Dict[str, Any]:
+    """The context's browser values, overridden by the order's own (a non-dict
+    ``browser`` is left for the core to reject with a typed error)."""
+    own = event.get("browser")
+    if own is not None and not isinstance(own, dict):
+        return event
+    merged = dict(context)
+    merged.update(own or {})
+    if merged:
+        event["browser"] = merged
+    return event
+
+
 def _build_html(tracker: convtrack.Tracker, event: Dict[str, Any], nonce: Optional[str]) -> str:
     try:
         return str(tracker.build(event, nonce=nonce)["pixel_html"])
@@ -46,9 +59,10 @@ def _build_html(tracker: convtrack.Tracker, event: Dict[str, Any], nonce: Option
 
 
 def _track_tolerant(tracker: convtrack.Tracker, event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """``tracker.track`` (returns the event as tracked and the result), but browser values the core rejects (a forged cookie, a 10 MB
-    user agent) are dropped one at a time instead of failing the checkout. The
-    core decides what is invalid; a warning names the field, never the value."""
+    """``tracker.track``, returning the event as tracked and the result. Browser values
+    the core rejects (a forged cookie, a 10 MB user agent) are dropped one at a time
+    instead of failing the checkout. The core decides what is invalid; a warning names
+    the field, never the value."""
     for _ in range(len(_BROWSER_FIELDS) + 1):
         try:
             return event, tracker.track(event)
@@ -86,20 +100,18 @@ def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
     sent once (``server == "duplicate"``) and the pixel carries the same event id.
     """
     ctx = get_context(request)
-    event = _event_from(order)
-    browser = dict(ctx.browser)
-    browser.update(event.get("browser") or {})
-    if browser:
-        event["browser"] = browser
+    event = _merge_browser(_event_from(order), ctx.browser)
     if "consent" not in event and ctx.consent is not None:
         event["consent"] = ctx.consent
-    if "event_source_url" not in event and ctx.page_url:
+    url_from_request = "event_source_url" not in event and bool(ctx.page_url)
+    if url_from_request:
         event["event_source_url"] = ctx.page_url
     # No nonce here: the template tag decides it (and a bad one must not fail the checkout).
     try:
         event, result = _track_tolerant(conf.get_tracker(), event)
     except convtrack.InputError as exc:
-        if not (exc.field or "").startswith(("browser.", "event_source_url")):
+        field = exc.field or ""
+        if not (field.startswith("browser.") or (url_from_request and field == "event_source_url")):
             raise  # the order itself is invalid: the shop's bug, a typed error naming the field
         # What the shopper's browser sent (or failed to send: a bot without user agent)
         # cannot make a server event Meta accepts. The page still renders, without this event.
@@ -118,11 +130,7 @@ def track_order(order: Any, *, browser: Optional[Dict[str, Any]] = None, consent
     webhook produce one event at Meta. Note that server events need
     ``event_source_url`` and ``browser.user_agent`` when they are sent.
     """
-    event = _event_from(order)
-    if browser:
-        merged = dict(browser)
-        merged.update(event.get("browser") or {})
-        event["browser"] = merged
+    event = _merge_browser(_event_from(order), browser or {})
     if "consent" not in event:
         c = normalize_consent(consent)
         if c is not None:

@@ -66,3 +66,19 @@ def test_no_personal_data_or_token_in_logs_page_or_status(client, admin_client, 
         for secret in (EMAIL, "leak.sentinel", "7183", "sandbox-token", "yyyyyyyy"):
             assert secret not in text
     assert "browser.fbclid" in caplog.text  # the dropped field is named
+
+
+@pytest.mark.parametrize("extra, exc, field", [
+    ({"browser": "not-a-dict"}, convtrack.WrongTypeError, "browser"),
+    ({"event_source_url": "javascript:alert(1)"}, convtrack.InvalidValueError, "event_source_url"),
+    ({"colour": "red"}, convtrack.UnknownFieldError, "colour"),
+])
+def test_shop_side_mistakes_are_typed_errors(rf, tracker, extra, exc, field):
+    with pytest.raises(exc) as info:
+        track_purchase(request(rf), order(**extra))
+    assert info.value.field == field
+
+
+def test_order_must_be_a_dict_or_have_to_convtrack(rf, tracker):
+    with pytest.raises(TypeError, match="to_convtrack"):
+        track_purchase(request(rf), ["not", "an", "order"])
