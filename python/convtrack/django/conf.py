@@ -33,6 +33,7 @@ DJANGO_KEYS = ("trusted_proxies", "consent")
 _lock = threading.Lock()
 _tracker: Optional[convtrack.Tracker] = None
 _atexit_registered = False
+_providers: Dict[str, Callable[[Any], Any]] = {}  # dotted path -> imported consent callable
 
 
 def raw() -> Dict[str, Any]:
@@ -74,12 +75,16 @@ def consent_provider() -> Optional[Callable[[Any], Any]]:
         return path
     if not isinstance(path, str):
         raise ImproperlyConfigured("CONVTRACK['consent'] must be a dotted path to a callable")
+    cached = _providers.get(path)
+    if cached is not None:
+        return cached
     try:
         func = import_string(path)
     except ImportError as exc:
         raise ImproperlyConfigured(f"CONVTRACK['consent']: cannot import {path!r}: {exc}") from None
     if not callable(func):
         raise ImproperlyConfigured(f"CONVTRACK['consent']: {path!r} is not callable")
+    _providers[path] = func
     return func
 
 
