@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR := never
 demo: wheel
 	$(VENV)/bin/convtrack demo
 
-test: deps rust-test header-check c-test valgrind php-test python-test browser-test fuzz stubtest
+test: deps rust-test header-check c-test valgrind php-test python-test django-test browser-test fuzz stubtest
 	@echo "all test suites passed"
 
 # System packages the tests need (CI machines start fresh; we are root there).
@@ -27,7 +27,7 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
 venv: $(VENV)/bin/python
-	$(PY) -m pip install -q --disable-pip-version-check 'maturin>=1.5,<2' 'pytest>=7' 'mypy>=1.8' 'hypothesis>=6'
+	$(PY) -m pip install -q --disable-pip-version-check 'maturin>=1.5,<2' 'pytest>=7' 'mypy>=1.8' 'hypothesis>=6' 'Django>=4.2'
 
 # Build the abi3 wheel and install it into the venv, exactly as a shop would install it.
 wheel: venv
@@ -72,3 +72,9 @@ stubtest: wheel
 feed-test: wheel
 	$(CARGO) test -p convtrack-core --quiet --lib -- catalog content_id input::
 	cd tests/python && ../../$(PY) -m pytest -q test_feed.py
+
+# The Django app in a real project (tests/django): installs Django + pytest-django into the venv.
+.PHONY: django-test
+django-test: wheel
+	$(PY) -m pip install -q --disable-pip-version-check 'Django>=4.2' 'pytest-django>=4.5'
+	cd tests/django && ../../$(PY) -m pytest -q

@@ -1,0 +1,209 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
+"""Helpers for shop code: ``track_purchase`` (checkout / thank-you view) and
+``track_order`` (webhooks, signals, tasks: no request).
+
+``order`` is an event in convtrack's input terms (README "Event input"): a dict
+such as ``{"order_id": 1001, "currency": "EUR", "value": "59.90", "items": [...],
+"customer": {...}}`` -- ``event_name`` defaults to ``"Purchase"`` -- or any object
+with a ``to_convtrack()`` method returning such a dict (e.g. your ``Order`` model).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+import convtrack
+from convtrack.django import conf
+from convtrack.django.context import get_context, normalize_consent
+
+logger = logging.getLogger("convtrack.django")
+
+_BROWSER_FIELDS = ("ip", "user_agent", "fbp", "fbc", "fbclid")
+
+
+def _event_from(order: Any) -> Dict[str, Any]:
+    to = getattr(order, "to_convtrack", None)
+    if callable(to):
+        order = to()
+    if not isinstance(order, dict):
+        raise TypeError("order must be a dict in convtrack's event terms or have a to_convtrack() method")
+    event = dict(order)
+    event.setdefault("event_name", "Purchase")
+    return event
+
+
+def _merge_browser(event: Dict[str, Any], context: Dict[str, Any]) -> Dict[str, Any]:
+    """The context's browser values, overridden by the order's own (a non-dict
+    ``browser`` is left for the core to reject with a typed error)."""
+    own = event.get("browser")
+    if own is not None and not isinstance(own, dict):
+        return event
+    merged = dict(context)
+    merged.update(own or {})
+    if merged:
+        event["browser"] = merged
+    return event
+
+
+def _build_html(tracker: convtrack.Tracker, event: Dict[str, Any], nonce: Optional[str]) -> str:
+    try:
+        return str(tracker.build(event, nonce=nonce)["pixel_html"])
+    except convtrack.InvalidArgumentError as exc:
+        if exc.field != "nonce":
+            raise
+        # Without a nonce a strict CSP blocks the snippet: no tracking, but no broken page.
+        logger.warning("convtrack: invalid CSP nonce, pixel rendered without one")
+        return str(tracker.build(event, nonce=None)["pixel_html"])
+
+
+def _track_tolerant(tracker: convtrack.Tracker, event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """``tracker.track``, returning the event as tracked and the result. Browser values
+    the core rejects (a forged cookie, a 10 MB user agent) are dropped one at a time
+    instead of failing the checkout. The core decides what is invalid; a warning names
+    the field, never the value."""
+    for _ in range(len(_BROWSER_FIELDS) + 1):
+        try:
+            return event, tracker.track(event)
+        except convtrack.InputError as exc:
+            field = exc.field or ""
+            browser = event.get("browser")
+            key = field[len("browser."):] if field.startswith("browser.") else None
+            if not isinstance(browser, dict) or key not in browser:
+                raise
+            logger.warning("convtrack: dropped %s from the event (%s)", field, exc.code_name)
+            browser = dict(browser)
+            del browser[key]
+            event = dict(event, browser=browser)
+    return event, tracker.track(event)
+
+
+def _nonce(request: Any) -> Optional[str]:
+    nonce = getattr(request, "csp_nonce", None)
+    return str(nonce) if nonce else None
+
+
+def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
+    """Track ``order`` for this request: adds the request's browser context (values in
+    ``order["browser"]`` win), its consent (unless ``order`` has ``consent``) and the page
+    URL as ``event_source_url`` (unless given), calls ``Tracker.track`` and remembers the
+    result on the request so ``{% convtrack_pixel %}`` renders the pixel event with the
+    same event id. Returns the track result (``event_id``, ``server``, ``reason``, ...).
+
+    Raises a typed ``convtrack.InputError`` naming the field when the order is invalid.
+    When only the request's data cannot make a valid server event (no user agent, a
+    hostile URL), it logs a warning and returns ``{"server": "skipped", "event_id": None,
+    "reason": "<code>:<field>", ...}`` instead of failing the page.
+
+    Safe to call again for the same order (page reload, webhook): the server event is
+    sent once (``server == "duplicate"``) and the pixel carries the same event id.
+    """
+    ctx = get_context(request)
+    event = _merge_browser(_event_from(order), ctx.browser)
+    if "consent" not in event and ctx.consent is not None:
+        event["consent"] = ctx.consent
+    url_from_request = "event_source_url" not in event and bool(ctx.page_url)
+    if url_from_request:
+        event["event_source_url"] = ctx.page_url
+    # No nonce here: the template tag decides it (and a bad one must not fail the checkout).
+    try:
+        event, result = _track_tolerant(conf.get_tracker(), event)
+    except convtrack.InputError as exc:
+        field = exc.field or ""
+        if not (field.startswith("browser.") or (url_from_request and field == "event_source_url")):
+            raise  # the order itself is invalid: the shop's bug, a typed error naming the field
+        # What the shopper's browser sent (or failed to send: a bot without user agent)
+        # cannot make a server event Meta accepts. The page still renders, without this event.
+        logger.warning("convtrack: order not tracked for this request (%s: %s)", exc.field, exc.code_name)
+        return {"event_id": None, "server": "skipped", "reason": f"{exc.code_name}:{exc.field}", "pixel_html": ""}
+    ctx.events.append({"event": event, "result": result})
+    return result
+
+
+def track_order(order: Any, *, browser: Optional[Dict[str, Any]] = None, consent: Any = None) -> Dict[str, Any]:
+    """Track ``order`` outside any request (payment webhook, ``post_save`` signal, task).
+
+    ``browser`` and ``consent`` are what you stored with the order at checkout (e.g.
+    ``request.convtrack.browser`` and ``request.convtrack.consent``); the order's own
+    keys win. The event id is derived from the order id, so the checkout page and the
+    webhook produce one event at Meta. Note that server events need
+    ``event_source_url`` and ``browser.user_agent`` when they are sent.
+    """
+    event = _merge_browser(_event_from(order), browser or {})
+    if "consent" not in event:
+        c = normalize_consent(consent)
+        if c is not None:
+            event["consent"] = c
+    return _track_tolerant(conf.get_tracker(), event)[1]
+
+
+_PAGE_VIEW_EVENT = re.compile(r"^fbq\('track',\"PageView\",\{\},\{\"eventID\":\"ct[a-z0-9-]+\"\}\);\n", re.M)
+
+
+def _without_second_page_view(html: str) -> str:
+    """The core's snippet always has the base code's ``fbq('track','PageView')``; built for
+    a PageView event it adds a second PageView call (with an event id), which Meta would
+    count as a second page view. Drop that one line (removing a whole statement the core
+    wrote cannot make the rest unsafe). Workaround until the core can render the base
+    code alone."""
+    return _PAGE_VIEW_EVENT.sub("", html, count=1)
+
+
+_BASE_END = "fbq('track','PageView');\n"
+
+
+def _merge(snippets: List[Tuple[Dict[str, Any], str]]) -> str:
+    """Several events on one page: one base code with every event's ``fbq('track', ...)``
+    call, instead of the base code (and its PageView) once per event. Only when the pixel
+    decision is the same for all of them; the moved lines are whole statements the core
+    wrote and escaped. Workaround until the core renders several events in one build."""
+    first_result, first = snippets[0]
+    if len(snippets) == 1 or first.count("</script>") != 1:
+        return "".join(html for _, html in snippets)
+    calls = []
+    for result, html in snippets[1:]:
+        same = all(result.get(k) == first_result.get(k) for k in ("pixel", "ldu"))
+        if not same or _BASE_END not in html or html.count("</script>") != 1:
+            return "".join(h for _, h in snippets)
+        calls.append(html[html.index(_BASE_END) + len(_BASE_END):html.index("</script>")])
+    at = first.index("</script>")
+    return first[:at] + "".join(calls) + first[at:]
+
+
+def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
+    """The pixel HTML for this request (what ``{% convtrack_pixel %}`` renders).
+
+    Rendered by the core, which JSON-encodes and escapes every value (``<``, ``>``,
+    ``&``, U+2028/9), so the result is safe to put in the page as it is.
+    """
+    nonce = nonce or _nonce(request)
+    ctx = get_context(request)
+    tracker = conf.get_tracker()
+    parts = []
+    for item in ctx.events:
+        result = item["result"]
+        if nonce is None:
+            parts.append(str(result["pixel_html"]))
+            continue
+        # With a nonce: rebuild (pure, no I/O) with the same event id and time.
+        event = dict(item["event"], event_id=result["event_id"], event_time=result["event_time"])
+        parts.append(_build_html(tracker, event, nonce))
+    if parts:
+        return _merge([(item["result"], html) for item, html in zip(ctx.events, parts)])
+    # No event on this page: a PageView. Only the pixel is used; the browser data
+    # would only feed the (discarded) server event, so just the user agent goes in,
+    # which the gate needs when it would send.
+    page: Dict[str, Any] = {"event_name": "PageView"}
+    if ctx.page_url:
+        page["event_source_url"] = ctx.page_url
+    if "user_agent" in ctx.browser:
+        page["browser"] = {"user_agent": ctx.browser["user_agent"]}
+    if ctx.consent is not None:
+        page["consent"] = ctx.consent
+    try:
+        return _without_second_page_view(_build_html(tracker, page, nonce))
+    except convtrack.InputError as exc:
+        # A hostile header or URL: no pixel on this page rather than a failed page.
+        logger.warning("convtrack: no pixel for this page (%s: %s)", exc.field, exc.code_name)
+        return ""

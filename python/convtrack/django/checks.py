@@ -1,0 +1,87 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
+"""``manage.py check`` for ``CONVTRACK``.
+
+The rules live in the core: we construct the tracker exactly as the app will
+and map the typed error (which names the setting, never its value) to a check id:
+
+- ``convtrack.E001`` ``pixel_id`` missing or invalid
+- ``convtrack.E002`` ``access_token`` missing (data controls on) or invalid
+- ``convtrack.E003`` ``outbox_path`` cannot be created or written
+- ``convtrack.E004`` any other invalid tracker setting (the message names it)
+- ``convtrack.E005`` an invalid Django-side option (``trusted_proxies``, ``consent``) or
+  ``CONVTRACK`` not a dict
+- ``convtrack.W001`` the admin link is hidden because ``django.contrib.admin`` comes first
+- ``convtrack.W002`` the middleware is not installed (no browser context for events)
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+from django import conf as django_conf
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+import convtrack
+from convtrack.django import conf
+
+FIELD_IDS = {"pixel_id": "convtrack.E001", "access_token": "convtrack.E002", "outbox_path": "convtrack.E003"}
+MIDDLEWARE = "convtrack.django.middleware.ConvtrackMiddleware"
+
+
+def _settings_errors() -> List[checks.CheckMessage]:
+    try:
+        conf.raw()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="convtrack.E005")]
+    errors: List[checks.CheckMessage] = []
+    for getter in (conf.trusted_proxies, conf.consent_provider):
+        try:
+            getter()
+        except ImproperlyConfigured as exc:
+            errors.append(checks.Error(str(exc), id="convtrack.E005"))
+    tracker: Optional[convtrack.Tracker] = None
+    try:
+        # The same constructor the app uses: one set of rules, in the core.
+        tracker = convtrack.Tracker(conf.tracker_settings())
+    except convtrack.ConvtrackError as exc:
+        field = exc.field or "CONVTRACK"
+        errors.append(checks.Error(
+            f"CONVTRACK[{field!r}] is invalid: {exc}",
+            hint="See docs/django.md and the settings table in README.md.",
+            id=FIELD_IDS.get(field, "convtrack.E004"),
+        ))
+    except (TypeError, ValueError) as exc:  # e.g. a non-dict value the native module cannot take
+        errors.append(checks.Error(f"CONVTRACK is invalid: {type(exc).__name__}", id="convtrack.E004"))
+    finally:
+        if tracker is not None:
+            tracker.close()
+    return errors
+
+
+def _integration_warnings() -> List[checks.CheckMessage]:
+    warnings: List[checks.CheckMessage] = []
+    apps = list(getattr(django_conf.settings, "INSTALLED_APPS", []))
+    ours = next((i for i, a in enumerate(apps) if a.startswith("convtrack.django")), None)
+    admin = next((i for i, a in enumerate(apps) if a.startswith("django.contrib.admin")), None)
+    if ours is not None and admin is not None and admin < ours:
+        warnings.append(checks.Warning(
+            "The convtrack status link is not shown on the admin index page.",
+            hint="List 'convtrack.django' before 'django.contrib.admin' in INSTALLED_APPS.",
+            id="convtrack.W001",
+        ))
+    if MIDDLEWARE not in list(getattr(django_conf.settings, "MIDDLEWARE", None) or []):
+        warnings.append(checks.Warning(
+            "ConvtrackMiddleware is not installed: events carry no browser context (fbp, fbc, IP, user agent).",
+            hint=f"Add {MIDDLEWARE!r} to MIDDLEWARE.",
+            id="convtrack.W002",
+        ))
+    return warnings
+
+
+def check_convtrack(app_configs: Any = None, **_kwargs: Any) -> List[checks.CheckMessage]:
+    return _settings_errors() + _integration_warnings()
+
+
+def register() -> None:
+    checks.register(check_convtrack, "convtrack")

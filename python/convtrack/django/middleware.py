@@ -1,0 +1,24 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
+"""``MIDDLEWARE = [..., "convtrack.django.middleware.ConvtrackMiddleware", ...]``.
+
+Puts a :class:`~convtrack.django.context.TrackingContext` on ``request.convtrack``:
+the ``_fbp``/``_fbc`` cookies, the ``fbclid`` query parameter (unchanged), the client
+IP (proxy-aware, see ``trusted_proxies``), the user agent, the page URL and the
+shopper's consent from the ``consent`` provider. Place it after the session and
+authentication middleware if your consent provider reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from convtrack.django.context import capture
+
+
+class ConvtrackMiddleware:
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        request.convtrack = capture(request)
+        return self.get_response(request)

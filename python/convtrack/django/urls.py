@@ -1,0 +1,13 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc,untyped-decorator,no-any-return"
+"""``path("convtrack/", include("convtrack.django.urls"))`` -> the status page at ``convtrack/status/``
+(URL name ``convtrack:status``)."""
+
+from django.urls import path
+
+from convtrack.django import views
+
+app_name = "convtrack"
+
+urlpatterns = [
+    path("status/", views.status, name="status"),
+]

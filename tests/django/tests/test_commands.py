@@ -1,0 +1,93 @@
+"""manage.py check, convtrack_status and convtrack_flush, run as a shop would run them."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from helpers import checkout
+
+PROJECT = pathlib.Path(__file__).resolve().parents[1]
+SECRET = "EAAB-secret-token-sentinel"
+
+
+def manage(*args, convtrack=None, cwd=PROJECT):
+    env = dict(os.environ)
+    env.pop("SHOP_CONVTRACK", None)
+    if convtrack is not None:
+        env["SHOP_CONVTRACK"] = json.dumps(convtrack)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_passes_for_a_good_config(tmp_path):
+    out = manage("check", convtrack={"pixel_id": "1234567890", "access_token": SECRET, "data_controls": True,
+                                     "outbox_path": str(tmp_path / "o.sqlite3"), "trusted_proxies": 1,
+                                     "consent": "shop.consent.from_cookie"})
+    assert out.returncode == 0, out.stderr
+    assert "no issues" in out.stdout
+
+
+@pytest.mark.parametrize("config, check_id, field", [
+    ({"pixel_id": "12ab34", "access_token": SECRET}, "convtrack.E001", "pixel_id"),
+    ({"access_token": SECRET}, "convtrack.E001", "pixel_id"),
+    ({"pixel_id": "123", "data_controls": True}, "convtrack.E002", "access_token"),
+    ({"pixel_id": "123", "access_token": SECRET, "outbox_path": "/etc/hostname/convtrack.sqlite3"},
+     "convtrack.E003", "outbox_path"),
+    ({"pixel_id": "123", "access_token": SECRET, "outbox_path": "/proc/no/such/dir/o.sqlite3"},
+     "convtrack.E003", "outbox_path"),
+    ({"pixel_id": "123", "access_token": SECRET, "mode": "everything"}, "convtrack.E004", "mode"),
+    ({"pixel_id": "123", "access_token": SECRET, "endpoint": "ftp://x"}, "convtrack.E004", "endpoint"),
+    ({"pixel_id": "123", "access_token": SECRET, "default_country": "Narnia"}, "convtrack.E004", "default_country"),
+    ({"pixel_id": "123", "access_token": SECRET, "unknown_consent": "maybe"}, "convtrack.E004", "unknown_consent"),
+    ({"pixel_id": "123", "access_token": SECRET, "pixle_id": "1"}, "convtrack.E004", "pixle_id"),
+    ({"pixel_id": "123", "access_token": SECRET, "batch_size": 0}, "convtrack.E004", "batch_size"),
+    ({"pixel_id": "123", "access_token": SECRET, "trusted_proxies": -1}, "convtrack.E005", "trusted_proxies"),
+    ({"pixel_id": "123", "access_token": SECRET, "consent": "shop.nope.missing"}, "convtrack.E005", "consent"),
+    ([1, 2], "convtrack.E005", "CONVTRACK"),
+])
+def test_check_reports_each_bad_setting(config, check_id, field):
+    out = manage("check", convtrack=config)
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = [ln for ln in out.stderr.splitlines() if check_id in ln]
+    assert lines and field in lines[0], out.stderr
+    assert SECRET not in out.stdout + out.stderr
+    if field != "outbox_path":
+        assert "12ab34" not in out.stderr and "Narnia" not in out.stderr  # values are not echoed
+
+
+def test_check_warns_when_admin_comes_first_or_middleware_is_missing(settings):
+    from convtrack.django.checks import check_convtrack
+
+    assert [m.id for m in check_convtrack()] == []
+    settings.INSTALLED_APPS = ["django.contrib.admin", "convtrack.django"]
+    settings.MIDDLEWARE = []
+    assert [m.id for m in check_convtrack()] == ["convtrack.W001", "convtrack.W002"]
+
+
+@pytest.mark.django_db
+def test_status_and_flush_commands(client, tracker, sandbox, capsys):
+    checkout(client)
+    call_command("convtrack_status", "--json")
+    st = json.loads(capsys.readouterr().out)
+    assert st["queue"]["depth"] == 1 and st["pixel_id"] == "1234567890" and st["catalog_name"] == "Test shop catalog"
+    assert "sandbox-token" not in json.dumps(st)
+    call_command("convtrack_flush", "--json", "--timeout", "5")
+    report = json.loads(capsys.readouterr().out)
+    assert report["sent"] == 1 and len(sandbox.received()) == 1
+    call_command("convtrack_status")
+    text = capsys.readouterr().out
+    assert "pixel id:       1234567890" in text and "data controls:  on" in text and "sent 1" in text
+
+
+def test_commands_as_a_subprocess(tmp_path):
+    config = {"pixel_id": "1234567890", "outbox_path": str(tmp_path / "o.sqlite3"), "catalog_name": "Cat"}
+    out = manage("convtrack_status", "--json", convtrack=config)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["data_controls"] is False
+    out = manage("convtrack_flush", "--timeout", "0", convtrack=config)
+    assert out.returncode != 0 and "--timeout" in out.stderr
