@@ -214,6 +214,24 @@ enum convtrack_status convtrack_tracker_track(const struct convtrack_tracker *tr
                                               size_t options_json_len,
                                               char **out);
 
+// One pixel snippet for every event of a page: `events_json` is a JSON array of
+// events (each as for `convtrack_tracker_build`); the snippet has the base code,
+// `init` and the page view once, then one `track` call per event with the same
+// event id `build` gives. The page follows the strictest consent among the
+// events; an empty array gives the base code and a page view. `options_json` as
+// for `convtrack_tracker_build`. Pure: no I/O. On success `*out` receives the
+// HTML (free with `convtrack_string_free`). Errors name the event
+// (`events[1].order_id`). Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out` valid for a write.
+enum convtrack_status convtrack_tracker_page_snippet(const struct convtrack_tracker *tracker,
+                                                     const char *events_json,
+                                                     size_t events_json_len,
+                                                     const char *options_json,
+                                                     size_t options_json_len,
+                                                     char **out);
+
 // Delivers queued events now, waiting at most `timeout_ms` milliseconds.
 // On success `*out` (if not NULL) receives a JSON report
 // `{"requests", "sent", "retried", "failed", "expired", "remaining", "paused"}`

@@ -74,6 +74,13 @@ enum convtrack_status convtrack_tracker_track(const struct convtrack_tracker *tr
                                               size_t options_json_len,
                                               char **out);
 
+enum convtrack_status convtrack_tracker_page_snippet(const struct convtrack_tracker *tracker,
+                                                     const char *events_json,
+                                                     size_t events_json_len,
+                                                     const char *options_json,
+                                                     size_t options_json_len,
+                                                     char **out);
+
 enum convtrack_status convtrack_tracker_flush(const struct convtrack_tracker *tracker,
                                               uint64_t timeout_ms,
                                               char **out);

@@ -562,6 +562,48 @@ pub unsafe extern "C" fn convtrack_tracker_track(
     unsafe { event_call(true, tracker, event_json, event_json_len, options_json, options_json_len, out) }
 }
 
+/// One pixel snippet for every event of a page: `events_json` is a JSON array of
+/// events (each as for `convtrack_tracker_build`); the snippet has the base code,
+/// `init` and the page view once, then one `track` call per event with the same
+/// event id `build` gives. The page follows the strictest consent among the
+/// events; an empty array gives the base code and a page view. `options_json` as
+/// for `convtrack_tracker_build`. Pure: no I/O. On success `*out` receives the
+/// HTML (free with `convtrack_string_free`). Errors name the event
+/// (`events[1].order_id`). Thread-safe.
+///
+/// # Safety
+/// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_page_snippet(
+    tracker: *const convtrack_tracker,
+    events_json: *const c_char,
+    events_json_len: usize,
+    options_json: *const c_char,
+    options_json_len: usize,
+    out: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out)?;
+        // SAFETY: caller contract on the tracker and the (ptr, len) pairs.
+        let (tracker, events, options) = unsafe {
+            (
+                tracker_ref(tracker)?,
+                str_arg(events_json, events_json_len, "events_json")?,
+                opt_str_arg(options_json, options_json_len, "options_json")?,
+            )
+        };
+        let options = match options {
+            Some(o) => BuildOptions::from_json(o)?,
+            None => BuildOptions::default(),
+        };
+        let html = tracker.page_snippet_json(events, &options)?;
+        let p = to_c_string(html)?;
+        // SAFETY: `out` checked non-NULL above.
+        unsafe { *out = p };
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+    })
+}
+
 /// Delivers queued events now, waiting at most `timeout_ms` milliseconds.
 /// On success `*out` (if not NULL) receives a JSON report
 /// `{"requests", "sent", "retried", "failed", "expired", "remaining", "paused"}`

@@ -275,6 +275,31 @@ impl Tracker {
         self.run(py, event, BuildOptions { now, nonce, script_src }, true)
     }
 
+    /// One pixel snippet for every event of a page (base code and page view once, one
+    /// `track` call per event, the same event ids as `build`). Pure, no I/O.
+    #[pyo3(signature = (events, *, now=None, nonce=None, script_src=None))]
+    fn page_snippet(
+        &self,
+        py: Python<'_>,
+        events: &Bound<'_, PyAny>,
+        now: Option<i64>,
+        nonce: Option<String>,
+        script_src: Option<String>,
+    ) -> PyResult<String> {
+        let value = py_to_json(events, "events", 0).map_err(|e| to_py_err(py, &e))?;
+        let list = match value {
+            Value::Array(list) => list,
+            _ => return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "events", "must be a list of event dicts"))),
+        };
+        let inputs = list
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EventInput::from_value(e).map_err(|err| err.within(&format!("events[{i}]."))))
+            .collect::<Result<Vec<_>, Error>>()
+            .map_err(|e| to_py_err(py, &e))?;
+        self.inner.page_snippet(&inputs, &BuildOptions { now, nonce, script_src }).map_err(|e| to_py_err(py, &e))
+    }
+
     /// Delivers queued events now, waiting at most `timeout` seconds (the GIL is released).
     #[pyo3(signature = (timeout=10.0))]
     fn flush<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {

@@ -137,6 +137,15 @@ impl Error {
         Error::field(ErrorCode::WrongType, field, format!("must be {expected}"))
     }
 
+    /// The same error about `prefix` + its field (e.g. `events[2].` + `order_id`).
+    pub fn within(self, prefix: &str) -> Self {
+        let field = match &self.field {
+            Some(f) => format!("{prefix}{f}"),
+            None => prefix.trim_end_matches('.').to_string(),
+        };
+        Error { field: Some(sanitize_path(&field)), ..self }
+    }
+
     /// The stable code.
     pub fn code(&self) -> ErrorCode {
         self.code

@@ -134,7 +134,11 @@ if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(
     }
     s.push_str("fbq('init',");
     push_script_json(&mut s, pixel_id);
-    s.push_str(");\nfbq('track','PageView');\n");
+    s.push_str(");\n");
+    // A PageView event carries the page view (with its event id); otherwise the base code's.
+    if !events.iter().any(|e| e.standard && e.event_name == "PageView") {
+        s.push_str("fbq('track','PageView');\n");
+    }
     for e in events {
         s.push_str(if e.standard { "fbq('track'," } else { "fbq('trackCustom'," });
         push_script_json(&mut s, e.event_name);
@@ -201,6 +205,18 @@ mod tests {
             let params: Value = serde_json::from_str(&line[json_start..json_end]).unwrap();
             assert_eq!(params["contents"][0]["title"], title);
         }
+    }
+
+    #[test]
+    fn a_page_view_event_is_the_only_page_view() {
+        let params = Map::new();
+        let ev = PixelEvent { event_name: "PageView", standard: true, params: &params, event_id: "pv1" };
+        let html = render("123", PixelConsent::Track, None, &[ev], &PixelOptions::default()).unwrap();
+        assert_eq!(html.matches("fbq('track',").count(), 1, "{html}");
+        assert!(html.contains("fbq('track',\"PageView\",{},{\"eventID\":\"pv1\"});"));
+        let buy = PixelEvent { event_name: "Purchase", standard: true, params: &params, event_id: "b1" };
+        let html = render("123", PixelConsent::Track, None, &[buy], &PixelOptions::default()).unwrap();
+        assert!(html.contains("fbq('track','PageView');"), "other events keep the base page view");
     }
 
     #[test]

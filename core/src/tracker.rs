@@ -428,6 +428,67 @@ impl Tracker {
         })
     }
 
+    /// One pixel snippet for every event of one page: the base code, `init` and the
+    /// page view once, then one `track` call per event with its event id (the same
+    /// ids `build`/`track` give). Pure, like `build`. The page follows the strictest
+    /// consent among the events (off, then revoked, then track) and Limited Data Use
+    /// if any event has it; with no event it is the base code and a page view under
+    /// the merchant's default consent. Errors name the event: `events[1].order_id`.
+    pub fn page_snippet(&self, inputs: &[EventInput], options: &BuildOptions) -> Result<String> {
+        let now = options.now.unwrap_or_else(unix_now);
+        let mut prepared = Vec::with_capacity(inputs.len());
+        let (mut page, mut ldu) = match inputs.is_empty() {
+            true => {
+                let d = consent::decide(&self.settings, &input::Consent { marketing: input::Marketing::Unknown, ldu: None });
+                (d.pixel, d.ldu)
+            }
+            false => (PixelConsent::Track, None),
+        };
+        for (i, input) in inputs.iter().enumerate() {
+            let at = |e: Error| e.within(&format!("events[{i}]."));
+            input::check_event_time(input.event_time.unwrap_or(now), now).map_err(at)?;
+            let event_id = self.event_id_for(input).map_err(at)?;
+            input.check_content_ids(self.settings.content_id).map_err(at)?;
+            let decision = consent::decide(&self.settings, &input.consent);
+            page = match (page, decision.pixel) {
+                (PixelConsent::Off, _) | (_, PixelConsent::Off) => PixelConsent::Off,
+                (PixelConsent::Revoked, _) | (_, PixelConsent::Revoked) => PixelConsent::Revoked,
+                _ => PixelConsent::Track,
+            };
+            ldu = ldu.or(decision.ldu);
+            prepared.push((event_id, capi::custom_data(input, true, self.settings.content_id)));
+        }
+        let events: Vec<PixelEvent<'_>> = inputs
+            .iter()
+            .zip(&prepared)
+            .map(|(input, (event_id, params))| PixelEvent {
+                event_name: &input.event_name,
+                standard: input.is_standard(),
+                params,
+                event_id,
+            })
+            .collect();
+        pixel::render(
+            &self.settings.pixel_id,
+            page,
+            ldu,
+            &events,
+            &PixelOptions { nonce: options.nonce.as_deref(), script_src: options.script_src.as_deref() },
+        )
+    }
+
+    /// [`Tracker::page_snippet`] from a JSON array of events.
+    pub fn page_snippet_json(&self, events_json: &str, options: &BuildOptions) -> Result<String> {
+        let v: Value = serde_json::from_str(events_json).map_err(|e| json_syntax("events", &e))?;
+        let list = v.as_array().ok_or_else(|| Error::wrong_type("events", "a JSON array of events"))?;
+        let inputs = list
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EventInput::from_value(e).map_err(|err| err.within(&format!("events[{i}]."))))
+            .collect::<Result<Vec<_>>>()?;
+        self.page_snippet(&inputs, options)
+    }
+
     /// The event id: derived from the order id when there is one, else the caller's, else random.
     fn event_id_for(&self, input: &EventInput) -> Result<String> {
         match (&input.order_id, &input.event_id) {

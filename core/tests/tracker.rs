@@ -288,3 +288,39 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn page_snippet_renders_several_events_under_one_base_code() {
+    use convtrack_core::tracker::BuildOptions;
+    let t = Tracker::new(Settings::from_json(r#"{"pixel_id": "1234567890"}"#).unwrap());
+    let now = 1_732_790_000;
+    let opts = BuildOptions { now: Some(now), nonce: Some("n0nce".into()), ..BuildOptions::default() };
+    let events = format!(
+        r#"[{{"event_name": "Purchase", "event_time": {now}, "order_id": "1001", "currency": "EUR", "value": "5.00",
+             "items": [{{"id": "SKU-1", "title": "</script><script>alert(1)</script>"}}], "consent": {{"marketing": "granted"}}}},
+            {{"event_name": "Subscribe", "event_time": {now}, "order_id": "1001", "consent": {{"marketing": "granted"}}}}]"#
+    );
+    let html = t.page_snippet_json(&events, &opts).unwrap();
+    let single = t.build_json(&serde_json::from_str::<serde_json::Value>(&events).unwrap()[0].to_string(), &opts).unwrap();
+    assert_eq!(html.matches("<script").count(), 1, "one script element, hostile title stays data");
+    assert_eq!(html.matches("fbq('init'").count(), 1);
+    assert_eq!(html.matches("fbq('track','PageView')").count(), 1);
+    assert!(html.contains(&format!("{{\"eventID\":\"{}\"}}", single.event_id)), "same id as build");
+    assert!(html.contains("fbq('track',\"Subscribe\""));
+    assert!(html.contains("<script nonce=\"n0nce\">"));
+
+    // The strictest consent wins: one denied event revokes the page.
+    let mixed = format!(
+        r#"[{{"event_name": "ViewContent", "event_time": {now}, "consent": {{"marketing": "granted"}}}},
+            {{"event_name": "Lead", "event_time": {now}, "consent": {{"marketing": "denied"}}}}]"#
+    );
+    assert!(t.page_snippet_json(&mixed, &opts).unwrap().contains("fbq('consent','revoke')"));
+    // No event: base code and page view under the default (unknown → deny) consent.
+    let empty = t.page_snippet_json("[]", &opts).unwrap();
+    assert!(empty.contains("fbq('track','PageView')") && empty.contains("fbq('consent','revoke')"));
+    // Errors name the event.
+    let bad = format!(r#"[{{"event_name": "Lead", "event_time": {now}}}, {{"event_name": "Purchase", "event_time": {now}}}]"#);
+    let e = t.page_snippet_json(&bad, &opts).unwrap_err();
+    assert!(e.field_name().unwrap().starts_with("events[1]."), "{e}");
+    assert_eq!(t.page_snippet_json("{}", &opts).unwrap_err().field_name(), Some("events"));
+}

@@ -1,4 +1,4 @@
-from typing import IO, Any, Callable, Iterable, Mapping, Optional, Union, final
+from typing import IO, Any, Callable, Iterable, Mapping, Optional, Sequence, Union, final
 from os import PathLike
 
 
@@ -55,6 +55,14 @@ class Tracker:
         nonce: Optional[str] = None,
         script_src: Optional[str] = None,
     ) -> dict[str, Any]: ...
+    def page_snippet(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        now: Optional[int] = None,
+        nonce: Optional[str] = None,
+        script_src: Optional[str] = None,
+    ) -> str: ...
     def flush(self, timeout: float = 10.0) -> dict[str, Any]: ...
     def status(self) -> dict[str, Any]: ...
     def revoke_order(self, order_id: Union[str, int], event_name: str = "Purchase") -> bool: ...

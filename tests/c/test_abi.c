@@ -392,6 +392,31 @@ static void test_catalog_updates(void) {
     remove(wal);
 }
 
+static void test_page_snippet(void) {
+    convtrack_tracker *t = NULL;
+    CHECK(convtrack_tracker_new(S(SETTINGS_ON), &t) == CONVTRACK_STATUS_OK, "tracker");
+    const char *events =
+        "[{\"event_name\":\"PageView\",\"event_id\":\"pv-1\",\"consent\":{\"marketing\":\"granted\"}},"
+        " {\"event_name\":\"AddToCart\",\"event_id\":\"atc-1\",\"items\":[{\"id\":\"SKU-1\",\"title\":\"</script><b>\"}],"
+        "  \"consent\":{\"marketing\":\"granted\"}}]";
+    char *out = NULL;
+    CHECK(convtrack_tracker_page_snippet(t, S(events), S("{\"nonce\":\"abc\"}"), &out) == CONVTRACK_STATUS_OK, "page_snippet: %s", last_error());
+    if (out) {
+        const char *first = strstr(out, "<script");
+        CHECK(first && !strstr(first + 1, "<script") && strstr(out, "nonce=\"abc\""), "one script element with the nonce");
+        CHECK(!strstr(out, "fbq('track','PageView')") && strstr(out, "\"eventID\":\"pv-1\""), "the PageView event is the page view");
+        CHECK(strstr(out, "\"eventID\":\"atc-1\"") != NULL, "both events");
+    }
+    convtrack_string_free(out);
+    out = SENTINEL;
+    CHECK(convtrack_tracker_page_snippet(t, S("{}"), NULL, 0, &out) == CONVTRACK_STATUS_WRONG_TYPE && out == SENTINEL, "not an array");
+    CHECK(convtrack_tracker_page_snippet(t, S("[{\"event_name\":\"Purchase\"}]"), NULL, 0, &out) == CONVTRACK_STATUS_MISSING_FIELD && out == SENTINEL,
+          "missing field");
+    CHECK(strstr(last_error(), "events[0].") != NULL, "message names the event: %s", last_error());
+    CHECK(convtrack_tracker_page_snippet(NULL, S("[]"), NULL, 0, &out) == CONVTRACK_STATUS_NULL_POINTER && out == SENTINEL, "NULL tracker");
+    convtrack_tracker_free(t);
+}
+
 static void test_free_null(void) {
     convtrack_string_free(NULL);
     convtrack_tracker_free(NULL);
@@ -408,6 +433,7 @@ int main(int argc, char **argv) {
     test_threads();
     test_track_flush_status();
     test_catalog_updates();
+    test_page_snippet();
     test_free_null();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -11,7 +11,6 @@ with a ``to_convtrack()`` method returning such a dict (e.g. your ``Order`` mode
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, List, Optional, Tuple
 
 import convtrack
@@ -47,15 +46,16 @@ def _merge_browser(event: Dict[str, Any], context: Dict[str, Any]) -> Dict[str, 
     return event
 
 
-def _build_html(tracker: convtrack.Tracker, event: Dict[str, Any], nonce: Optional[str]) -> str:
+def _page_html(tracker: convtrack.Tracker, events: List[Dict[str, Any]], nonce: Optional[str]) -> str:
+    """One snippet for the page's events, rendered and escaped by the core."""
     try:
-        return str(tracker.build(event, nonce=nonce)["pixel_html"])
+        return tracker.page_snippet(events, nonce=nonce)
     except convtrack.InvalidArgumentError as exc:
         if exc.field != "nonce":
             raise
         # Without a nonce a strict CSP blocks the snippet: no tracking, but no broken page.
         logger.warning("convtrack: invalid CSP nonce, pixel rendered without one")
-        return str(tracker.build(event, nonce=None)["pixel_html"])
+        return tracker.page_snippet(events, nonce=None)
 
 
 def _track_tolerant(tracker: convtrack.Tracker, event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -138,39 +138,6 @@ def track_order(order: Any, *, browser: Optional[Dict[str, Any]] = None, consent
     return _track_tolerant(conf.get_tracker(), event)[1]
 
 
-_PAGE_VIEW_EVENT = re.compile(r"^fbq\('track',\"PageView\",\{\},\{\"eventID\":\"ct[a-z0-9-]+\"\}\);\n", re.M)
-
-
-def _without_second_page_view(html: str) -> str:
-    """The core's snippet always has the base code's ``fbq('track','PageView')``; built for
-    a PageView event it adds a second PageView call (with an event id), which Meta would
-    count as a second page view. Drop that one line (removing a whole statement the core
-    wrote cannot make the rest unsafe). Workaround until the core can render the base
-    code alone."""
-    return _PAGE_VIEW_EVENT.sub("", html, count=1)
-
-
-_BASE_END = "fbq('track','PageView');\n"
-
-
-def _merge(snippets: List[Tuple[Dict[str, Any], str]]) -> str:
-    """Several events on one page: one base code with every event's ``fbq('track', ...)``
-    call, instead of the base code (and its PageView) once per event. Only when the pixel
-    decision is the same for all of them; the moved lines are whole statements the core
-    wrote and escaped. Workaround until the core renders several events in one build."""
-    first_result, first = snippets[0]
-    if len(snippets) == 1 or first.count("</script>") != 1:
-        return "".join(html for _, html in snippets)
-    calls = []
-    for result, html in snippets[1:]:
-        same = all(result.get(k) == first_result.get(k) for k in ("pixel", "ldu"))
-        if not same or _BASE_END not in html or html.count("</script>") != 1:
-            return "".join(h for _, h in snippets)
-        calls.append(html[html.index(_BASE_END) + len(_BASE_END):html.index("</script>")])
-    at = first.index("</script>")
-    return first[:at] + "".join(calls) + first[at:]
-
-
 def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
     """The pixel HTML for this request (what ``{% convtrack_pixel %}`` renders).
 
@@ -180,17 +147,14 @@ def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
     nonce = nonce or _nonce(request)
     ctx = get_context(request)
     tracker = conf.get_tracker()
-    parts = []
-    for item in ctx.events:
-        result = item["result"]
-        if nonce is None:
-            parts.append(str(result["pixel_html"]))
-            continue
-        # With a nonce: rebuild (pure, no I/O) with the same event id and time.
-        event = dict(item["event"], event_id=result["event_id"], event_time=result["event_time"])
-        parts.append(_build_html(tracker, event, nonce))
-    if parts:
-        return _merge([(item["result"], html) for item, html in zip(ctx.events, parts)])
+    if ctx.events:
+        # The core renders the base code and page view once, then every event with the
+        # event id (and time) it was tracked with.
+        events = [
+            dict(item["event"], event_id=item["result"]["event_id"], event_time=item["result"]["event_time"])
+            for item in ctx.events
+        ]
+        return _page_html(tracker, events, nonce)
     # No event on this page: a PageView. Only the pixel is used; the browser data
     # would only feed the (discarded) server event, so just the user agent goes in,
     # which the gate needs when it would send.
@@ -202,7 +166,7 @@ def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
     if ctx.consent is not None:
         page["consent"] = ctx.consent
     try:
-        return _without_second_page_view(_build_html(tracker, page, nonce))
+        return _page_html(tracker, [page], nonce)
     except convtrack.InputError as exc:
         # A hostile header or URL: no pixel on this page rather than a failed page.
         logger.warning("convtrack: no pixel for this page (%s: %s)", exc.field, exc.code_name)

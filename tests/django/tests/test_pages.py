@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_page_without_event_renders_a_page_view_following_consent(client, tracker):
     client.cookies["shop_consent"] = "granted"
     page = client.get("/", HTTP_USER_AGENT=UA).content.decode()
-    assert "fbq('init',\"1234567890\")" in page and "fbq('track','PageView')" in page
+    assert "fbq('init',\"1234567890\")" in page and "fbq('track',\"PageView\",{},{\"eventID\":" in page
     assert "fbq('consent','revoke')" not in page and "<noscript>" in page
     assert len(re.findall(r"fbq\('track',\s*['\"]PageView['\"]", page)) == 1  # one page view, not two
     client.cookies["shop_consent"] = "denied"
