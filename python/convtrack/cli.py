@@ -270,15 +270,26 @@ def _error_entry(line_no: int, e: BaseException) -> Dict[str, Any]:
     return {"line": line_no, "code": "wrong_type", "field": None}
 
 
-def _replay_lines(path: str) -> List[bytes]:
+def _count_lines(path: str) -> int:
+    """Counts lines for the progress bar (one extra streaming pass; only when the bar is shown)."""
+    n, last = 0, b"\n"
     with open(path, "rb") as f:
-        return f.read().splitlines()
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Sends historic orders (one event-input JSON object per line) through track, then flushes."""
-    lines = _replay_lines(args.file)
-    t = _tracker_from(args)
+    show_progress = bool(args.progress or sys.stderr.isatty())
+    total = _count_lines(args.file) if show_progress else 0
+    source = open(args.file, "rb")  # streamed line by line: historic exports can be large
+    try:
+        t = _tracker_from(args)
+    except BaseException:
+        source.close()
+        raise
     summary: Dict[str, Any] = {
         "file": args.file,
         "dry_run": bool(args.dry_run),
@@ -291,9 +302,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         "invalid": [],
         "flush": None,
     }
-    progress = _Progress(len(lines), args.progress or sys.stderr.isatty())
+    progress = _Progress(total, show_progress)
+    done = 0
     try:
-        for i, raw in enumerate(lines, start=1):
+        for i, raw in enumerate(source, start=1):
+            done = i
             progress.update(i - 1)
             if not raw.strip():
                 continue
@@ -322,10 +335,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 summary["would_send"] += 1
             elif server in ("queued", "duplicate"):
                 summary[server] += 1
-        progress.update(len(lines), final=True)
+        progress.update(done, final=True)
         if not args.dry_run:
             summary["flush"] = t.flush(timeout=args.timeout)
     finally:
+        source.close()
         t.close()
     report = summary["flush"]
     incomplete = bool(summary["invalid"]) or (report is not None and (report["remaining"] > 0 or report["paused"]))
