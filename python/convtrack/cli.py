@@ -317,7 +317,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     raise TypeError("line: must be a JSON object")
                 result = t.build(event) if args.dry_run else t.track(event)
             except convtrack.EventTimeError as e:
-                if "days old" in str(e):
+                # The core rejects event_time older than 7 days or more than 5 minutes ahead; only the past is "too old".
+                when = event.get("event_time")
+                if isinstance(when, (int, float)) and not isinstance(when, bool) and when < time.time():
                     summary["skipped_too_old"] += 1
                 else:
                     summary["invalid"].append(_error_entry(i, e))
@@ -403,20 +405,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     ok, detail = _check_outbox(outbox if isinstance(outbox, str) else None)
     checks.append({"check": "outbox_path", "ok": ok, "detail": detail})
     summary: Optional[Dict[str, Any]] = None
-    if ok:
-        # The core validates every setting (pixel id, token when data controls are on, endpoint, ...).
+    # The core validates every setting (pixel id, token when data controls are on, endpoint, ...). It opens (and
+    # creates) the outbox; when the path cannot be written, the other settings are still validated without it.
+    core_settings = dict(settings, sender="manual")
+    if not ok:
+        core_settings.pop("outbox_path", None)
+    try:
+        t = convtrack.Tracker(core_settings)
+    except convtrack.ConvtrackError as e:
+        checks.append({"check": "settings", "ok": False, "code": e.code_name, "field": e.field, "detail": str(e)})
+    else:
         try:
-            t = convtrack.Tracker(dict(settings, sender="manual"))
-        except convtrack.ConvtrackError as e:
-            checks.append({"check": "settings", "ok": False, "code": e.code_name, "field": e.field, "detail": str(e)})
-        else:
-            try:
-                st = t.status()
-                summary = {k: st.get(k) for k in ("pixel_id", "catalog_id", "catalog_name", "mode", "data_controls", "test_event_code")}
-                summary["endpoint"] = t.settings.get("endpoint")
-            finally:
-                t.close()
-            checks.append({"check": "settings", "ok": True, "detail": "valid"})
+            st = t.status()
+            summary = {k: st.get(k) for k in ("pixel_id", "catalog_id", "catalog_name", "mode", "data_controls", "test_event_code")}
+            summary["endpoint"] = t.settings.get("endpoint")
+        finally:
+            t.close()
+        checks.append({"check": "settings", "ok": True, "detail": "valid"})
     settings_ok = all(c["ok"] for c in checks)
     if args.online and settings_ok and summary is not None:
         url = summary.get("endpoint") or "https://graph.facebook.com"

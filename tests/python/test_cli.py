@@ -269,6 +269,12 @@ def test_check_bad_settings_name_the_setting(tmp_path):
         _assert_no_pii(proc.stdout, proc.stderr)
         proc = run("check", "--settings", str(path))
         assert proc.returncode == 2 and "FAIL" in proc.stdout and field in proc.stdout
+    # Both problems at once: each is reported, naming its setting.
+    path.write_text(json.dumps({"pixel_id": "x1", "outbox_path": str(tmp_path / "missing-dir" / "o.sqlite3")}))
+    proc = run("check", "--settings", str(path), "--json")
+    assert proc.returncode == 2
+    failed = {c["check"]: c for c in json.loads(proc.stdout)["checks"] if not c["ok"]}
+    assert set(failed) == {"outbox_path", "settings"} and failed["settings"]["field"] == "pixel_id"
     path.write_text("{not json")
     proc = run("check", "--settings", str(path), "--json")
     assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["field"] == "settings"
