@@ -84,7 +84,9 @@ final class Tracker
         if (!is_finite($timeout) || $timeout < 0) {
             throw new ArgumentException('timeout: must be a finite number of seconds >= 0', 102);
         }
-        return self::decode($this->callOut('convtrack_tracker_flush', [$this->handle(), (int) round($timeout * 1000)]));
+        // Clamped to a day: a float beyond PHP_INT_MAX would not convert to a meaningful uint64.
+        $ms = (int) round(min($timeout, 86400.0) * 1000);
+        return self::decode($this->callOut('convtrack_tracker_flush', [$this->handle(), $ms]));
     }
 
     /** @return array<string, mixed> the merchant's dashboard: pixel id, catalog, mode, data controls, queue, counters, last error, coverage */

@@ -66,5 +66,6 @@ final class DeliveryTest extends TestCase
         $this->assertSame('duplicate', $t->track(TrackerTest::purchase('wc-2002'))['server'], 'dedup is durable');
         $this->assertSame(1, $t->flush(5.0)['sent']);
         $this->assertSame(1, Sandbox::get('/_sandbox/stats')['received']);
+        $this->assertSame(0, $t->flush(1e300)['remaining'], 'a huge timeout is clamped; nothing left returns at once');
     }
 }

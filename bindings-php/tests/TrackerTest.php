@@ -237,6 +237,8 @@ final class TrackerTest extends TestCase
         $t->close(); // idempotent
         $this->expectThrown(ArgumentException::class, fn () => $t->status());
         $this->expectThrown(ArgumentException::class, fn () => self::merchant()->flush(NAN));
+        $this->expectThrown(ArgumentException::class, fn () => self::merchant()->flush(-1.0));
+        $this->expectThrown(NotConfiguredException::class, fn () => self::merchant()->flush(1e300)); // clamped, no overflow
         $this->expectThrown(NotConfiguredException::class, fn () => new Tracker(['pixel_id' => self::PIXEL], '/nonexistent/libconvtrack.so'));
     }
 
