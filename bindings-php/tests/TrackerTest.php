@@ -166,6 +166,33 @@ final class TrackerTest extends TestCase
         }
     }
 
+    public function testValuesJsonCannotCarry(): void
+    {
+        $t = self::merchant();
+        $deep = 'x';
+        for ($i = 0; $i < 1000; $i++) {
+            $deep = [$deep];
+        }
+        $e = $this->expectThrown(InvalidJsonException::class, fn () => $t->build(['event_name' => 'Purchase', 'items' => $deep]));
+        $this->assertSame('event', $e->getField());
+        $stream = fopen('php://memory', 'r');
+        $this->expectThrown(InvalidJsonException::class, fn () => $t->build(self::purchase() + ['custom' => $stream]));
+        fclose($stream);
+        // The same depth as raw JSON reaches the core, which refuses it without crashing.
+        $raw = '{"event_name":"Purchase","items":' . str_repeat('[', 100000) . str_repeat(']', 100000) . '}';
+        $this->assertInstanceOf(InputException::class, $this->expectThrownAny(fn () => $t->build($raw)));
+    }
+
+    private function expectThrownAny(callable $fn): ConvtrackException
+    {
+        try {
+            $fn();
+        } catch (ConvtrackException $e) {
+            return $e;
+        }
+        $this->fail('expected a ConvtrackException');
+    }
+
     public function testNanPriceAndInfiniteValueNameTheField(): void
     {
         $t = self::merchant();
