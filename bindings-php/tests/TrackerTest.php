@@ -267,6 +267,10 @@ final class TrackerTest extends TestCase
         $this->expectThrown(ArgumentException::class, fn () => self::merchant()->flush(-1.0));
         $this->expectThrown(NotConfiguredException::class, fn () => self::merchant()->flush(1e300)); // clamped, no overflow
         $this->expectThrown(NotConfiguredException::class, fn () => new Tracker(['pixel_id' => self::PIXEL], '/nonexistent/libconvtrack.so'));
+        $lib = (string) getenv('CONVTRACK_LIB');
+        $this->assertFileExists($lib, 'the tests run with CONVTRACK_LIB set (bindings-php/tests/run.sh)');
+        $this->assertSame(self::PIXEL, (new Tracker(['pixel_id' => self::PIXEL], $lib))->status()['pixel_id'], 'explicit library path');
+        $this->assertSame(Tracker::version(), Tracker::version($lib));
     }
 
     public function testOneMappingTableCoversEveryStatusOfTheHeader(): void
