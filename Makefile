@@ -7,19 +7,19 @@ PY := $(VENV)/bin/python
 CARGO ?= cargo
 export CARGO_TERM_COLOR := never
 
-.PHONY: feed-test demo test deps venv wheel rust-test header-check c-test valgrind php-test python-test browser-test fuzz stubtest header fmt
+.PHONY: feed-test demo test deps venv wheel rust-test header-check c-test valgrind php-test php-package-test python-test browser-test fuzz stubtest header fmt
 
 demo: wheel
 	$(VENV)/bin/convtrack demo
 
-test: deps rust-test header-check c-test valgrind php-test python-test django-test browser-test fuzz stubtest
+test: deps rust-test header-check c-test valgrind php-test python-test django-test php-package-test browser-test fuzz stubtest
 	@echo "all test suites passed"
 
 # System packages the tests need (CI machines start fresh; we are root there).
 deps:
-	@if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$$'; then \
-	  echo "installing php-cli (for the PHP FFI tests)"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli) >/dev/null; \
+	@if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$$' || ! command -v phpunit >/dev/null; then \
+	  echo "installing php-cli and phpunit (for the PHP FFI and package tests)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli phpunit) >/dev/null; \
 	fi
 	@command -v gcc >/dev/null && command -v g++ >/dev/null
 
@@ -52,6 +52,10 @@ valgrind:
 
 php-test: deps wheel
 	bash tests/php/run.sh
+
+# The PHP package (bindings-php/): PHPUnit against the release cdylib and the real sandbox receiver.
+php-package-test: deps wheel
+	bash bindings-php/tests/run.sh
 
 python-test: wheel
 	cd tests/python && ../../$(PY) -m pytest -q

@@ -57,3 +57,237 @@ def test_status_and_flush_commands(tmp_path):
         path.write_text(json.dumps(dict(settings, pixel_id="abc")))
         proc = run("status", "--settings", str(path))
         assert proc.returncode == 2 and "pixel_id" in proc.stderr
+
+
+# --- replay, check, exit codes and --json shapes -------------------------------------------------------------------
+
+SENTINEL_EMAIL = "Sentinel.Replay@Example.com"
+
+
+def _event(order_id, event_time, **overrides):
+    event = {
+        "event_name": "Purchase",
+        "event_time": event_time,
+        "order_id": order_id,
+        "event_source_url": "https://shop.example/checkout/thanks",
+        "currency": "EUR",
+        "value": "10.00",
+        "customer": {"email": SENTINEL_EMAIL, "phone": "030 12345678", "country": "DE"},
+        "browser": {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (sentinel-ua)"},
+        "consent": {"marketing": "granted"},
+    }
+    event.update(overrides)
+    return event
+
+
+def _history(tmp_path, now):
+    """A historic export: good orders, a duplicate, one too old, bad lines of every kind, a denied consent."""
+    lines = [
+        json.dumps(_event("h-1", now - 3 * 86400)),                       # 1 queued
+        json.dumps(_event("h-2", now - 3600)),                            # 2 queued
+        json.dumps(_event("h-1", now - 3 * 86400)),                       # 3 duplicate of line 1
+        json.dumps(_event("h-3", now - 30 * 86400)),                      # 4 older than Meta accepts
+        "{\"event_name\": \"Purchase\", " + SENTINEL_EMAIL,               # 5 invalid JSON
+        json.dumps(_event("h-4", now - 60, value="NaN")),                 # 6 invalid value
+        "",                                                               # 7 blank: ignored
+        json.dumps(_event("h-5", now - 60, consent={"marketing": "denied"})),  # 8 blocked
+        json.dumps(["not", "an", "object"]),                              # 9 wrong type
+        json.dumps(_event("h-6", now + 86400)),                           # 10 future: invalid, not "too old"
+        json.dumps(_event("h-7", now - 60, customer={"emial": SENTINEL_EMAIL})),  # 11 unknown field
+    ]
+    path = tmp_path / "history.jsonl"
+    data = ("\n".join(lines) + "\n").encode() + b'{"event_name": "Purchase", "order_id": "\xff\xfe"}\n'  # 12 invalid UTF-8
+    path.write_bytes(data)
+    return path
+
+
+def _settings(tmp_path, sandbox_url, **extra):
+    settings = {
+        "pixel_id": "1234567890", "access_token": "tok-sentinel", "data_controls": True,
+        "endpoint": sandbox_url, "outbox_path": str(tmp_path / "outbox.sqlite3"),
+    }
+    settings.update(extra)
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def _assert_no_pii(*texts):
+    for text in texts:
+        low = text.lower()
+        assert "sentinel" not in low, text
+        assert "tok-sentinel" not in text
+        assert "4930123" not in text and "030 1234" not in text
+
+
+def test_replay_against_sandbox_json(tmp_path):
+    import time
+
+    now = int(time.time())
+    history = _history(tmp_path, now)
+    with Sandbox(token="tok-sentinel") as sandbox:
+        settings = _settings(tmp_path, sandbox.url)
+        proc = run("replay", str(history), "--settings", str(settings), "--json", "--timeout", "10")
+        assert proc.returncode == 3, proc.stderr  # invalid lines make the replay incomplete
+        doc = json.loads(proc.stdout)
+        assert doc["lines"] == 11 and doc["dry_run"] is False
+        assert doc["queued"] == 2 and doc["duplicate"] == 1
+        assert doc["blocked"] == {"consent_denied": 1}
+        assert doc["skipped_too_old"] == 1
+        assert doc["invalid"] == [
+            {"line": 5, "code": "invalid_json", "field": None},
+            {"line": 6, "code": "invalid_value", "field": "value"},
+            {"line": 9, "code": "wrong_type", "field": None},
+            {"line": 10, "code": "event_time_out_of_range", "field": "event_time"},
+            {"line": 11, "code": "unknown_field", "field": "customer.emial"},
+            {"line": 12, "code": "invalid_utf8", "field": None},
+        ]
+        assert doc["flush"]["sent"] == 2 and doc["flush"]["remaining"] == 0
+        assert proc.stderr == ""  # no progress bar: stderr is not a terminal
+        # The receiver got exactly the two valid, recent orders, with their deterministic event ids.
+        stats = sandbox.stats()
+        assert stats["received"] == 2 and stats["duplicates"] == 0
+        ids = sorted(e["event_id"] for e in sandbox.received())
+        import convtrack
+
+        assert ids == sorted(convtrack.event_id("1234567890", "Purchase", o) for o in ("h-1", "h-2"))
+        _assert_no_pii(proc.stdout, proc.stderr)
+
+        # Replaying the same file again: everything is a duplicate, nothing is sent twice.
+        proc = run("replay", str(history), "--settings", str(settings), "--json", "--progress")
+        doc = json.loads(proc.stdout)
+        assert doc["queued"] == 0 and doc["duplicate"] == 3
+        assert "replay [" in proc.stderr and "12/12" in proc.stderr  # --progress forces the bar
+        assert sandbox.stats()["received"] == 2
+        _assert_no_pii(proc.stdout, proc.stderr)
+
+
+def test_replay_human_summary_dry_run_and_clean_exit(tmp_path):
+    import time
+
+    now = int(time.time())
+    with Sandbox(token="tok-sentinel") as sandbox:
+        settings = _settings(tmp_path, sandbox.url)
+        history = _history(tmp_path, now)
+        proc = run("replay", str(history), "--settings", str(settings), "--dry-run")
+        assert proc.returncode == 3
+        out = proc.stdout
+        assert "dry run" in out and "would send: 3" in out  # h-1 twice (build does not dedupe) and h-2
+        assert "skipped (older than Meta accepts, 7 days): 1" in out
+        assert "line 6: invalid_value (field value)" in out and "line 5: invalid_json" in out
+        assert "blocked: consent_denied 1" in out
+        _assert_no_pii(out, proc.stderr)
+        assert sandbox.stats()["received"] == 0  # dry run queues nothing
+        assert not (tmp_path / "outbox.sqlite3").exists() or run(
+            "status", "--settings", str(settings), "--json"
+        ).stdout.count('"depth": 0') == 1
+
+        clean = tmp_path / "clean.jsonl"
+        clean.write_text(json.dumps(_event("c-1", now - 60)) + "\n" + json.dumps(_event("c-2", now - 8 * 86400)) + "\n")
+        proc = run("replay", str(clean), "--settings", str(settings))
+        assert proc.returncode == 0, proc.stdout + proc.stderr  # a too-old order is skipped, not a failure
+        assert "queued: 1" in proc.stdout and "skipped (older than Meta accepts, 7 days): 1" in proc.stdout
+        assert "remaining 0" in proc.stdout
+        assert sandbox.stats()["received"] == 1
+
+
+def test_replay_left_events_queued_exits_3(tmp_path):
+    import time
+
+    clean = tmp_path / "one.jsonl"
+    clean.write_text(json.dumps(_event("u-1", int(time.time()) - 60)) + "\n")
+    # Nothing listens on this endpoint: the event stays durably queued and the replay reports it.
+    with Sandbox(token="tok-sentinel") as sandbox:
+        dead_url = sandbox.url
+    settings = _settings(tmp_path, dead_url)
+    proc = run("replay", str(clean), "--settings", str(settings), "--json", "--timeout", "2")
+    assert proc.returncode == 3, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["queued"] == 1 and doc["flush"]["remaining"] == 1
+    proc = run("flush", "--settings", str(settings), "--timeout", "1", "--json")
+    assert proc.returncode == 3 and json.loads(proc.stdout)["remaining"] == 1
+
+
+def test_replay_needs_an_outbox_and_valid_settings(tmp_path):
+    events = tmp_path / "e.jsonl"
+    events.write_text("{}\n")
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"pixel_id": "1234567890"}))
+    proc = run("replay", str(events), "--settings", str(path), "--json")
+    assert proc.returncode == 2
+    err = json.loads(proc.stdout)["error"]
+    assert err["type"] == "NotConfiguredError" and err["code"] == "not_configured"
+    path.write_text(json.dumps({"pixel_id": "12ab", "access_token": "tok-sentinel"}))
+    proc = run("replay", str(events), "--settings", str(path))
+    assert proc.returncode == 2 and "pixel_id" in proc.stderr and "tok-sentinel" not in proc.stderr
+    proc = run("replay", str(tmp_path / "missing.jsonl"), "--settings", str(path))
+    assert proc.returncode == 1 and "FileNotFoundError" in proc.stderr
+    proc = run("replay", "--settings", str(path))
+    assert proc.returncode == 2 and "usage:" in proc.stderr
+
+
+def test_check_good_settings_offline_and_online(tmp_path):
+    with Sandbox(token="tok-sentinel") as sandbox:
+        settings = _settings(tmp_path, sandbox.url, catalog_id="987654321", catalog_name="Replay catalog")
+        proc = run("check", "--settings", str(settings), "--json")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        doc = json.loads(proc.stdout)
+        assert doc["ok"] is True
+        assert [c["check"] for c in doc["checks"]] == ["outbox_path", "settings"]
+        assert doc["settings"]["pixel_id"] == "1234567890" and doc["settings"]["data_controls"] is True
+        assert doc["settings"]["catalog_name"] == "Replay catalog"
+        proc = run("check", "--settings", str(settings), "--online", "--json")
+        assert proc.returncode == 0, proc.stdout
+        endpoint = json.loads(proc.stdout)["checks"][-1]
+        assert endpoint["check"] == "endpoint" and endpoint["ok"] is True
+        proc = run("check", "--settings", str(settings))
+        assert proc.returncode == 0 and "ok   settings: valid" in proc.stdout and "data controls: ON" in proc.stdout
+        _assert_no_pii(proc.stdout, proc.stderr)
+        dead_url = sandbox.url
+    proc = run("check", "--settings", str(settings), "--online", "--json", "--timeout", "2")
+    assert proc.returncode == 1  # settings fine, endpoint unreachable: a runtime problem
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is False and doc["checks"][-1]["ok"] is False
+
+
+def test_check_bad_settings_name_the_setting(tmp_path):
+    cases = [
+        ({"pixel_id": "abc"}, "pixel_id"),
+        ({"pixel_id": "1234567890", "data_controls": True}, "access_token"),
+        ({"pixel_id": "1234567890", "access_token": "tok-sentinel", "unknown_setting": 1}, "unknown_setting"),
+        ({"pixel_id": "1234567890", "outbox_path": str(tmp_path / "no" / "such" / "dir" / "o.sqlite3")}, "outbox_path"),
+    ]
+    path = tmp_path / "s.json"
+    for settings, field in cases:
+        path.write_text(json.dumps(settings))
+        proc = run("check", "--settings", str(path), "--json")
+        assert proc.returncode == 2, (settings, proc.stdout, proc.stderr)
+        doc = json.loads(proc.stdout)
+        assert doc["ok"] is False
+        failed = [c for c in doc["checks"] if not c["ok"]]
+        assert len(failed) == 1 and field in json.dumps(failed[0]), (field, failed)
+        _assert_no_pii(proc.stdout, proc.stderr)
+        proc = run("check", "--settings", str(path))
+        assert proc.returncode == 2 and "FAIL" in proc.stdout and field in proc.stdout
+    # Both problems at once: each is reported, naming its setting.
+    path.write_text(json.dumps({"pixel_id": "x1", "outbox_path": str(tmp_path / "missing-dir" / "o.sqlite3")}))
+    proc = run("check", "--settings", str(path), "--json")
+    assert proc.returncode == 2
+    failed = {c["check"]: c for c in json.loads(proc.stdout)["checks"] if not c["ok"]}
+    assert set(failed) == {"outbox_path", "settings"} and failed["settings"]["field"] == "pixel_id"
+    path.write_text("{not json")
+    proc = run("check", "--settings", str(path), "--json")
+    assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["field"] == "settings"
+    path.write_text("[1]")
+    assert run("check", "--settings", str(path)).returncode == 2
+
+
+def test_help_documents_exit_codes():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for line in ("0  ok", "1  runtime error", "2  usage error or invalid settings", "3  incomplete"):
+        assert line in proc.stdout
+    for cmd in ("demo", "sandbox", "status", "flush", "replay", "check"):
+        assert cmd in proc.stdout
+    assert "exit codes" in run("replay", "--help").stdout
+    assert run("no-such-command").returncode == 2

@@ -1,0 +1,9 @@
+<?php
+declare(strict_types=1);
+
+namespace Convtrack;
+
+/** A bug in convtrack (including a caught panic): please report it. */
+class InternalException extends ConvtrackException
+{
+}

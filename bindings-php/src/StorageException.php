@@ -1,0 +1,9 @@
+<?php
+declare(strict_types=1);
+
+namespace Convtrack;
+
+/** The outbox (SQLite) cannot be opened or written. */
+class StorageException extends ConvtrackException
+{
+}

@@ -1,0 +1,279 @@
+<?php
+declare(strict_types=1);
+
+namespace Convtrack;
+
+use FFI;
+use FFI\CData;
+
+/**
+ * convtrack for PHP: a thin FFI layer over the C ABI (include/convtrack_php.h).
+ * All logic (validation, normalization, hashing, event ids, consent, outbox, delivery) is in the core.
+ *
+ *   $t = new Convtrack\Tracker(['pixel_id' => '1234567890', 'access_token' => '...', 'data_controls' => true,
+ *                               'outbox_path' => '/var/lib/shop/convtrack.sqlite3']);
+ *   $r = $t->track($event);        // ['server' => 'queued'|'duplicate'|'blocked', 'event_id' => ..., 'pixel_html' => ...]
+ *   $t->flush(5.0);                // deliver now (PHP has no background thread: call it after the response or from cron)
+ */
+final class Tracker
+{
+    /** @var array<string, FFI> one FFI instance per library path */
+    private static array $ffis = [];
+
+    private FFI $ffi;
+    private ?CData $handle;
+
+    /**
+     * @param array<string, mixed>|string $settings settings as an array or a JSON string
+     * @param string|null $libPath path of libconvtrack.so; default: env CONVTRACK_LIB, then well-known locations
+     */
+    public function __construct(array|string $settings, ?string $libPath = null)
+    {
+        $this->ffi = self::ffi($libPath);
+        $json = is_string($settings) ? $settings : self::encode($settings, 'settings');
+        $out = $this->ffi->new('convtrack_tracker*');
+        $status = $this->ffi->convtrack_tracker_new($json, strlen($json), FFI::addr($out));
+        if ($status !== Errors::OK) {
+            throw self::error($this->ffi, $status);
+        }
+        $this->handle = $out;
+    }
+
+    public function __destruct()
+    {
+        $this->close();
+    }
+
+    /** Releases the tracker (idempotent). Later calls throw ArgumentException. */
+    public function close(): void
+    {
+        if (isset($this->handle)) {
+            $this->ffi->convtrack_tracker_free($this->handle);
+            $this->handle = null;
+        }
+    }
+
+    /**
+     * Builds the event without queueing it: ['event_id', 'server' => 'send'|'blocked', 'reason', 'payload', 'pixel_html', ...].
+     * @param array<string, mixed>|string $event event input as an array or a JSON string
+     * @param array<string, mixed> $options e.g. ['nonce' => $cspNonce, 'now' => $unixSeconds]
+     * @return array<string, mixed>
+     */
+    public function build(array|string $event, array $options = []): array
+    {
+        return $this->eventCall('convtrack_tracker_build', $event, $options);
+    }
+
+    /**
+     * build + durable enqueue into the outbox (needs outbox_path): 'server' is 'queued', 'duplicate' or 'blocked'.
+     * @param array<string, mixed>|string $event
+     * @param array<string, mixed> $options
+     * @return array<string, mixed>
+     */
+    public function track(array|string $event, array $options = []): array
+    {
+        return $this->eventCall('convtrack_tracker_track', $event, $options);
+    }
+
+    /**
+     * Delivers queued events now, waiting at most $timeout seconds.
+     * @return array<string, mixed> ['sent', 'failed', 'expired', 'remaining', 'paused', ...]
+     */
+    public function flush(float $timeout = 10.0): array
+    {
+        if (!is_finite($timeout) || $timeout < 0) {
+            throw new ArgumentException('timeout: must be a finite number of seconds >= 0', 102);
+        }
+        // Clamped to a day: a float beyond PHP_INT_MAX would not convert to a meaningful uint64.
+        $ms = (int) round(min($timeout, 86400.0) * 1000);
+        return self::decode($this->callOut('convtrack_tracker_flush', [$this->handle(), $ms]));
+    }
+
+    /** @return array<string, mixed> the merchant's dashboard: pixel id, catalog, mode, data controls, queue, counters, last error, coverage */
+    public function status(): array
+    {
+        return self::decode($this->callOut('convtrack_tracker_status', [$this->handle()]));
+    }
+
+    public static function version(?string $libPath = null): string
+    {
+        return (string) self::ffi($libPath)->convtrack_version();
+    }
+
+    /** The deterministic event id the pixel and the server share for this order. */
+    public static function eventId(string $pixelId, string $eventName, string|int $orderId, ?string $libPath = null): string
+    {
+        $orderId = (string) $orderId;
+        return (string) self::callOutOn(self::ffi($libPath), 'convtrack_event_id', [
+            $pixelId, strlen($pixelId), $eventName, strlen($eventName), $orderId, strlen($orderId),
+        ]);
+    }
+
+    /** Normalized value as Meta expects it before hashing, or null if the value is empty after normalization. */
+    public static function normalize(string $field, string $value, ?string $country = null, ?string $libPath = null): ?string
+    {
+        return self::callOutOn(self::ffi($libPath), 'convtrack_normalize', self::fieldArgs($field, $value, $country));
+    }
+
+    /** SHA-256 (hex) of the normalized value, or null if the value is empty after normalization. */
+    public static function hash(string $field, string $value, ?string $country = null, ?string $libPath = null): ?string
+    {
+        return self::callOutOn(self::ffi($libPath), 'convtrack_hash', self::fieldArgs($field, $value, $country));
+    }
+
+    /** Where the library is looked for when no path is given (after env CONVTRACK_LIB). @return list<string> */
+    public static function libraryCandidates(): array
+    {
+        $ext = PHP_OS_FAMILY === 'Darwin' ? 'dylib' : 'so';
+        $root = dirname(__DIR__, 2);
+        return [
+            __DIR__ . "/../lib/libconvtrack.$ext",
+            "$root/target/release/libconvtrack.$ext",
+            "$root/target/debug/libconvtrack.$ext",
+            "/usr/local/lib/libconvtrack.$ext",
+            "/usr/lib/libconvtrack.$ext",
+        ];
+    }
+
+    /** The FFI header: env CONVTRACK_HEADER, the package's include/, or the repository's include/. */
+    public static function headerPath(): string
+    {
+        $env = getenv('CONVTRACK_HEADER');
+        foreach ([$env ?: null, __DIR__ . '/../include/convtrack_php.h', dirname(__DIR__, 2) . '/include/convtrack_php.h'] as $p) {
+            if ($p !== null && is_file($p)) {
+                return $p;
+            }
+        }
+        throw new NotConfiguredException('header: convtrack_php.h not found (set CONVTRACK_HEADER)', 401);
+    }
+
+    private static function ffi(?string $libPath): FFI
+    {
+        if ($libPath === null) {
+            $env = getenv('CONVTRACK_LIB');
+            if ($env !== false && $env !== '') {
+                $libPath = $env;
+            } else {
+                foreach (self::libraryCandidates() as $candidate) {
+                    if (is_file($candidate)) {
+                        $libPath = $candidate;
+                        break;
+                    }
+                }
+            }
+        }
+        if ($libPath === null || !is_file($libPath)) {
+            throw new NotConfiguredException('library: libconvtrack not found (pass $libPath or set CONVTRACK_LIB)', 401);
+        }
+        $key = realpath($libPath) ?: $libPath;
+        if (!isset(self::$ffis[$key])) {
+            $header = file_get_contents(self::headerPath());
+            self::$ffis[$key] = FFI::cdef((string) $header, $key);
+        }
+        return self::$ffis[$key];
+    }
+
+    private function handle(): CData
+    {
+        if (!isset($this->handle)) {
+            throw new ArgumentException('tracker: is closed', 102);
+        }
+        return $this->handle;
+    }
+
+    /** @param array<string, mixed>|string $event @param array<string, mixed> $options @return array<string, mixed> */
+    private function eventCall(string $fn, array|string $event, array $options): array
+    {
+        $json = is_string($event) ? $event : self::encode($event, 'event');
+        $opts = $options === [] ? null : self::encode($options, 'options');
+        $result = $this->callOut($fn, [
+            $this->handle(), $json, strlen($json), $opts, $opts === null ? 0 : strlen($opts),
+        ]);
+        return self::decode((string) $result);
+    }
+
+    /** @param list<mixed> $args */
+    private function callOut(string $fn, array $args): ?string
+    {
+        return self::callOutOn($this->ffi, $fn, $args);
+    }
+
+    /**
+     * Calls a function whose last argument is `char **out`; copies the string into PHP and frees it.
+     * @param list<mixed> $args
+     * @return string|null null when the core reports DROPPED (empty after normalization)
+     */
+    private static function callOutOn(FFI $ffi, string $fn, array $args): ?string
+    {
+        $out = $ffi->new('char*');
+        $status = $ffi->$fn(...[...$args, FFI::addr($out)]);
+        if ($status === Errors::DROPPED) {
+            return null;
+        }
+        if ($status !== Errors::OK) {
+            throw self::error($ffi, $status);
+        }
+        try {
+            return FFI::string($out);
+        } finally {
+            $ffi->convtrack_string_free($out);
+        }
+    }
+
+    private static function error(FFI $ffi, int $status): ConvtrackException
+    {
+        $len = $ffi->convtrack_last_error_message(null, 0);
+        $buf = $ffi->new('char[' . ($len + 1) . ']');
+        $ffi->convtrack_last_error_message($buf, $len + 1);
+        $message = FFI::string($buf);
+        $name = (string) $ffi->convtrack_status_name($status);
+        return Errors::make($status, $message === '' ? $name : $message, $name);
+    }
+
+    /** @return list<mixed> */
+    private static function fieldArgs(string $field, string $value, ?string $country): array
+    {
+        return [$field, strlen($field), $value, strlen($value), $country, $country === null ? 0 : strlen($country)];
+    }
+
+    /**
+     * JSON-encodes an input array. Two things JSON cannot carry are handled so the core still names the field:
+     * a non-finite float (NaN, INF) is passed as the string "NaN"/"INF" (the core rejects it as an invalid value
+     * of that field), and a string that is not valid UTF-8 raises InvalidUtf8Exception naming its path.
+     * @param array<mixed> $value
+     */
+    private static function encode(array $value, string $what): string
+    {
+        $value = self::prepare($value, '');
+        try {
+            return json_encode($value, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION | JSON_UNESCAPED_SLASHES);
+        } catch (\JsonException $e) {
+            throw new InvalidJsonException("$what: cannot be encoded as JSON (" . json_last_error_msg() . ')', 200, null, $e);
+        }
+    }
+
+    /** @param array<mixed> $a @return array<mixed> */
+    private static function prepare(array $a, string $path): array
+    {
+        foreach ($a as $k => $v) {
+            $p = is_int($k) ? "{$path}[$k]" : ($path === '' ? (string) $k : "$path.$k");
+            if (is_string($k) && preg_match('//u', $k) !== 1) {
+                throw new InvalidUtf8Exception(($path === '' ? 'key' : "$path: key") . ' is not valid UTF-8', 101);
+            }
+            if (is_float($v) && !is_finite($v)) {
+                $a[$k] = is_nan($v) ? 'NaN' : ($v > 0 ? 'INF' : '-INF');
+            } elseif (is_string($v) && preg_match('//u', $v) !== 1) {
+                throw new InvalidUtf8Exception("$p: is not valid UTF-8", 101);
+            } elseif (is_array($v)) {
+                $a[$k] = self::prepare($v, $p);
+            }
+        }
+        return $a;
+    }
+
+    /** @return array<string, mixed> */
+    private static function decode(string $json): array
+    {
+        return json_decode($json, true, 512, JSON_THROW_ON_ERROR);
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the PHP package's PHPUnit suite (Debian's phpunit 9) against the release C library.
+# The tests start the sandbox receiver themselves (python -m convtrack.sandbox from .venv, or $PYTHON).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+target=${CARGO_TARGET_DIR:-target}
+if [ -z "${CONVTRACK_LIB:-}" ]; then
+  cargo build --quiet --release -p convtrack-c
+  export CONVTRACK_LIB="$(pwd)/$target/release/libconvtrack.so"
+fi
+export PYTHON=${PYTHON:-$(pwd)/.venv/bin/python}
+exec phpunit -c bindings-php/phpunit.xml "$@"
