@@ -277,6 +277,12 @@ def test_python_api_iterables_and_file_objects() -> None:
     assert row["title"] == product(7)["title"]
     with pytest.raises(convtrack.InvalidArgumentError):
         convtrack.export_feed_string([], format="json")
+    with pytest.raises(convtrack.WrongTypeError, match="products"):
+        convtrack.export_feed_string(json.dumps(product(1)).encode())
+    with pytest.raises(convtrack.WrongTypeError, match="one product"):
+        convtrack.export_feed_string(product(1))
+    with pytest.raises(convtrack.StorageError, match="products"):
+        convtrack.export_feed_string("/nonexistent/products.jsonl")
 
     class Boom(Exception):
         pass
