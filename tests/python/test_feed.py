@@ -166,6 +166,17 @@ def test_tsv_round_trip(catalogs: Dict[int, pathlib.Path], tmp_path: pathlib.Pat
     code, out, err = run_cli("feed", str(catalogs[10_000]), "-o", str(dst), "--json")
     assert code == 0, err
     check_csv(dst, 10_000, [0, 1, 5, 9_999], delimiter="\t")
+    # stdin input, progress bar forced on (stderr), format from the suffix.
+    dst2 = tmp_path / "feed2.csv"
+    with open(catalogs[10_000], "rb") as stdin:
+        proc = subprocess.run(
+            [sys.executable, "-m", "convtrack", "feed", "-", "-o", str(dst2), "--progress", "always"],
+            stdin=stdin, capture_output=True, text=True, timeout=300,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "10000 lines, 10000 written" in proc.stderr
+    assert "10000 products written (csv), 0 skipped" in proc.stdout
+    check_csv(dst2, 10_000, [3, 9_998])
 
 
 def bad_lines() -> List[bytes]:

@@ -447,7 +447,8 @@ pub fn export_records<S: RecordSource + ?Sized, W: Write>(
         bytes += buf.len() as u64 + 1;
         if opts.progress_every > 0 && line_no % opts.progress_every == 0 {
             if let Some(cb) = hooks.on_progress.as_mut() {
-                cb(line_no, bytes, report.written)?;
+                // Reported before this line is processed: `written` counts the lines before it.
+                cb(line_no - 1, bytes - (buf.len() as u64 + 1), report.written)?;
             }
         }
         let parsed = match record {
