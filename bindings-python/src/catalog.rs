@@ -106,6 +106,18 @@ fn open_source(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, st: &Stash) -
     if let Some(path) = as_path(obj)? {
         return Ok(Source::File(catalog::open_lines(&path, what).map_err(|e| to_py_err(py, &e))?));
     }
+    if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<pyo3::types::PyByteArray>() {
+        return Err(to_py_err(
+            py,
+            &Error::field(ErrorCode::WrongType, what, "must be a path or an iterable of lines, not bytes (use io.BytesIO(data))"),
+        ));
+    }
+    if obj.is_instance_of::<pyo3::types::PyDict>() {
+        return Err(to_py_err(
+            py,
+            &Error::field(ErrorCode::WrongType, what, "must be an iterable of products, not one product dict (wrap it in a list)"),
+        ));
+    }
     let iter = PyIterator::from_object(obj).map_err(|_| {
         to_py_err(py, &Error::field(ErrorCode::WrongType, what, "must be a path or an iterable of JSON lines or dicts"))
     })?;

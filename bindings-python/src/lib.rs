@@ -369,6 +369,7 @@ impl Tracker {
     /// Writes a catalog feed with this merchant's `content_id` mapping and
     /// records it for `status()["catalog"]` (see `convtrack.export_feed`).
     #[pyo3(signature = (products, dst, *, format="xml", on_error=None, on_progress=None, max_errors=100))]
+    #[allow(clippy::too_many_arguments)]
     fn export_feed<'py>(
         &self,
         py: Python<'py>,

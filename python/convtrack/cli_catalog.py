@@ -64,12 +64,14 @@ class _Progress:
         self.enabled = enabled
         self.last = 0.0
         self.start = time.monotonic()
+        self.state = (0, 0, 0)
 
-    def __call__(self, lines: int, nbytes: int, written: int) -> None:
+    def __call__(self, lines: int, nbytes: int, written: int, force: bool = False) -> None:
+        self.state = (lines, nbytes, written)
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self.last < 0.1:
+        if now - self.last < 0.1 and not force:
             return
         self.last = now
         rate = lines / max(now - self.start, 1e-9)
@@ -83,6 +85,7 @@ class _Progress:
 
     def done(self) -> None:
         if self.enabled:
+            self(*self.state, force=True)  # the final counts, never throttled away
             sys.stderr.write("\n")
 
 

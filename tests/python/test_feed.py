@@ -166,6 +166,17 @@ def test_tsv_round_trip(catalogs: Dict[int, pathlib.Path], tmp_path: pathlib.Pat
     code, out, err = run_cli("feed", str(catalogs[10_000]), "-o", str(dst), "--json")
     assert code == 0, err
     check_csv(dst, 10_000, [0, 1, 5, 9_999], delimiter="\t")
+    # stdin input, progress bar forced on (stderr), format from the suffix.
+    dst2 = tmp_path / "feed2.csv"
+    with open(catalogs[10_000], "rb") as stdin:
+        proc = subprocess.run(
+            [sys.executable, "-m", "convtrack", "feed", "-", "-o", str(dst2), "--progress", "always"],
+            stdin=stdin, capture_output=True, text=True, timeout=300,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "10000 lines, 10000 written" in proc.stderr
+    assert "10000 products written (csv), 0 skipped" in proc.stdout
+    check_csv(dst2, 10_000, [3, 9_998])
 
 
 def bad_lines() -> List[bytes]:
@@ -277,6 +288,12 @@ def test_python_api_iterables_and_file_objects() -> None:
     assert row["title"] == product(7)["title"]
     with pytest.raises(convtrack.InvalidArgumentError):
         convtrack.export_feed_string([], format="json")
+    with pytest.raises(convtrack.WrongTypeError, match="products"):
+        convtrack.export_feed_string(json.dumps(product(1)).encode())
+    with pytest.raises(convtrack.WrongTypeError, match="one product"):
+        convtrack.export_feed_string(product(1))
+    with pytest.raises(convtrack.StorageError, match="products"):
+        convtrack.export_feed_string("/nonexistent/products.jsonl")
 
     class Boom(Exception):
         pass

@@ -104,13 +104,18 @@ impl Default for ExportOptions {
     }
 }
 
+/// Hook for every product error, in input order.
+pub type ErrorHook<'a> = &'a mut dyn FnMut(&ProductError) -> Result<()>;
+/// Hook for progress: (lines read, bytes read, products written).
+pub type ProgressHook<'a> = &'a mut dyn FnMut(u64, u64, u64) -> Result<()>;
+
 /// Callbacks during an export. A hook that returns an error stops the export.
 #[derive(Default)]
 pub struct ExportHooks<'a> {
     /// Every product error, in input order (also the ones beyond the report's details).
-    pub on_error: Option<&'a mut dyn FnMut(&ProductError) -> Result<()>>,
-    /// Progress: (lines read, bytes read, products written).
-    pub on_progress: Option<&'a mut dyn FnMut(u64, u64, u64) -> Result<()>>,
+    pub on_error: Option<ErrorHook<'a>>,
+    /// Progress, every `progress_every` lines and once at the end.
+    pub on_progress: Option<ProgressHook<'a>>,
 }
 
 /// One skipped product: where, which (if the id could be read), and why.
@@ -315,7 +320,7 @@ pub fn xml_text(s: &str) -> Cow<'_, str> {
 
 enum Sink<W: Write> {
     Xml(BufWriter<W>),
-    Delimited(csv::Writer<W>),
+    Delimited(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> Sink<W> {
@@ -343,7 +348,7 @@ impl<W: Write> Sink<W> {
                     .buffer_capacity(64 * 1024)
                     .from_writer(out);
                 w.write_record(COLUMNS).map_err(write_err)?;
-                Ok(Sink::Delimited(w))
+                Ok(Sink::Delimited(Box::new(w)))
             }
         }
     }
@@ -442,7 +447,8 @@ pub fn export_records<S: RecordSource + ?Sized, W: Write>(
         bytes += buf.len() as u64 + 1;
         if opts.progress_every > 0 && line_no % opts.progress_every == 0 {
             if let Some(cb) = hooks.on_progress.as_mut() {
-                cb(line_no, bytes, report.written)?;
+                // Reported before this line is processed: `written` counts the lines before it.
+                cb(line_no - 1, bytes - (buf.len() as u64 + 1), report.written)?;
             }
         }
         let parsed = match record {

@@ -329,6 +329,9 @@ fn id_field(m: &Map<String, Value>, key: &str) -> Result<Option<String>> {
         Some(_) => return Err(Error::wrong_type(key, "a string or a whole number")),
     };
     check_id(&s, key)?;
+    if !s.chars().all(is_xml_char) {
+        return Err(Error::invalid(key, "must not contain characters XML cannot carry (U+FFFE, U+FFFF)"));
+    }
     Ok(Some(s))
 }
 
@@ -537,6 +540,8 @@ mod tests {
             (with("title", json!("a\u{FFFF}")), ErrorCode::InvalidValue, "title"),
             (with("title", json!("   ")), ErrorCode::InvalidValue, "title"),
             (with("inventory", json!(-1)), ErrorCode::InvalidValue, "inventory"),
+            (with("sku", json!("a\u{FFFE}")), ErrorCode::InvalidValue, "sku"),
+            (with("id", json!("a\u{85}b")), ErrorCode::InvalidValue, "id"),
             (with("condition", json!("broken")), ErrorCode::InvalidValue, "condition"),
             (with("colour", json!("red")), ErrorCode::UnknownField, "colour"),
             (with("additional_image_links", json!(["https://a.example/1.jpg", "nope"])), ErrorCode::InvalidValue, "additional_image_links[1]"),
