@@ -475,6 +475,30 @@ unsafe fn write_json(out: *mut *mut c_char, value: &serde_json::Value) -> Result
     Ok(convtrack_status::CONVTRACK_STATUS_OK)
 }
 
+/// The arguments shared by build, track and page_snippet: a tracker, a JSON text
+/// named `json_name`, and optional build options.
+///
+/// # Safety
+/// `tracker` NULL or live; each `(ptr, len)` NULL or valid for reads.
+unsafe fn tracker_json_options<'a>(
+    tracker: *const convtrack_tracker,
+    json: *const c_char,
+    json_len: usize,
+    json_name: &str,
+    options_json: *const c_char,
+    options_json_len: usize,
+) -> Result<(&'a Tracker, &'a str, BuildOptions), Error> {
+    // SAFETY: caller contract on the tracker and the (ptr, len) pairs.
+    let (tracker, text, options) = unsafe {
+        (tracker_ref(tracker)?, str_arg(json, json_len, json_name)?, opt_str_arg(options_json, options_json_len, "options_json")?)
+    };
+    let options = match options {
+        Some(o) => BuildOptions::from_json(o)?,
+        None => BuildOptions::default(),
+    };
+    Ok((tracker, text, options))
+}
+
 /// The shared body of `convtrack_tracker_build` and `convtrack_tracker_track`.
 ///
 /// # Safety
@@ -490,18 +514,9 @@ unsafe fn event_call(
 ) -> convtrack_status {
     guard(|| {
         check_out(out)?;
-        // SAFETY: caller contract on the tracker and the (ptr, len) pairs.
-        let (tracker, event, options) = unsafe {
-            (
-                tracker_ref(tracker)?,
-                str_arg(event_json, event_json_len, "event_json")?,
-                opt_str_arg(options_json, options_json_len, "options_json")?,
-            )
-        };
-        let options = match options {
-            Some(o) => BuildOptions::from_json(o)?,
-            None => BuildOptions::default(),
-        };
+        // SAFETY: forwarded caller contract.
+        let (tracker, event, options) =
+            unsafe { tracker_json_options(tracker, event_json, event_json_len, "event_json", options_json, options_json_len)? };
         let result = if track { tracker.track_json(event, &options)? } else { tracker.build_json(event, &options)? };
         // SAFETY: `out` checked non-NULL above.
         unsafe { write_json(out, &result.to_json()) }
@@ -584,18 +599,9 @@ pub unsafe extern "C" fn convtrack_tracker_page_snippet(
 ) -> convtrack_status {
     guard(|| {
         check_out(out)?;
-        // SAFETY: caller contract on the tracker and the (ptr, len) pairs.
-        let (tracker, events, options) = unsafe {
-            (
-                tracker_ref(tracker)?,
-                str_arg(events_json, events_json_len, "events_json")?,
-                opt_str_arg(options_json, options_json_len, "options_json")?,
-            )
-        };
-        let options = match options {
-            Some(o) => BuildOptions::from_json(o)?,
-            None => BuildOptions::default(),
-        };
+        // SAFETY: forwarded caller contract.
+        let (tracker, events, options) =
+            unsafe { tracker_json_options(tracker, events_json, events_json_len, "events_json", options_json, options_json_len)? };
         let html = tracker.page_snippet_json(events, &options)?;
         let p = to_c_string(html)?;
         // SAFETY: `out` checked non-NULL above.

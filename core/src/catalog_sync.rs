@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::{json, Map, Value};
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::catalog::Product;
-use crate::deliver::{classify, now_ms, retry_delay_ms, Outcome, Sender};
+use crate::deliver::{classify, now_ms, retry_delay_ms, wait_for_next_due, Outcome, Sender};
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox::Outbox;
 use crate::tracker::Tracker;
@@ -104,6 +104,22 @@ fn incr(c: &Connection, pixel_id: &str, name: &str, by: i64) -> rusqlite::Result
     Ok(())
 }
 
+/// Removes the version of `it` that was handled; a newer edit made meanwhile stays
+/// queued, with the lease cleared so it goes out next.
+fn settle(tx: &Connection, catalog: &str, it: &ClaimedItem) -> rusqlite::Result<()> {
+    let n = tx.execute(
+        "DELETE FROM catalog_queue WHERE catalog_id = ?1 AND retailer_id = ?2 AND version = ?3",
+        params![catalog, it.retailer_id, it.version],
+    )?;
+    if n == 0 {
+        tx.execute(
+            "UPDATE catalog_queue SET claimed_until = 0 WHERE catalog_id = ?1 AND retailer_id = ?2",
+            params![catalog, it.retailer_id],
+        )?;
+    }
+    Ok(())
+}
+
 /// The catalog half of one outbox file.
 pub struct CatalogQueue<'a> {
     outbox: &'a Outbox,
@@ -184,16 +200,7 @@ impl<'a> CatalogQueue<'a> {
         self.outbox.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for it in items {
-                let n = tx.execute(
-                    "DELETE FROM catalog_queue WHERE catalog_id = ?1 AND retailer_id = ?2 AND version = ?3",
-                    params![catalog, it.retailer_id, it.version],
-                )?;
-                if n == 0 {
-                    tx.execute(
-                        "UPDATE catalog_queue SET claimed_until = 0 WHERE catalog_id = ?1 AND retailer_id = ?2",
-                        params![catalog, it.retailer_id],
-                    )?;
-                }
+                settle(&tx, catalog, it)?;
             }
             incr(&tx, pixel, "catalog.sent", items.len() as i64)?;
             let last = json!({"time_ms": now_ms, "items": items.len(), "handle": handle});
@@ -248,16 +255,7 @@ impl<'a> CatalogQueue<'a> {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![catalog, it.retailer_id, it.method, reason, code, now_ms, it.data],
                 )?;
-                let n = tx.execute(
-                    "DELETE FROM catalog_queue WHERE catalog_id = ?1 AND retailer_id = ?2 AND version = ?3",
-                    params![catalog, it.retailer_id, it.version],
-                )?;
-                if n == 0 {
-                    tx.execute(
-                        "UPDATE catalog_queue SET claimed_until = 0 WHERE catalog_id = ?1 AND retailer_id = ?2",
-                        params![catalog, it.retailer_id],
-                    )?;
-                }
+                settle(&tx, catalog, it)?;
             }
             incr(&tx, pixel, "catalog.failed", items.len() as i64)?;
             tx.commit()
@@ -399,18 +397,13 @@ pub(crate) fn flush(sender: &Sender, deadline: Instant, wait_for_retries: bool, 
         let now = now_ms();
         let items = queue.claim(now, limit, sender.lease_ms())?;
         if items.is_empty() {
-            let stats = queue.stats()?;
-            match stats.next_attempt_at_ms {
-                Some(next) if wait_for_retries && stats.depth > 0 => {
-                    let wait = Duration::from_millis((next - now).max(5) as u64);
-                    if Instant::now() + wait > deadline {
-                        break;
-                    }
-                    std::thread::sleep(wait);
+            if wait_for_retries {
+                let stats = queue.stats()?;
+                if wait_for_next_due(stats.depth, stats.next_attempt_at_ms, now, deadline) {
                     continue;
                 }
-                _ => break,
             }
+            break;
         }
         send(sender, &queue, items, report)?;
         if Instant::now() >= deadline {

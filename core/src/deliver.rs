@@ -119,6 +119,22 @@ fn jitter_factor() -> f64 {
     0.75 + f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) * 0.5
 }
 
+/// Nothing is due: sleeps until the next retry falls due when that is before `deadline`
+/// and returns `true` (look again), else returns `false` (the flush is over).
+pub(crate) fn wait_for_next_due(depth: i64, next_attempt_at_ms: Option<i64>, now: i64, deadline: Instant) -> bool {
+    match next_attempt_at_ms {
+        Some(next) if depth > 0 => {
+            let wait = Duration::from_millis((next - now).max(5) as u64);
+            if Instant::now() + wait > deadline {
+                return false;
+            }
+            std::thread::sleep(wait);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Exponential backoff with jitter after `attempts` failed attempts, capped at `retry_max_ms`.
 pub(crate) fn retry_delay_ms(settings: &Settings, attempts: i64) -> i64 {
     let attempts = attempts.clamp(0, 30) as i32;
@@ -222,21 +238,13 @@ impl Sender {
             }
             let rows = self.outbox.claim(now, self.settings.batch_size, self.lease_ms())?;
             if rows.is_empty() {
-                if !wait_for_retries {
-                    break;
-                }
-                let stats = self.outbox.stats(now)?;
-                match stats.next_attempt_at_ms {
-                    Some(next) if stats.depth > 0 => {
-                        let wait = Duration::from_millis((next - now).max(5) as u64);
-                        if Instant::now() + wait > deadline {
-                            break;
-                        }
-                        std::thread::sleep(wait);
+                if wait_for_retries {
+                    let stats = self.outbox.stats(now)?;
+                    if wait_for_next_due(stats.depth, stats.next_attempt_at_ms, now, deadline) {
                         continue;
                     }
-                    _ => break,
                 }
+                break;
             }
             self.send(rows, &mut report)?;
             if Instant::now() >= deadline {

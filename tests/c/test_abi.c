@@ -270,6 +270,16 @@ static void test_threads(void) {
     convtrack_tracker_free(shared);
 }
 
+/* Removes an SQLite outbox file with its WAL and shared-memory files. */
+static void remove_db(const char *path) {
+    char side[300];
+    remove(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    remove(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    remove(side);
+}
+
 static void test_track_flush_status(void) {
     char path[256];
     snprintf(path, sizeof path, "/tmp/convtrack-c-test-%d.sqlite3", (int)getpid());
@@ -326,12 +336,7 @@ static void test_track_flush_status(void) {
     CHECK(convtrack_tracker_track(t, S(PURCHASE), NULL, 0, &out) == CONVTRACK_STATUS_NOT_CONFIGURED && out == SENTINEL, "track needs outbox_path");
     CHECK(strstr(last_error(), "outbox_path") != NULL, "message names outbox_path");
     convtrack_tracker_free(t);
-    char wal[300];
-    remove(path);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    remove(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    remove(wal);
+    remove_db(path);
 }
 
 static void test_catalog_updates(void) {
@@ -384,12 +389,7 @@ static void test_catalog_updates(void) {
     CHECK(convtrack_tracker_catalog_delete(t, S("p1"), &out) == CONVTRACK_STATUS_NOT_CONFIGURED && out == SENTINEL, "needs catalog_id");
     CHECK(strstr(last_error(), "catalog_id") != NULL, "message names catalog_id: %s", last_error());
     convtrack_tracker_free(t);
-    char wal[300];
-    remove(path);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    remove(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    remove(wal);
+    remove_db(path);
 }
 
 static void test_page_snippet(void) {
