@@ -29,29 +29,7 @@
 /* Check bookkeeping                                                         */
 /* ------------------------------------------------------------------------ */
 
-static int passed = 0;
-static int failed = 0;
-
-static bool check(bool ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s - ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-    }
-    return ok;
-}
-
-/* A string literal as the (ptr, len) pair the ABI takes. */
-#define S(lit) (lit), (sizeof(lit) - 1)
-/* A C string as a (ptr, len) pair. */
-#define Z(str) (str), strlen(str)
+#include "check.h"
 
 static const char *status_str(convtrack_status s) { return convtrack_status_name(s); }
 

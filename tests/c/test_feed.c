@@ -17,27 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int passed = 0;
-static int failed = 0;
-
-static bool check(bool ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s - ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-    }
-    return ok;
-}
-
-#define S(lit) (lit), (sizeof(lit) - 1)
-#define Z(str) (str), strlen(str)
+#include "check.h"
 
 static char *last_error(void) {
     size_t n = convtrack_last_error_message(NULL, 0);

@@ -1,0 +1,35 @@
+/* One-line-per-check bookkeeping shared by the C test programs (test_convtrack.c,
+ * test_feed.c): `check(ok, fmt, ...)` prints "ok   - ..." or "FAIL - ..." and counts. */
+#ifndef CONVTRACK_TESTS_CHECK_H
+#define CONVTRACK_TESTS_CHECK_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static int passed = 0;
+static int failed = 0;
+
+static bool check(bool ok, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s - ", ok ? "ok  " : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+    }
+    return ok;
+}
+
+/* A string literal as the (ptr, len) pair the ABI takes. */
+#define S(lit) (lit), (sizeof(lit) - 1)
+/* A C string as a (ptr, len) pair. */
+#define Z(str) (str), strlen(str)
+
+#endif
