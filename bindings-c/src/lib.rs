@@ -675,14 +675,8 @@ pub unsafe extern "C" fn convtrack_tracker_catalog_update(
     product_json_len: usize,
     out: *mut *mut c_char,
 ) -> convtrack_status {
-    guard(|| {
-        check_out(out)?;
-        // SAFETY: caller contract on the tracker and the (ptr, len) pair.
-        let (tracker, product) = unsafe { (tracker_ref(tracker)?, str_arg(product_json, product_json_len, "product_json")?) };
-        let change = tracker.catalog_update_json(product)?;
-        // SAFETY: `out` checked non-NULL above.
-        unsafe { write_json(out, &change.to_json()) }
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { catalog_call(tracker, product_json, product_json_len, "product_json", out, Tracker::catalog_update_json) }
 }
 
 /// Queues the removal of a product from the catalog, by its catalog id (UTF-8).
@@ -699,11 +693,27 @@ pub unsafe extern "C" fn convtrack_tracker_catalog_delete(
     product_id_len: usize,
     out: *mut *mut c_char,
 ) -> convtrack_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { catalog_call(tracker, product_id, product_id_len, "product_id", out, Tracker::catalog_delete) }
+}
+
+/// The shared body of the two catalog-change functions.
+///
+/// # Safety
+/// As `convtrack_tracker_catalog_update`.
+unsafe fn catalog_call(
+    tracker: *const convtrack_tracker,
+    text: *const c_char,
+    text_len: usize,
+    name: &str,
+    out: *mut *mut c_char,
+    op: fn(&Tracker, &str) -> Result<convtrack_core::catalog_sync::CatalogChange, Error>,
+) -> convtrack_status {
     guard(|| {
         check_out(out)?;
         // SAFETY: caller contract on the tracker and the (ptr, len) pair.
-        let (tracker, id) = unsafe { (tracker_ref(tracker)?, str_arg(product_id, product_id_len, "product_id")?) };
-        let change = tracker.catalog_delete(id)?;
+        let (tracker, text) = unsafe { (tracker_ref(tracker)?, str_arg(text, text_len, name)?) };
+        let change = op(tracker, text)?;
         // SAFETY: `out` checked non-NULL above.
         unsafe { write_json(out, &change.to_json()) }
     })
