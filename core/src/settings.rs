@@ -82,6 +82,8 @@ pub struct Settings {
     pub mode: Mode,
     pub catalog_id: Option<String>,
     pub catalog_name: Option<String>,
+    /// The storefront's home page: the `<link>` of the XML feed's channel.
+    pub shop_url: Option<String>,
     pub test_event_code: Option<String>,
     pub api_version: String,
     pub endpoint: String,
@@ -136,6 +138,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "mode",
     "catalog_id",
     "catalog_name",
+    "shop_url",
     "test_event_code",
     "api_version",
     "endpoint",
@@ -261,6 +264,14 @@ impl Settings {
         if let Some(n) = &catalog_name {
             check_plain_text("catalog_name", n, 256)?;
         }
+        let shop_url = text("shop_url")?.filter(|s| !s.is_empty());
+        if let Some(u) = &shop_url {
+            let ok = u.len() <= 2048
+                && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
+            if !ok {
+                return Err(Error::setting("shop_url", "must be an absolute http(s) URL"));
+            }
+        }
         let test_event_code = text("test_event_code")?.filter(|s| !s.is_empty());
         if let Some(code) = &test_event_code {
             if code.len() > 64 || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
@@ -363,6 +374,7 @@ impl Settings {
             mode,
             catalog_id,
             catalog_name,
+            shop_url,
             test_event_code,
             api_version,
             endpoint,
@@ -416,6 +428,7 @@ impl Settings {
             "mode": self.mode.as_str(),
             "catalog_id": self.catalog_id,
             "catalog_name": self.catalog_name,
+            "shop_url": self.shop_url,
             "test_event_code": self.test_event_code,
             "api_version": self.api_version,
             "endpoint": self.endpoint,

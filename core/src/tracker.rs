@@ -295,6 +295,7 @@ impl Tracker {
         if let Some(name) = &self.settings.catalog_name {
             opts.channel_title = name.clone();
         }
+        opts.channel_link = self.settings.shop_url.clone();
         opts
     }
 

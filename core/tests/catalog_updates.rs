@@ -175,3 +175,19 @@ fn bad_products_and_missing_settings_are_typed_errors() {
     let pure = Tracker::new(Settings::from_value(&json!({"pixel_id": "1", "catalog_id": "5", "access_token": "t"})).unwrap());
     assert_eq!(pure.catalog_delete("p1").unwrap_err().field_name(), Some("outbox_path"));
 }
+
+#[test]
+fn shop_url_is_the_feed_channel_link_and_is_validated() {
+    let t = Tracker::new(
+        Settings::from_value(&json!({"pixel_id": "1", "catalog_name": "Main", "shop_url": "https://shop.example/"})).unwrap(),
+    );
+    let opts = t.export_options(convtrack_core::catalog::FeedFormat::Xml);
+    let line = product("p1", "Mug").to_string();
+    let (xml, report) = convtrack_core::catalog::export_feed_string(&line, &opts).unwrap();
+    assert_eq!(report.written, 1);
+    assert!(xml.contains("<title>Main</title>\n<link>https://shop.example/</link>"), "{xml}");
+    for bad in ["javascript:alert(1)", "/relative", "ftp://x.example/"] {
+        let e = Settings::from_value(&json!({"pixel_id": "1", "shop_url": bad})).unwrap_err();
+        assert_eq!(e.field_name(), Some("shop_url"), "{bad}");
+    }
+}
