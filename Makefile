@@ -67,3 +67,11 @@ browser-test: wheel
 stubtest: wheel
 	$(PY) -m mypy.stubtest convtrack --allowlist tests/python/stubtest-allowlist.txt
 	$(PY) -m mypy --strict python/convtrack
+
+# Celery delivery against a real redis-server (Debian package, installed if missing) and
+# real worker subprocesses; see docs/celery.md.
+.PHONY: celery-test
+celery-test: wheel
+	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null
+	$(PY) -m pip install -q --disable-pip-version-check 'celery[redis]>=5.3'
+	cd tests/celery && ../../$(PY) -m pytest -q -p no:cacheprovider .

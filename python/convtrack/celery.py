@@ -28,7 +28,12 @@ import logging
 import threading
 from typing import Any, Dict, List, Mapping, Optional
 
-from celery import Celery, Task, current_app, shared_task
+from celery import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    Celery,
+    Task,
+    current_app,
+    shared_task,
+)
 
 from convtrack._convtrack import Tracker
 from convtrack.errors import (
@@ -197,7 +202,7 @@ def _error(cls: type, shot: Mapping[str, Any], message: str) -> DeliveryError:
     return err
 
 
-@shared_task(
+@shared_task(  # type: ignore[untyped-decorator, misc, unused-ignore]
     bind=True,
     name=DELIVER_TASK,
     acks_late=True,
@@ -234,23 +239,24 @@ def deliver_event(self: Task, payload: str) -> Dict[str, Any]:
             f"dead-lettered, not retried (fbtrace_id {shot['fbtrace_id']})",
         )
     countdown = float(shot["retry_in_ms"] or 1000) / 1000.0
+    error: DeliveryError
     if outcome == "paused":
         if _config["pause_retry_seconds"] is not None:
             countdown = float(_config["pause_retry_seconds"])
-        exc: DeliveryError = _error(
+        error = _error(
             DeliveryPausedError,
             shot,
             f"delivery paused: Meta refused the access token or its permissions "
             f"(code {shot['code']}, {shot['reason']}); event {eid} retried in {countdown:.0f} s",
         )
     else:
-        exc = _error(
+        error = _error(
             RetryableDeliveryError, shot, f"event {eid} not delivered ({shot['reason']}); retried in {countdown:.3f} s"
         )
-    raise self.retry(exc=exc, countdown=countdown)
+    raise self.retry(exc=error, countdown=countdown)
 
 
-@shared_task(name=HANDOFF_TASK, ignore_result=True)
+@shared_task(name=HANDOFF_TASK, ignore_result=True)  # type: ignore[untyped-decorator, misc, unused-ignore]
 def handoff_pending_task(limit: int = 1000) -> Dict[str, Any]:
     """Beat-able: hands off what the worker's outbox holds (a worker on the web host that
     shares the web tracker's ``outbox_path``)."""

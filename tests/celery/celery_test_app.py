@@ -24,7 +24,13 @@ def make_app(broker: str, visibility_timeout: float = 3600.0, worker_settings: O
         task_acks_late=True,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=2,
-        broker_transport_options={"visibility_timeout": visibility_timeout},
+        # A short visibility timeout makes a killed worker's task come back quickly; kombu
+        # then sweeps for such tasks every unacked_restore_interval * unacked_restore_throttle s.
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout,
+            "unacked_restore_interval": 1,
+            "unacked_restore_throttle": 1,
+        },
         result_backend_transport_options={"retry_policy": {"max_retries": 0}},
         convtrack=worker_settings,
     )

@@ -20,8 +20,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
-redis = pytest.importorskip("redis", reason="needs the celery extra: make celery-test")
-pytest.importorskip("celery", reason="needs the celery extra: make celery-test")
+import redis  # the celery extra (celery[redis]); `make celery-test` installs it
 
 import convtrack  # noqa: E402
 import convtrack.celery as ctc  # noqa: E402
@@ -226,8 +225,11 @@ def order(i, now, **extra):
     return e
 
 
-def worker_status(tmp_path) -> Dict[str, Any]:
-    with convtrack.Tracker(pixel_id=PIXEL, outbox_path=str(tmp_path / "worker.sqlite3"), sender="manual") as t:
+def worker_status(tmp_path, token: str = TOKEN) -> Dict[str, Any]:
+    # With the worker's token: a pause is cleared when read with a different token.
+    settings = {"pixel_id": PIXEL, "access_token": token, "data_controls": True,
+                "outbox_path": str(tmp_path / "worker.sqlite3"), "sender": "manual"}
+    with convtrack.Tracker(settings) as t:
         return t.status()
 
 
@@ -368,7 +370,7 @@ def test_bad_token_pauses_visibly_and_a_fixed_token_delivers(broker, publisher, 
     assert metas[0]["result"]["exc_type"] == "DeliveryPausedError"
     assert "paused" in metas[0]["result"]["exc_message"][0]
     wait_for(lambda: bad.text().count("Retry in") >= 3, what="three paused retries")
-    st = worker_status(tmp_path)
+    st = worker_status(tmp_path, token="wrong-token")
     assert st["paused"]["code"] == 190 and st["paused"]["reason"] == "invalid_token"
     assert sandbox.stats()["requests"] == 1, "a paused worker burns no requests"
     assert received_ids(sandbox) == []
