@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Dict, List, Mapping, Optional
 
 from celery import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -70,7 +71,11 @@ _config: Dict[str, Any] = {
     "lease_seconds": 30.0,  # how long a claimed event is reserved for one hand-off
     "settings": None,  # worker settings (else the Celery config key "convtrack")
     "pause_retry_seconds": None,  # countdown while paused; default: the core's (15 minutes)
+    # After a failed publish, track() skips the hand-off for this long (the events stay
+    # queued): a broker outage costs one failed connection, not one per checkout.
+    "holdoff_seconds": 5.0,
 }
+_last_broker_failure: Optional[float] = None
 _worker: Optional[Tracker] = None
 
 
@@ -81,17 +86,21 @@ def configure(
     lease_seconds: Optional[float] = None,
     worker_settings: Optional[Mapping[str, Any]] = None,
     pause_retry_seconds: Optional[float] = None,
+    holdoff_seconds: Optional[float] = None,
 ) -> None:
     """Sets the publishing app, the queue, the hand-off lease, the worker settings and/or
     the retry countdown while delivery is paused."""
-    global _worker
+    global _worker, _last_broker_failure
     with _lock:
         if app is not None:
             _config["app"] = app
+            _last_broker_failure = None  # a new app (broker): forget the old one's failure
         if queue is not None:
             _config["queue"] = queue
         if lease_seconds is not None:
             _config["lease_seconds"] = float(lease_seconds)
+        if holdoff_seconds is not None:
+            _config["holdoff_seconds"] = float(holdoff_seconds)
         if pause_retry_seconds is not None:
             _config["pause_retry_seconds"] = float(pause_retry_seconds)
         if worker_settings is not None:
@@ -152,6 +161,8 @@ def handoff_pending(tracker: Tracker, limit: int = 1000, app: Optional[Celery] =
                 len(failed),
                 error,
             )
+    global _last_broker_failure
+    _last_broker_failure = time.monotonic() if error is not None else None
     remaining = tracker.status()["queue"]["depth"]
     return {"handed_off": handed, "remaining": remaining, "error": error}
 
@@ -159,7 +170,11 @@ def handoff_pending(tracker: Tracker, limit: int = 1000, app: Optional[Celery] =
 def handoff_after_track(tracker: Tracker) -> None:
     """Called by ``Tracker.track()`` with ``sender="celery"`` after a durable enqueue.
     Hands off everything queued (this event and any left by a broker outage). Never
-    raises: the checkout must not fail because the broker is down."""
+    raises: the checkout must not fail because the broker is down. Within
+    ``holdoff_seconds`` of a failed publish it does not try (the event stays queued)."""
+    failed_at = _last_broker_failure
+    if failed_at is not None and time.monotonic() - failed_at < float(_config["holdoff_seconds"]):
+        return
     try:
         handoff_pending(tracker)
     except Exception as exc:  # noqa: BLE001
