@@ -176,7 +176,7 @@ fn parse_prepared(payload: &str) -> Result<Prepared> {
         match m.get(k) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
             None | Some(Value::Null) => Err(Error::field(ErrorCode::MissingField, format!("payload.{k}"), "is required")),
-            Some(_) => Err(Error::wrong_type(&format!("payload.{k}"), "a non-empty string")),
+            Some(_) => Err(Error::wrong_type(format!("payload.{k}"), "a non-empty string")),
         }
     };
     let event_time = match m.get("event_time") {

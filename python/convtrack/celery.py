@@ -115,7 +115,25 @@ def _app() -> Celery:
     return app if app is not None else current_app
 
 
+_publish_lock = threading.Lock()
+_connection: Optional[Any] = None  # (app, kombu Connection) used for hand-offs in this process
+
+
+def _publisher_connection(app: Celery) -> Any:
+    """One broker connection per process for hand-offs, without kombu's connection retries
+    (by default a refused connection is retried for about 6 s; a checkout must not wait)."""
+    global _connection
+    if _connection is not None and _connection[0] is app:
+        return _connection[1]
+    if _connection is not None:
+        _connection[1].release()
+    conn = app.connection_for_write(transport_options={"max_retries": 0})
+    _connection = (app, conn)
+    return conn
+
+
 def _publish(app: Celery, payload: str, event_id: str) -> None:
+    global _connection
     options: Dict[str, Any] = {
         # Fail fast at checkout time: the event is safe in the outbox and handed off later.
         "retry": False,
@@ -125,7 +143,20 @@ def _publish(app: Celery, payload: str, event_id: str) -> None:
         options["queue"] = _config["queue"]
     # The payload is hashed customer data plus the fields Meta needs in clear (IP, user agent,
     # fbp/fbc), exactly what the outbox holds and Meta receives. No token.
-    app.send_task(DELIVER_TASK, args=[payload], **options)
+    with _publish_lock:
+        for attempt in (1, 2):
+            reused = _connection is not None and _connection[0] is app
+            conn = _publisher_connection(app)
+            try:
+                app.send_task(DELIVER_TASK, args=[payload], connection=conn, **options)
+                return
+            except Exception:
+                # A broken connection is not reused; a kept one may just be stale (the broker
+                # restarted since): then one more try on a fresh connection.
+                conn.release()
+                _connection = None
+                if not reused or attempt == 2:
+                    raise
 
 
 def handoff_pending(tracker: Tracker, limit: int = 1000, app: Optional[Celery] = None) -> Dict[str, Any]:

@@ -405,6 +405,19 @@ def test_broker_down_at_track_time_loses_nothing(broker, publisher, sandbox, wor
     assert sandbox.stats()["duplicates"] == 0
 
 
+def test_broker_restart_between_checkouts_hands_off_at_once(broker, publisher, sandbox, workers, tmp_path, now):
+    start_worker(workers, broker, sandbox, tmp_path)
+    with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
+        first = t.track(order(1, now))
+        wait_for(lambda: received_ids(sandbox), what="the first event")
+        broker.stop()
+        broker.start()  # the web process's kept connection is now stale
+        second = t.track(order(2, now))
+        assert t.status()["queue"]["depth"] == 0, "handed off on a fresh connection"
+    wait_for(lambda: sandbox.stats()["unique"] == 2, what="the second event (the worker reconnects)")
+    assert sorted(received_ids(sandbox)) == sorted([first["event_id"], second["event_id"]])
+
+
 def test_handoff_pending_after_an_outage(broker, publisher, sandbox, workers, tmp_path, now):
     broker.stop()
     with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
