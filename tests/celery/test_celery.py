@@ -319,14 +319,28 @@ def test_tracked_events_arrive_once_as_built(broker, publisher, sandbox, workers
     assert all(m["status"] == "SUCCESS" for m in task_metas(broker))
 
 
+def test_data_controls_off_publishes_and_sends_nothing(broker, publisher, sandbox, workers, tmp_path, now):
+    with convtrack.Tracker(**web_settings(sandbox, tmp_path, data_controls=False)) as t:
+        for i in range(3):
+            r = t.track(order(i, now))
+            assert (r["server"], r["reason"]) == ("blocked", "data_controls_off")
+        assert ctc.handoff_pending(t)["handed_off"] == 0
+        assert t.status()["counters"]["blocked"] == {"data_controls_off": 3}
+    assert broker.client().llen("celery") == 0 and list(broker.client().scan_iter()) == []
+    assert sandbox.stats()["requests"] == 0
+
+
 @pytest.mark.parametrize(
     "fault",
     [
         {"kind": "status", "status": 500},
+        {"kind": "status", "status": 503},
         {"kind": "status", "status": 429, "code": 17},
         {"kind": "graph_error", "code": 2, "is_transient": True},
+        {"kind": "graph_error", "code": 613},
         {"kind": "drop"},
         {"kind": "malformed"},
+        {"kind": "slow", "seconds": 2.5},  # longer than the worker's 1 s request timeout
     ],
 )
 def test_transient_faults_are_retried_by_celery_until_delivered_once(
@@ -339,9 +353,15 @@ def test_transient_faults_are_retried_by_celery_until_delivered_once(
         ev = t.track(order(1, now))
     wait_for(lambda: received_ids(sandbox), what="the event at the sandbox")
     wait_for(lambda: any(m["status"] == "SUCCESS" for m in task_metas(broker)), what="the task to succeed")
-    assert received_ids(sandbox) == [ev["event_id"]]
+    assert set(received_ids(sandbox)) == {ev["event_id"]}
     stats = sandbox.stats()
-    assert (stats["unique"], stats["duplicates"], stats["faults_injected"]) == (1, 0, 3)
+    assert (stats["unique"], stats["faults_injected"]) == (1, 3)
+    # A slow answer the worker gave up on is still recorded by the receiver (when its delay
+    # ends): at most 3 same-event_id re-sends, which Meta deduplicates. Other faults record nothing.
+    if kind == "slow":
+        assert stats["duplicates"] <= 3, stats
+    else:
+        assert stats["duplicates"] == 0, stats
     st = worker_status(tmp_path)
     assert st["counters"]["retried"] == 3 and st["counters"]["sent"] == 1
     assert "Retry in" in workers[0].text()  # Celery's own retry machinery did it
