@@ -56,6 +56,14 @@ php-test: deps wheel
 python-test: wheel
 	cd tests/python && ../../$(PY) -m pytest -q
 
+# Celery delivery against a real redis-server (Debian package, installed if missing) and
+# real worker subprocesses; see docs/celery.md.
+.PHONY: celery-test
+celery-test: wheel
+	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null
+	$(PY) -m pip install -q --disable-pip-version-check 'celery[redis]>=5.3'
+	cd tests/celery && ../../$(PY) -m pytest -q -p no:cacheprovider .
+
 # Bounded fuzzing (cargo-fuzz on stable via RUSTC_BOOTSTRAP; see docs/fuzzing.md).
 fuzz:
 	bash scripts/fuzz.sh 20
@@ -67,11 +75,3 @@ browser-test: wheel
 stubtest: wheel
 	$(PY) -m mypy.stubtest convtrack --allowlist tests/python/stubtest-allowlist.txt
 	$(PY) -m mypy --strict python/convtrack
-
-# Celery delivery against a real redis-server (Debian package, installed if missing) and
-# real worker subprocesses; see docs/celery.md.
-.PHONY: celery-test
-celery-test: wheel
-	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null
-	$(PY) -m pip install -q --disable-pip-version-check 'celery[redis]>=5.3'
-	cd tests/celery && ../../$(PY) -m pytest -q -p no:cacheprovider .

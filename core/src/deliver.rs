@@ -116,80 +116,6 @@ fn jitter_factor() -> f64 {
     0.75 + f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) * 0.5
 }
 
-/// The delay before the next try of an event tried `attempts` times before: exponential
-/// from `retry_base_ms`, capped at `retry_max_ms`, with ±25 % jitter. Shared by the thread
-/// sender and the Celery task (its `countdown`).
-pub fn backoff_ms(settings: &Settings, attempts: u32) -> i64 {
-    let base = settings.retry_base_ms as f64 * 2f64.powi(attempts.min(30) as i32);
-    ((base.min(settings.retry_max_ms as f64) * jitter_factor()) as i64).max(1)
-}
-
-/// How long a task-queue worker waits before trying a paused event again (the merchant
-/// must fix the token or permissions first; a replaced token resumes at the next try).
-pub const PAUSE_RETRY_MS: i64 = 15 * 60 * 1000;
-
-/// Largest prepared event a worker accepts from a broker (Meta's own limit per event is far lower).
-pub const MAX_PREPARED_BYTES: usize = 1 << 20;
-
-/// What one single-shot delivery of a prepared event did (the Celery worker's unit of work).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ShotReport {
-    /// `sent`, `retry`, `invalid`, `paused` or `expired`.
-    pub outcome: &'static str,
-    pub event_id: String,
-    /// For `retry` and `paused`: when to try again.
-    pub retry_in_ms: Option<i64>,
-    pub code: Option<i64>,
-    pub subcode: Option<i64>,
-    /// Why (no personal data: a network error kind, an HTTP status, a Graph code).
-    pub reason: Option<String>,
-    pub fbtrace_id: Option<String>,
-    /// Requests made (0 when paused or expired).
-    pub requests: u64,
-}
-
-impl ShotReport {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "outcome": self.outcome, "event_id": self.event_id, "retry_in_ms": self.retry_in_ms,
-            "code": self.code, "subcode": self.subcode, "reason": self.reason,
-            "fbtrace_id": self.fbtrace_id, "requests": self.requests,
-        })
-    }
-}
-
-/// The fields of a prepared event a worker needs, checked (the broker is not trusted).
-struct Prepared {
-    event_name: String,
-    event_id: String,
-    event_time: i64,
-}
-
-fn parse_prepared(payload: &str) -> Result<Prepared> {
-    use crate::error::{Error, ErrorCode};
-    if payload.len() > MAX_PREPARED_BYTES {
-        return Err(Error::field(ErrorCode::TooLarge, "payload", format!("is larger than {MAX_PREPARED_BYTES} bytes")));
-    }
-    let v: Value = serde_json::from_str(payload).map_err(|e| crate::error::json_syntax("payload", &e))?;
-    let Some(m) = v.as_object() else { return Err(Error::wrong_type("payload", "a JSON object (one prepared event)")) };
-    let text = |k: &str| -> Result<String> {
-        match m.get(k) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            None | Some(Value::Null) => Err(Error::field(ErrorCode::MissingField, format!("payload.{k}"), "is required")),
-            Some(_) => Err(Error::wrong_type(format!("payload.{k}"), "a non-empty string")),
-        }
-    };
-    let event_time = match m.get("event_time") {
-        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| Error::wrong_type("payload.event_time", "whole Unix seconds"))?,
-        None | Some(Value::Null) => return Err(Error::field(ErrorCode::MissingField, "payload.event_time", "is required")),
-        Some(_) => return Err(Error::wrong_type("payload.event_time", "whole Unix seconds")),
-    };
-    if !m.get("user_data").is_some_and(Value::is_object) {
-        return Err(Error::field(ErrorCode::MissingField, "payload.user_data", "is required (an object)"));
-    }
-    Ok(Prepared { event_name: text("event_name")?, event_id: text("event_id")?, event_time })
-}
-
 /// A fingerprint of the token (for "was the paused token replaced?"): not the token.
 fn token_fingerprint(token: &str) -> String {
     sha256_hex(&format!("convtrack.token.v1:{token}"))[..16].to_string()
@@ -395,8 +321,9 @@ impl Sender {
             }
             Outcome::Retry { code, why, fbtrace_id } => {
                 let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0).clamp(0, 30) as u32;
-                let delay = backoff_ms(&self.settings, attempts);
-                self.outbox.reschedule(&ids, now_ms() + delay, &why)?;
+                let base = self.settings.retry_base_ms as f64 * 2f64.powi(attempts as i32);
+                let delay = (base.min(self.settings.retry_max_ms as f64) * jitter_factor()) as i64;
+                self.outbox.reschedule(&ids, now_ms() + delay.max(1), &why)?;
                 self.record_error(code, None, &why, &fbtrace_id)?;
                 report.retried += ids.len() as u64;
                 log::warn!("convtrack: {} event(s) will be retried in {delay} ms ({why})", ids.len());
@@ -425,6 +352,80 @@ impl Sender {
         }
         Ok(())
     }
+}
+
+/// The delay before the next try of an event tried `attempts` times before: exponential
+/// from `retry_base_ms`, capped at `retry_max_ms`, with ±25 % jitter. Shared by the thread
+/// sender and the Celery task (its `countdown`).
+pub fn backoff_ms(settings: &Settings, attempts: u32) -> i64 {
+    let base = settings.retry_base_ms as f64 * 2f64.powi(attempts.min(30) as i32);
+    ((base.min(settings.retry_max_ms as f64) * jitter_factor()) as i64).max(1)
+}
+
+/// How long a task-queue worker waits before trying a paused event again (the merchant
+/// must fix the token or permissions first; a replaced token resumes at the next try).
+pub const PAUSE_RETRY_MS: i64 = 15 * 60 * 1000;
+
+/// Largest prepared event a worker accepts from a broker (Meta's own limit per event is far lower).
+pub const MAX_PREPARED_BYTES: usize = 1 << 20;
+
+/// What one single-shot delivery of a prepared event did (the Celery worker's unit of work).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShotReport {
+    /// `sent`, `retry`, `invalid`, `paused` or `expired`.
+    pub outcome: &'static str,
+    pub event_id: String,
+    /// For `retry` and `paused`: when to try again.
+    pub retry_in_ms: Option<i64>,
+    pub code: Option<i64>,
+    pub subcode: Option<i64>,
+    /// Why (no personal data: a network error kind, an HTTP status, a Graph code).
+    pub reason: Option<String>,
+    pub fbtrace_id: Option<String>,
+    /// Requests made (0 when paused or expired).
+    pub requests: u64,
+}
+
+impl ShotReport {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "outcome": self.outcome, "event_id": self.event_id, "retry_in_ms": self.retry_in_ms,
+            "code": self.code, "subcode": self.subcode, "reason": self.reason,
+            "fbtrace_id": self.fbtrace_id, "requests": self.requests,
+        })
+    }
+}
+
+/// The fields of a prepared event a worker needs, checked (the broker is not trusted).
+struct Prepared {
+    event_name: String,
+    event_id: String,
+    event_time: i64,
+}
+
+fn parse_prepared(payload: &str) -> Result<Prepared> {
+    use crate::error::{Error, ErrorCode};
+    if payload.len() > MAX_PREPARED_BYTES {
+        return Err(Error::field(ErrorCode::TooLarge, "payload", format!("is larger than {MAX_PREPARED_BYTES} bytes")));
+    }
+    let v: Value = serde_json::from_str(payload).map_err(|e| crate::error::json_syntax("payload", &e))?;
+    let Some(m) = v.as_object() else { return Err(Error::wrong_type("payload", "a JSON object (one prepared event)")) };
+    let text = |k: &str| -> Result<String> {
+        match m.get(k) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            None | Some(Value::Null) => Err(Error::field(ErrorCode::MissingField, format!("payload.{k}"), "is required")),
+            Some(_) => Err(Error::wrong_type(format!("payload.{k}"), "a non-empty string")),
+        }
+    };
+    let event_time = match m.get("event_time") {
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| Error::wrong_type("payload.event_time", "whole Unix seconds"))?,
+        None | Some(Value::Null) => return Err(Error::field(ErrorCode::MissingField, "payload.event_time", "is required")),
+        Some(_) => return Err(Error::wrong_type("payload.event_time", "whole Unix seconds")),
+    };
+    if !m.get("user_data").is_some_and(Value::is_object) {
+        return Err(Error::field(ErrorCode::MissingField, "payload.user_data", "is required (an object)"));
+    }
+    Ok(Prepared { event_name: text("event_name")?, event_id: text("event_id")?, event_time })
 }
 
 /// Which match keys the sent events carried (the local proxy for Event Match Quality).
