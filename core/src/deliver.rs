@@ -355,8 +355,8 @@ impl Sender {
 }
 
 /// The delay before the next try of an event tried `attempts` times before: exponential
-/// from `retry_base_ms`, capped at `retry_max_ms`, with ±25 % jitter. Shared by the thread
-/// sender and the Celery task (its `countdown`).
+/// from `retry_base_ms`, capped at `retry_max_ms`, with ±25 % jitter: the thread sender's
+/// schedule, for the Celery task's `countdown`.
 pub fn backoff_ms(settings: &Settings, attempts: u32) -> i64 {
     let base = settings.retry_base_ms as f64 * 2f64.powi(attempts.min(30) as i32);
     ((base.min(settings.retry_max_ms as f64) * jitter_factor()) as i64).max(1)
