@@ -25,6 +25,7 @@ dead letters) or :func:`configure`. See ``docs/celery.md``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional
@@ -132,6 +133,17 @@ def _publisher_connection(app: Celery) -> Any:
     return conn
 
 
+def _forget_connection_in_child() -> None:
+    # A forked worker (gunicorn --preload, multiprocessing) must not share the parent's socket.
+    global _connection, _publish_lock
+    _connection = None
+    _publish_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connection_in_child)
+
+
 def _publish(app: Celery, payload: str, event_id: str) -> None:
     global _connection
     options: Dict[str, Any] = {
@@ -149,6 +161,7 @@ def _publish(app: Celery, payload: str, event_id: str) -> None:
             conn = _publisher_connection(app)
             try:
                 app.send_task(DELIVER_TASK, args=[payload], connection=conn, **options)
+                log.debug("convtrack: handed off event %s", event_id)
                 return
             except Exception:
                 # A broken connection is not reused; a kept one may just be stale (the broker

@@ -438,6 +438,27 @@ def test_broker_restart_between_checkouts_hands_off_at_once(broker, publisher, s
     assert sorted(received_ids(sandbox)) == sorted([first["event_id"], second["event_id"]])
 
 
+def test_forked_web_process_hands_off_on_its_own_connection(broker, publisher, sandbox, workers, tmp_path, now):
+    start_worker(workers, broker, sandbox, tmp_path)
+    with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
+        ids = [t.track(order(1, now))["event_id"]]  # the parent now keeps a broker connection
+        pid = os.fork()
+        if pid == 0:  # a pre-forked web worker (gunicorn --preload)
+            code = 1
+            try:
+                with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as child:
+                    child.track(order(2, now))
+                    code = 0 if child.status()["queue"]["depth"] == 0 else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        ids.append(t.track(order(3, now))["event_id"])
+        assert t.status()["queue"]["depth"] == 0
+    wait_for(lambda: sandbox.stats()["unique"] == 3, what="3 events at the sandbox")
+    assert set(ids) <= set(received_ids(sandbox)) and sandbox.stats()["duplicates"] == 0
+
+
 def test_handoff_pending_after_an_outage(broker, publisher, sandbox, workers, tmp_path, now):
     broker.stop()
     with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
