@@ -7,12 +7,12 @@ PY := $(VENV)/bin/python
 CARGO ?= cargo
 export CARGO_TERM_COLOR := never
 
-.PHONY: feed-test demo test deps venv wheel rust-test header-check c-test valgrind php-test php-package-test python-test browser-test fuzz stubtest header fmt
+.PHONY: celery-test django-test feed-test demo test deps venv wheel rust-test header-check c-test valgrind php-test php-package-test python-test browser-test fuzz stubtest header fmt
 
 demo: wheel
 	$(VENV)/bin/convtrack demo
 
-test: deps rust-test header-check c-test valgrind php-test python-test django-test php-package-test browser-test fuzz stubtest
+test: deps rust-test header-check c-test valgrind php-test python-test celery-test django-test php-package-test browser-test fuzz stubtest
 	@echo "all test suites passed"
 
 # System packages the tests need (CI machines start fresh; we are root there).
@@ -27,7 +27,7 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
 venv: $(VENV)/bin/python
-	$(PY) -m pip install -q --disable-pip-version-check 'maturin>=1.5,<2' 'pytest>=7' 'mypy>=1.8' 'hypothesis>=6' 'Django>=4.2'
+	$(PY) -m pip install -q --disable-pip-version-check 'maturin>=1.5,<2' 'pytest>=7' 'mypy>=1.8' 'hypothesis>=6' 'Django>=4.2' 'celery[redis]>=5.3'
 
 # Build the abi3 wheel and install it into the venv, exactly as a shop would install it.
 wheel: venv
@@ -59,6 +59,14 @@ php-package-test: deps wheel
 
 python-test: wheel
 	cd tests/python && ../../$(PY) -m pytest -q
+
+# Celery delivery against a real redis-server (Debian package, installed if missing) and
+# real worker subprocesses; see docs/celery.md.
+.PHONY: celery-test
+celery-test: wheel
+	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null
+	$(PY) -m pip install -q --disable-pip-version-check 'celery[redis]>=5.3'
+	cd tests/celery && ../../$(PY) -m pytest -q -p no:cacheprovider .
 
 # Bounded fuzzing (cargo-fuzz on stable via RUSTC_BOOTSTRAP; see docs/fuzzing.md).
 fuzz:

@@ -7,6 +7,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Value};
 
 use convtrack_core::error::{Error, ErrorCode};
+use convtrack_core::settings::SenderMode;
 use convtrack_core::tracker::BuildOptions;
 use convtrack_core::{EventInput, Settings, Tracker as CoreTracker};
 
@@ -243,6 +244,10 @@ impl Tracker {
         // Python processes are long-lived: deliver from a background thread unless told otherwise.
         map.entry("sender").or_insert_with(|| Value::from("thread"));
         let settings = Settings::from_value(&Value::Object(map)).map_err(|e| to_py_err(py, &e))?;
+        if settings.sender == SenderMode::Celery && py.import("convtrack.celery").is_err() {
+            let e = Error::setting("sender", "\"celery\" needs Celery: pip install 'convtrack[celery]'");
+            return Err(to_py_err(py, &e));
+        }
         let tracker = py.allow_threads(|| CoreTracker::open(settings)).map_err(|e| to_py_err(py, &e))?;
         Ok(Tracker { inner: tracker })
     }
@@ -263,16 +268,84 @@ impl Tracker {
 
     /// `build` plus a durable enqueue (needs `outbox_path`): `server` is `queued`,
     /// `duplicate` or `blocked`. No network I/O on the calling thread.
+    /// With `sender="celery"`, a queued event is then handed to Celery
+    /// (`convtrack.celery.handoff_after_track`); if the broker is down it stays queued.
     #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None))]
     fn track<'py>(
-        &self,
+        slf: &Bound<'py, Self>,
         py: Python<'py>,
         event: &Bound<'py, PyAny>,
         now: Option<i64>,
         nonce: Option<String>,
         script_src: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.run(py, event, BuildOptions { now, nonce, script_src }, true)
+        let this = slf.get();
+        let result = this.run(py, event, BuildOptions { now, nonce, script_src }, true)?;
+        if this.inner.settings().sender == SenderMode::Celery {
+            let queued = result.get_item("server").ok().is_some_and(|s| s.eq("queued").unwrap_or(false));
+            if queued {
+                // The event is stored durably: a failing hand-off must not fail the checkout.
+                let hook = py.import("convtrack.celery").and_then(|m| m.call_method1("handoff_after_track", (slf,)));
+                if let Err(e) = hook {
+                    let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
+                    let msg = format!("convtrack: hand-off to Celery failed ({kind}); the event stays queued");
+                    let _ = py.import("logging").and_then(|l| l.call_method1("getLogger", ("convtrack.celery",))?.call_method1("warning", (msg,)));
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// Celery hand-off, step 1: leases up to `limit` stored events for `lease_seconds`.
+    /// Each item: `id`, `event_name`, `event_id`, `event_time`, `attempts`, `payload` (JSON text, hashed).
+    #[pyo3(signature = (limit=100, lease_seconds=30.0))]
+    fn claim_handoff<'py>(&self, py: Python<'py>, limit: usize, lease_seconds: f64) -> PyResult<Bound<'py, PyList>> {
+        if !lease_seconds.is_finite() || lease_seconds <= 0.0 {
+            return Err(to_py_err(py, &Error::field(ErrorCode::InvalidArgument, "lease_seconds", "must be a finite number of seconds > 0")));
+        }
+        let inner = &self.inner;
+        let lease_ms = (lease_seconds.min(86_400.0) * 1000.0) as i64;
+        let rows = py.allow_threads(|| inner.claim_handoff(limit, lease_ms)).map_err(|e| to_py_err(py, &e))?;
+        let list = PyList::empty(py);
+        for r in rows {
+            let d = PyDict::new(py);
+            d.set_item("id", r.id)?;
+            d.set_item("event_name", r.event_name)?;
+            d.set_item("event_id", r.event_id)?;
+            d.set_item("event_time", r.event_time)?;
+            d.set_item("attempts", r.attempts)?;
+            d.set_item("payload", r.payload)?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+
+    /// Celery hand-off, step 2: the broker accepted these events (ids from `claim_handoff`).
+    fn ack_handoff(&self, py: Python<'_>, ids: Vec<i64>) -> PyResult<()> {
+        let inner = &self.inner;
+        py.allow_threads(|| inner.ack_handoff(&ids)).map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Celery hand-off failed: these events stay queued for a later hand-off or flush.
+    fn release_handoff(&self, py: Python<'_>, ids: Vec<i64>) -> PyResult<()> {
+        let inner = &self.inner;
+        py.allow_threads(|| inner.release_handoff(&ids)).map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Celery worker: sends one prepared event (JSON text from the broker) once. Returns
+    /// `outcome` (`sent`, `retry`, `invalid`, `paused`, `expired`), `retry_in_ms`, `code`,
+    /// `subcode`, `reason`, `fbtrace_id`, `event_id`, `requests`. The GIL is released.
+    #[pyo3(signature = (payload, attempts=0))]
+    fn send_prepared<'py>(&self, py: Python<'py>, payload: &Bound<'py, PyAny>, attempts: u32) -> PyResult<Bound<'py, PyAny>> {
+        let text = payload
+            .downcast::<PyString>()
+            .map_err(|_| to_py_err(py, &Error::field(ErrorCode::WrongType, "payload", "must be a str (the event's JSON text)")))?
+            .to_cow()
+            .map_err(|_| to_py_err(py, &Error::field(ErrorCode::InvalidUtf8, "payload", "is not valid Unicode (lone surrogate)")))?
+            .into_owned();
+        let inner = &self.inner;
+        let shot = py.allow_threads(|| inner.send_prepared(&text, attempts)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &shot.to_json())
     }
 
     /// One pixel snippet for every event of a page (base code and page view once, one

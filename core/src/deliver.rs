@@ -259,13 +259,17 @@ impl Sender {
     }
 
     fn body(&self, rows: &[Claimed]) -> String {
-        let mut body = String::with_capacity(64 + rows.iter().map(|r| r.payload.len() + 1).sum::<usize>());
+        self.body_of(rows.iter().map(|r| r.payload.as_str()))
+    }
+
+    fn body_of<'a>(&self, payloads: impl Iterator<Item = &'a str> + Clone) -> String {
+        let mut body = String::with_capacity(64 + payloads.clone().map(|p| p.len() + 1).sum::<usize>());
         body.push_str("{\"data\":[");
-        for (i, r) in rows.iter().enumerate() {
+        for (i, p) in payloads.enumerate() {
             if i > 0 {
                 body.push(',');
             }
-            body.push_str(&r.payload);
+            body.push_str(p);
         }
         body.push(']');
         if let Some(code) = &self.settings.test_event_code {
@@ -274,6 +278,83 @@ impl Sender {
         }
         body.push_str(&format!(",\"partner_agent\":\"convtrack-{}\"}}", crate::VERSION));
         body
+    }
+
+    /// Single shot (the Celery worker's unit of work): sends one prepared Conversions API
+    /// event that is not in this outbox (it came from a broker), once, and says what to do
+    /// next. `attempts` is how often it was tried before (for the backoff). Counters, the
+    /// last error, a pause and dead letters are recorded in this (the worker's) outbox. A
+    /// paused sender makes no request; an event older than Meta accepts is dead-lettered
+    /// as expired without a request; a rejected event is dead-lettered (its hashed payload).
+    pub fn send_prepared(&self, payload: &str, attempts: u32) -> Result<ShotReport> {
+        let p = parse_prepared(payload)?;
+        let mut shot = ShotReport {
+            outcome: "sent",
+            event_id: p.event_id.clone(),
+            retry_in_ms: None,
+            code: None,
+            subcode: None,
+            reason: None,
+            fbtrace_id: None,
+            requests: 0,
+        };
+        if let Some(pause) = self.paused()? {
+            shot.outcome = "paused";
+            shot.retry_in_ms = Some(PAUSE_RETRY_MS);
+            shot.code = pause.get("code").and_then(Value::as_i64);
+            shot.reason = pause.get("reason").and_then(Value::as_str).map(str::to_owned);
+            return Ok(shot);
+        }
+        let now = now_ms();
+        let cutoff = now / 1000 - MAX_AGE_SECONDS + EXPIRY_MARGIN_SECONDS;
+        if p.event_time < cutoff {
+            self.outbox.dead_letter_payload(&p.event_name, &p.event_id, p.event_time, payload, "expired", None, None, now)?;
+            log::warn!("convtrack: 1 event expired undelivered (older than Meta accepts)");
+            shot.outcome = "expired";
+            shot.reason = Some("expired".into());
+            return Ok(shot);
+        }
+        let result = self.transport.post_json(&self.settings.events_url(), self.token(), &self.body_of(std::iter::once(payload)));
+        shot.requests = 1;
+        self.outbox.count("requests", 1)?;
+        match classify(&result) {
+            Outcome::Sent { fbtrace_id } => {
+                self.outbox.count("sent", 1)?;
+                for (field, n) in coverage_of(std::iter::once(payload)) {
+                    self.outbox.count(&format!("coverage.{field}"), n)?;
+                }
+                shot.fbtrace_id = fbtrace_id;
+                log::debug!("convtrack: sent 1 event");
+            }
+            Outcome::Retry { code, why, fbtrace_id } => {
+                let delay = retry_delay_ms(&self.settings, i64::from(attempts));
+                self.outbox.count("retried", 1)?;
+                self.record_error(code, None, &why, &fbtrace_id)?;
+                log::warn!("convtrack: 1 event will be retried in {delay} ms ({why})");
+                shot = ShotReport { outcome: "retry", retry_in_ms: Some(delay), code, reason: Some(why), fbtrace_id, ..shot };
+            }
+            Outcome::Invalid { code, subcode, fbtrace_id } => {
+                self.record_error(Some(code), subcode, "invalid_event", &fbtrace_id)?;
+                self.outbox.dead_letter_payload(&p.event_name, &p.event_id, p.event_time, payload, "invalid_event", Some(code), subcode, now_ms())?;
+                log::warn!("convtrack: Meta rejected one event (code {code}, subcode {subcode:?}); moved to dead letters");
+                shot = ShotReport { outcome: "invalid", code: Some(code), subcode, reason: Some("invalid_event".into()), fbtrace_id, ..shot };
+            }
+            Outcome::Pause { code, why, fbtrace_id } => {
+                self.record_error(Some(code), None, why, &fbtrace_id)?;
+                let pause = json!({"reason": why, "code": code, "since_ms": now_ms(), "token_fp": token_fingerprint(self.token())});
+                self.outbox.set_meta("paused", Some(&pause.to_string()))?;
+                log::error!("convtrack: delivery paused: Meta answered code {code} ({why}); fix the access token or permissions");
+                shot = ShotReport {
+                    outcome: "paused",
+                    retry_in_ms: Some(PAUSE_RETRY_MS),
+                    code: Some(code),
+                    reason: Some(why.to_string()),
+                    fbtrace_id,
+                    ..shot
+                };
+            }
+        }
+        Ok(shot)
     }
 
     /// Sends `rows` in one request; a rejected batch is split in halves until the bad event is alone.
@@ -320,12 +401,82 @@ impl Sender {
     }
 }
 
+/// How long a task-queue worker waits before trying a paused event again (the merchant
+/// must fix the token or permissions first; a replaced token resumes at the next try).
+pub const PAUSE_RETRY_MS: i64 = 15 * 60 * 1000;
+
+/// Largest prepared event a worker accepts from a broker (Meta's own limit per event is far lower).
+pub const MAX_PREPARED_BYTES: usize = 1 << 20;
+
+/// What one single-shot delivery of a prepared event did (the Celery worker's unit of work).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShotReport {
+    /// `sent`, `retry`, `invalid`, `paused` or `expired`.
+    pub outcome: &'static str,
+    pub event_id: String,
+    /// For `retry` and `paused`: when to try again.
+    pub retry_in_ms: Option<i64>,
+    pub code: Option<i64>,
+    pub subcode: Option<i64>,
+    /// Why (no personal data: a network error kind, an HTTP status, a Graph code).
+    pub reason: Option<String>,
+    pub fbtrace_id: Option<String>,
+    /// Requests made (0 when paused or expired).
+    pub requests: u64,
+}
+
+impl ShotReport {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "outcome": self.outcome, "event_id": self.event_id, "retry_in_ms": self.retry_in_ms,
+            "code": self.code, "subcode": self.subcode, "reason": self.reason,
+            "fbtrace_id": self.fbtrace_id, "requests": self.requests,
+        })
+    }
+}
+
+/// The fields of a prepared event a worker needs, checked (the broker is not trusted).
+struct Prepared {
+    event_name: String,
+    event_id: String,
+    event_time: i64,
+}
+
+fn parse_prepared(payload: &str) -> Result<Prepared> {
+    use crate::error::{Error, ErrorCode};
+    if payload.len() > MAX_PREPARED_BYTES {
+        return Err(Error::field(ErrorCode::TooLarge, "payload", format!("is larger than {MAX_PREPARED_BYTES} bytes")));
+    }
+    let v: Value = serde_json::from_str(payload).map_err(|e| crate::error::json_syntax("payload", &e))?;
+    let Some(m) = v.as_object() else { return Err(Error::wrong_type("payload", "a JSON object (one prepared event)")) };
+    let text = |k: &str| -> Result<String> {
+        match m.get(k) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            None | Some(Value::Null) => Err(Error::field(ErrorCode::MissingField, format!("payload.{k}"), "is required")),
+            Some(_) => Err(Error::wrong_type(format!("payload.{k}"), "a non-empty string")),
+        }
+    };
+    let event_time = match m.get("event_time") {
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| Error::wrong_type("payload.event_time", "whole Unix seconds"))?,
+        None | Some(Value::Null) => return Err(Error::field(ErrorCode::MissingField, "payload.event_time", "is required")),
+        Some(_) => return Err(Error::wrong_type("payload.event_time", "whole Unix seconds")),
+    };
+    if !m.get("user_data").is_some_and(Value::is_object) {
+        return Err(Error::field(ErrorCode::MissingField, "payload.user_data", "is required (an object)"));
+    }
+    Ok(Prepared { event_name: text("event_name")?, event_id: text("event_id")?, event_time })
+}
+
 /// Which match keys the sent events carried (the local proxy for Event Match Quality).
 fn coverage(rows: &[Claimed]) -> BTreeMap<&'static str, i64> {
+    coverage_of(rows.iter().map(|r| r.payload.as_str()))
+}
+
+fn coverage_of<'a>(payloads: impl Iterator<Item = &'a str>) -> BTreeMap<&'static str, i64> {
     const KEYS: [(&str, &str); 5] = [("em", "em"), ("ph", "ph"), ("fbp", "fbp"), ("fbc", "fbc"), ("ip", "client_ip_address")];
     let mut out = BTreeMap::new();
-    for r in rows {
-        let Ok(v) = serde_json::from_str::<Value>(&r.payload) else { continue };
+    for p in payloads {
+        let Ok(v) = serde_json::from_str::<Value>(p) else { continue };
         let Some(ud) = v.get("user_data") else { continue };
         for (name, key) in KEYS {
             if ud.get(key).is_some() {

@@ -284,6 +284,55 @@ impl Outbox {
         })
     }
 
+    /// Handed off to a task queue (Celery): the broker now holds the event; removes the rows.
+    pub fn ack_handoff(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let sql = format!("DELETE FROM outbox WHERE pixel_id = ? AND id IN ({})", placeholders(ids.len()));
+            let mut args: Vec<rusqlite::types::Value> = vec![pixel.to_string().into()];
+            args.extend(ids.iter().map(|i| rusqlite::types::Value::from(*i)));
+            let n = tx.execute(&sql, rusqlite::params_from_iter(args))?;
+            incr(&tx, pixel, "handed_off", n as i64)?;
+            tx.commit()
+        })
+    }
+
+    /// Dead-letters an event that is not (or no longer) in the outbox, e.g. one a Celery
+    /// worker received from the broker and Meta rejected or that expired.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dead_letter_payload(
+        &self,
+        event_name: &str,
+        event_id: &str,
+        event_time: i64,
+        payload: &str,
+        reason: &str,
+        code: Option<i64>,
+        subcode: Option<i64>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO dead_letters(pixel_id, event_name, event_id, event_time, reason, code, subcode, failed_at, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![pixel, event_name, event_id, event_time, reason, code, subcode, now_ms, payload],
+            )?;
+            let counter = match (reason, code) {
+                ("expired", _) => "expired".to_string(),
+                (_, Some(code)) => format!("failed.{code}"),
+                (_, None) => format!("failed.{reason}"),
+            };
+            incr(&tx, pixel, &counter, 1)?;
+            tx.commit()
+        })
+    }
+
     /// Moves rows to the dead letters with a reason and Graph error code.
     pub fn dead_letter(&self, ids: &[i64], reason: &str, code: Option<i64>, subcode: Option<i64>, now_ms: i64) -> Result<()> {
         let pixel = self.pixel_id.as_str();

@@ -119,6 +119,9 @@ pub enum SenderMode {
     Manual,
     /// A background thread in this process (long-lived Python/Rust processes).
     Thread,
+    /// Hand-off to a task queue (Celery): the core starts no thread; the binding claims
+    /// stored events (`Tracker::claim_handoff`), publishes them and acks them.
+    Celery,
 }
 
 impl SenderMode {
@@ -126,6 +129,7 @@ impl SenderMode {
         match self {
             SenderMode::Manual => "manual",
             SenderMode::Thread => "thread",
+            SenderMode::Celery => "celery",
         }
     }
 }
@@ -344,7 +348,8 @@ impl Settings {
         let sender = match text("sender")?.as_deref() {
             None | Some("manual") => SenderMode::Manual,
             Some("thread") => SenderMode::Thread,
-            Some(_) => return Err(Error::setting("sender", "must be \"manual\" or \"thread\"")),
+            Some("celery") => SenderMode::Celery,
+            Some(_) => return Err(Error::setting("sender", "must be \"manual\", \"thread\" or \"celery\"")),
         };
         let number = |name: &str, default: u64, min: u64, max: u64| -> Result<u64> {
             match m.get(name) {

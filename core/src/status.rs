@@ -71,6 +71,8 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
             "expired": get("expired"),
             "revoked": get("revoked"),
             "requests": get("requests"),
+            "handed_off": get("handed_off"),
+            "handoff_failed": get("handoff_failed"),
         }),
     );
     let last_error = outbox.meta("last_error")?.and_then(|s| serde_json::from_str::<Value>(&s).ok());

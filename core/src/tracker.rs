@@ -236,6 +236,44 @@ impl Tracker {
         self.delivery("flush")?.sender.flush(timeout, true)
     }
 
+    /// Task-queue hand-off (`sender = "celery"`), step 1: leases up to `limit` stored events
+    /// to the caller for `lease_ms`, oldest first. The caller publishes each one and then
+    /// calls [`Tracker::ack_handoff`]; if it crashes first, the lease runs out and the events
+    /// are handed off again (same `event_id`, so Meta keeps one). Nothing is leased while
+    /// data controls are off.
+    pub fn claim_handoff(&self, limit: usize, lease_ms: i64) -> Result<Vec<crate::outbox::Claimed>> {
+        let d = self.delivery("claim_handoff")?;
+        if !self.settings.data_controls || limit == 0 {
+            return Ok(Vec::new());
+        }
+        d.outbox.claim(crate::deliver::now_ms(), limit.min(self.settings.batch_size.max(1)), lease_ms.max(1))
+    }
+
+    /// Hand-off step 2: the broker accepted these events; they leave the outbox.
+    pub fn ack_handoff(&self, ids: &[i64]) -> Result<()> {
+        self.delivery("ack_handoff")?.outbox.ack_handoff(ids)
+    }
+
+    /// Hand-off failed (broker down): the events stay queued and are handed off (or flushed) later.
+    pub fn release_handoff(&self, ids: &[i64]) -> Result<()> {
+        let d = self.delivery("release_handoff")?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        d.outbox.release(ids)?;
+        d.outbox.count("handoff_failed", 1)
+    }
+
+    /// The worker side: sends one prepared event (from a broker) once; see
+    /// [`Sender::send_prepared`]. Needs `outbox_path` (the worker's counters and dead letters).
+    pub fn send_prepared(&self, payload: &str, attempts: u32) -> Result<crate::deliver::ShotReport> {
+        let d = self.delivery("send_prepared")?;
+        if !self.settings.data_controls {
+            return Err(Error::field(ErrorCode::NotConfigured, "data_controls", "is off on this worker: it sends nothing"));
+        }
+        d.sender.send_prepared(payload, attempts)
+    }
+
     /// Drops a queued event whose consent was revoked. Returns whether one was queued.
     pub fn revoke(&self, event_name: &str, event_id: &str) -> Result<bool> {
         self.delivery("revoke")?.outbox.revoke(event_name, event_id)

@@ -24,6 +24,12 @@ __all__ = [
     "StorageError",
     "NotConfiguredError",
     "InternalError",
+    "DeliveryError",
+    "RetryableDeliveryError",
+    "RejectedEventError",
+    "DeliveryPausedError",
+    "ExpiredEventError",
+    "BrokerError",
 ]
 
 
@@ -96,3 +102,63 @@ class NotConfiguredError(ConvtrackError):
 
 class InternalError(ConvtrackError):
     """A bug in convtrack; please report it."""
+
+
+class DeliveryError(ConvtrackError):
+    """Sending to Meta did not succeed (raised by task-queue delivery, ``convtrack.celery``).
+
+    Extra attributes: ``event_id`` (not personal data), ``graph_code``/``graph_subcode``
+    (Meta's error code, if any), ``fbtrace_id`` and ``retry_in`` (seconds, or ``None``).
+    Messages carry no personal data and never the access token.
+    """
+
+    event_id: Optional[str]
+    graph_code: Optional[int]
+    graph_subcode: Optional[int]
+    fbtrace_id: Optional[str]
+    retry_in: Optional[float]
+
+    def __init__(
+        self,
+        message: str,
+        code: int = 901,
+        code_name: str = "internal",
+        field: Optional[str] = None,
+        *,
+        event_id: Optional[str] = None,
+        graph_code: Optional[int] = None,
+        graph_subcode: Optional[int] = None,
+        fbtrace_id: Optional[str] = None,
+        retry_in: Optional[float] = None,
+    ) -> None:
+        super().__init__(message, code, code_name, field)
+        self.event_id = event_id
+        self.graph_code = graph_code
+        self.graph_subcode = graph_subcode
+        self.fbtrace_id = fbtrace_id
+        self.retry_in = retry_in
+
+    def __reduce__(self) -> "tuple[object, ...]":
+        # Picklable with its message only (Celery stores and re-raises exceptions).
+        return (self.__class__, (str(self), self.code, self.code_name, self.field))
+
+
+class RetryableDeliveryError(DeliveryError):
+    """A transient failure (network, timeout, HTTP 5xx/429, transient Graph error): retried."""
+
+
+class RejectedEventError(DeliveryError):
+    """Meta rejected the event as invalid (Graph code 100): dead-lettered, not retried."""
+
+
+class DeliveryPausedError(DeliveryError):
+    """Delivery is paused: Meta refused the access token or its permissions (Graph 190, 10,
+    200-299). Fix the token; retries continue with a long delay."""
+
+
+class ExpiredEventError(DeliveryError):
+    """The event is older than Meta accepts (7 days, with a 1 hour margin): dropped, counted."""
+
+
+class BrokerError(DeliveryError):
+    """The task broker (e.g. Redis) could not take the event; it stays in the local outbox."""
