@@ -149,11 +149,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
             default_country="GB",
             catalog_id="987654321",
             catalog_name="Demo catalog",
+            shop_url="https://shop.example/",
             endpoint=sandbox.url,
             outbox_path=os.path.join(tmp, "outbox.sqlite3"),
             sender="manual",
         )
         orders = demo_orders(now)
+        # Live catalog updates: the shop edits SKU-1's price three times before the sender runs.
+        products = demo_products()
+        changes = [merchant.catalog_update(dict(products[0], price=p)) for p in ("19.95", "18.50", "17.95")]
+        changes.append(merchant.catalog_update(products[1]))
+        # The nightly feed: the same products plus one with a NaN price, reported and skipped.
+        feed_xml, feed_report = merchant.export_feed_string(
+            [json.dumps(p) for p in products] + [json.dumps(dict(products[1], id="SKU-3", price="NaN"))], format="xml"
+        )
         results: List[Dict[str, Any]] = [
             {"label": label, "result": merchant.track(order, now=now)} for label, order in orders
         ]
@@ -165,9 +174,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report = merchant.flush(timeout=10)
         status = merchant.status()
         view = sandbox.stats()
+        catalog_view = sandbox.catalog()
         merchant.close()
         if args.json:
-            doc = {"results": results, "duplicate_track": again["server"], "flush": report, "status": status, "sandbox": view}
+            doc = {"results": results, "duplicate_track": again["server"], "flush": report, "status": status, "sandbox": view,
+                   "catalog_changes": changes, "sandbox_catalog": catalog_view, "feed": feed_report}
             out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
             return 0
         out.write("convtrack demo: sample orders through Tracker.track, delivered to the embedded sandbox receiver\n")
@@ -190,8 +201,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"received: {view['received']}  unique: {view['unique']}  duplicates: {view['duplicates']}  "
             f"rejected events: {view['rejected_events']}  deduplicated with the pixel copy: {view['deduplicated_with_pixel']}\n"
         )
+        out.write(
+            "\n=== Live catalog updates\n"
+            f"{len(changes)} changes queued ({sum(c['coalesced'] for c in changes)} coalesced into an earlier one); "
+            f"sent {report['catalog']['sent']} item(s) in {report['catalog']['requests']} items_batch request(s)\n"
+            f"the sandbox catalog now holds: "
+            + json.dumps({k: {"price": v.get("price"), "availability": v.get("availability")} for k, v in catalog_view["items"].get("987654321", {}).items()})
+            + "\n"
+        )
+        out.write(
+            "\n=== Catalog feed export (XML)\n"
+            f"written {feed_report['written']}, skipped {feed_report['skipped']}: "
+            + json.dumps(feed_report["errors"])
+            + f"\n{len(feed_xml)} bytes, starting:\n"
+            + "\n".join(feed_xml.splitlines()[:8])
+            + "\n"
+        )
         out.write("\n=== Status (the merchant's dashboard)\n" + json.dumps(status, indent=2) + "\n")
     return 0
+
+
+def demo_products() -> List[Dict[str, Any]]:
+    """The catalog behind the demo orders' items (same ids: the content_id mapping is "id")."""
+    base = {"description": "From the demo shop.", "availability": "in_stock", "currency": "GBP", "brand": "Demo"}
+    return [
+        dict(base, id="SKU-1", title="</script><script>alert(1)</script>", price="19.95",
+             link="https://shop.example/p/sku-1", image_link="https://shop.example/p/sku-1.jpg"),
+        dict(base, id="SKU-2", title="Tea towel", price="20.00",
+             link="https://shop.example/p/sku-2", image_link="https://shop.example/p/sku-2.jpg"),
+    ]
 
 
 def _tracker_from(args: argparse.Namespace) -> "convtrack.Tracker":
