@@ -1,39 +1,46 @@
 //! Conversions API payload (SPEC §8): the server copy of an event.
+//!
+//! `build` runs on the checkout thread, so the payload and the pixel
+//! parameters are written straight to JSON text (see [`crate::jsonw`]) in a
+//! fixed key order, with no intermediate `serde_json::Value`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
+use crate::catalog::ContentIdField;
 use crate::consent::Decision;
 use crate::hash;
-use crate::catalog::ContentIdField;
-use crate::input::EventInput;
+use crate::input::{EventInput, Item, MAX_CUSTOMER_VALUES};
+use crate::jsonw::{push_f64, push_int, push_key, push_str};
 use crate::normalize::{self, Field};
 use crate::settings::{Settings, CUSTOMER_FIELDS};
 
-/// Hashed customer data: per Meta key, de-duplicated digests in first-seen order.
-pub fn hashed_user_data(input: &EventInput, settings: &Settings) -> Vec<(Field, Vec<String>)> {
-    let country = phone_country(input, settings);
-    let mut out = Vec::new();
-    for &field in CUSTOMER_FIELDS {
-        if !settings.allows(field) {
-            continue;
-        }
-        let raw = input.customer.get(field);
-        if raw.is_empty() {
-            continue;
-        }
-        let mut digests: Vec<String> = Vec::with_capacity(raw.len());
-        for value in raw {
-            if let Some(d) = hash::hash_field(field, value, country.as_deref()) {
-                if !digests.contains(&d) {
-                    digests.push(d);
-                }
-            }
-        }
-        if !digests.is_empty() {
-            out.push((field, digests));
-        }
+/// The Conversions API event object of one event, as compact JSON text: what is
+/// stored in the outbox and sent. It holds only hashed customer data, but also
+/// the shopper's IP address and user agent, so `Debug` shows its size only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Payload(String);
+
+impl Payload {
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    out
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The payload as a JSON value (parses the text; for callers that inspect it).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payload").field("bytes", &self.0.len()).finish_non_exhaustive()
+    }
 }
 
 /// The country used to complete national phone numbers: the customer's, else the merchant default.
@@ -44,6 +51,52 @@ fn phone_country(input: &EventInput, settings: &Settings) -> Option<String> {
         .iter()
         .find_map(|c| normalize::country_code(c))
         .or_else(|| settings.default_country.clone())
+}
+
+/// Writes the hashed customer fields (`"em":[...],"ph":[...]`, no braces): per Meta
+/// key, de-duplicated digests in first-seen order. Returns whether anything was written.
+fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Settings) -> bool {
+    let country = phone_country(input, settings);
+    let mut any = false;
+    for &field in CUSTOMER_FIELDS {
+        let raw = input.customer.get(field);
+        if raw.is_empty() || !settings.allows(field) {
+            continue;
+        }
+        let rollback = out.len();
+        push_key(out, field.meta_key(), !any);
+        out.push('[');
+        // Start offsets of the digests written for this field, to skip repeats.
+        let mut written = [0usize; MAX_CUSTOMER_VALUES];
+        let mut n = 0;
+        for value in raw {
+            let Some(normalized) = normalize::normalize(field, value, country.as_deref()).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let digest = hash::Digest::of_normalized(&normalized);
+            let digest = digest.as_str();
+            if written[..n].iter().any(|&at| out.get(at + 1..at + 1 + digest.len()) == Some(digest) && out.as_bytes().get(at + 1 + digest.len()) == Some(&b'"')) {
+                continue;
+            }
+            if n > 0 {
+                out.push(',');
+            }
+            if n < MAX_CUSTOMER_VALUES {
+                written[n] = out.len();
+                n += 1;
+            }
+            out.push('"');
+            out.push_str(digest);
+            out.push('"');
+        }
+        if n == 0 {
+            out.truncate(rollback);
+        } else {
+            out.push(']');
+            any = true;
+        }
+    }
+    any
 }
 
 /// `fbc` from a click id when the browser had no `_fbc` cookie: `fb.1.<ms>.<fbclid>`
@@ -59,106 +112,152 @@ pub fn event_payload(
     event_time: i64,
     settings: &Settings,
     decision: &Decision,
-) -> Value {
-    let mut user_data = Map::new();
-    for (field, digests) in hashed_user_data(input, settings) {
-        user_data.insert(field.meta_key().to_string(), Value::from(digests));
-    }
-    let b = &input.browser;
-    if let Some(ip) = &b.ip {
-        user_data.insert("client_ip_address".into(), Value::from(ip.as_str()));
-    }
-    if let Some(ua) = &b.user_agent {
-        user_data.insert("client_user_agent".into(), Value::from(ua.as_str()));
-    }
-    let fbc = b.fbc.clone().or_else(|| b.fbclid.as_deref().map(|id| fbc_from_fbclid(id, event_time)));
-    if let Some(fbc) = fbc {
-        user_data.insert("fbc".into(), Value::from(fbc));
-    }
-    if let Some(fbp) = &b.fbp {
-        user_data.insert("fbp".into(), Value::from(fbp.as_str()));
-    }
-
-    let mut event = Map::new();
-    event.insert("event_name".into(), Value::from(input.event_name.as_str()));
-    event.insert("event_time".into(), Value::from(event_time));
-    event.insert("event_id".into(), Value::from(event_id));
-    event.insert("action_source".into(), Value::from("website"));
+) -> Payload {
+    let mut o = String::with_capacity(1536 + input.items.len() * 64);
+    o.push_str("{\"event_name\":");
+    push_str(&mut o, &input.event_name, false);
+    push_key(&mut o, "event_time", false);
+    push_int(&mut o, event_time);
+    push_key(&mut o, "event_id", false);
+    push_str(&mut o, event_id, false);
+    o.push_str(",\"action_source\":\"website\"");
     if let Some(url) = &input.event_source_url {
-        event.insert("event_source_url".into(), Value::from(url.as_str()));
+        push_key(&mut o, "event_source_url", false);
+        push_str(&mut o, url, false);
     }
-    event.insert("user_data".into(), Value::Object(user_data));
-    let custom = custom_data(input, false, settings.content_id);
-    if !custom.is_empty() {
-        event.insert("custom_data".into(), Value::Object(custom));
+    push_key(&mut o, "user_data", false);
+    o.push('{');
+    let mut first = !write_hashed_user_data(&mut o, input, settings);
+    let b = &input.browser;
+    let fbc = b.fbc.clone().or_else(|| b.fbclid.as_deref().map(|id| fbc_from_fbclid(id, event_time)));
+    for (key, value) in [
+        ("client_ip_address", b.ip.as_deref()),
+        ("client_user_agent", b.user_agent.as_deref()),
+        ("fbc", fbc.as_deref()),
+        ("fbp", b.fbp.as_deref()),
+    ] {
+        if let Some(v) = value {
+            push_key(&mut o, key, first);
+            push_str(&mut o, v, false);
+            first = false;
+        }
+    }
+    o.push('}');
+    let before = o.len();
+    push_key(&mut o, "custom_data", false);
+    if !write_custom_data(&mut o, input, false, settings.content_id) {
+        o.truncate(before);
     }
     if let Some(ldu) = decision.ldu {
-        event.insert("data_processing_options".into(), json!(["LDU"]));
-        event.insert("data_processing_options_country".into(), Value::from(ldu.country));
-        event.insert("data_processing_options_state".into(), Value::from(ldu.state));
+        o.push_str(",\"data_processing_options\":[\"LDU\"]");
+        push_key(&mut o, "data_processing_options_country", false);
+        push_int(&mut o, ldu.country);
+        push_key(&mut o, "data_processing_options_state", false);
+        push_int(&mut o, ldu.state);
     }
-    Value::Object(event)
+    o.push('}');
+    Payload(o)
 }
 
-/// `custom_data` (server) or the pixel's parameters (`for_pixel`): the same
-/// commerce fields, so both copies describe the same order. Content ids follow
-/// `content_id` (the setting that also decides feed ids); callers check first
-/// with [`EventInput::check_content_ids`] (an item without the mapped field keeps its `id`).
-pub fn custom_data(input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> Map<String, Value> {
-    let mut c = Map::new();
+/// The content id of `item` under the `content_id` mapping (callers checked it
+/// with [`EventInput::check_content_ids`]; an item without the mapped field keeps its `id`).
+fn mapped_id(item: &Item, mapping: ContentIdField) -> &str {
+    match mapping {
+        ContentIdField::Id => None,
+        ContentIdField::Sku => item.sku.as_deref(),
+        ContentIdField::VariantId => item.variant_id.as_deref(),
+    }
+    .unwrap_or(&item.id)
+}
+
+/// Writes `custom_data` (server) or the pixel's parameters (`for_pixel`, script-safe)
+/// as a JSON object: the same commerce fields, so both copies describe the same
+/// order. Content ids follow `content_id` (the setting that also decides feed ids).
+/// Returns false when the object is empty (`{}` is still written).
+pub fn write_custom_data(o: &mut String, input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> bool {
+    let safe = for_pixel;
+    let start = o.len();
+    o.push('{');
+    let mut first = true;
     if let Some(v) = input.value {
-        c.insert("value".into(), json_number(v));
+        push_key(o, "value", first);
+        push_f64(o, v);
+        first = false;
     }
     if let Some(cur) = &input.currency {
-        c.insert("currency".into(), Value::from(cur.as_str()));
+        push_key(o, "currency", first);
+        push_str(o, cur, safe);
+        first = false;
     }
     if !input.items.is_empty() {
+        push_key(o, "content_ids", first);
+        first = false;
+        o.push('[');
         let mut ids: Vec<&str> = Vec::with_capacity(input.items.len());
-        for (i, item) in input.items.iter().enumerate() {
-            let id = item.content_id(content_id, i).unwrap_or(&item.id);
+        for item in &input.items {
+            let id = mapped_id(item, content_id);
             if !ids.contains(&id) {
+                if !ids.is_empty() {
+                    o.push(',');
+                }
+                push_str(o, id, safe);
                 ids.push(id);
             }
         }
-        c.insert("content_ids".into(), Value::from(ids));
-        let contents: Vec<Value> = input
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let mut o = Map::new();
-                o.insert("id".into(), Value::from(item.content_id(content_id, i).unwrap_or(&item.id)));
-                o.insert("quantity".into(), Value::from(item.quantity));
-                if let Some(p) = item.price {
-                    o.insert("item_price".into(), json_number(p));
+        o.push_str("],\"contents\":[");
+        for (i, item) in input.items.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push_str("{\"id\":");
+            push_str(o, mapped_id(item, content_id), safe);
+            push_key(o, "quantity", false);
+            push_int(o, item.quantity);
+            if let Some(p) = item.price {
+                push_key(o, "item_price", false);
+                push_f64(o, p);
+            }
+            if for_pixel {
+                if let Some(t) = &item.title {
+                    push_key(o, "title", false);
+                    push_str(o, t, safe);
                 }
-                if for_pixel {
-                    if let Some(t) = &item.title {
-                        o.insert("title".into(), Value::from(t.as_str()));
-                    }
-                    if let Some(cat) = &item.category {
-                        o.insert("category".into(), Value::from(cat.as_str()));
-                    }
+                if let Some(cat) = &item.category {
+                    push_key(o, "category", false);
+                    push_str(o, cat, safe);
                 }
-                Value::Object(o)
-            })
-            .collect();
-        c.insert("contents".into(), Value::from(contents));
-        c.insert("content_type".into(), Value::from("product"));
-        let num: u64 = input.items.iter().map(|i| u64::from(i.quantity)).sum();
-        c.insert("num_items".into(), Value::from(num));
+            }
+            o.push('}');
+        }
+        o.push_str("],\"content_type\":\"product\"");
+        push_key(o, "num_items", false);
+        push_int(o, input.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>());
     }
     if !for_pixel {
         if let Some(order) = &input.order_id {
-            c.insert("order_id".into(), Value::from(order.as_str()));
+            push_key(o, "order_id", first);
+            push_str(o, order, safe);
+            first = false;
         }
     }
-    c
+    o.push('}');
+    debug_assert!(o.len() > start);
+    !first
 }
 
-/// Money as a JSON number (validated finite earlier; a non-finite value becomes 0, never NaN).
-fn json_number(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map(Value::Number).unwrap_or_else(|| Value::from(0))
+/// [`write_custom_data`] into a new string.
+pub fn custom_data_json(input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> String {
+    let mut o = String::with_capacity(128 + input.items.len() * 96);
+    write_custom_data(&mut o, input, for_pixel, content_id);
+    o
+}
+
+/// `custom_data` as a JSON map (parses [`custom_data_json`]; for callers that inspect it).
+pub fn custom_data(input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> Map<String, Value> {
+    match serde_json::from_str(&custom_data_json(input, for_pixel, content_id)) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
 }
 
 /// The request body for `POST {endpoint}/{version}/{pixel}/events`.
@@ -191,7 +290,7 @@ mod content_id_tests {
     fn payload_and_pixel_use_the_mapped_id() {
         for (mapping, want) in [("id", "10"), ("sku", "MUG-1"), ("variant_id", "10-blue")] {
             let r = tracker(mapping).build_json_at(EVENT, 1732790000).unwrap();
-            let payload = r.payload.unwrap();
+            let payload = r.payload.unwrap().to_value();
             assert_eq!(payload["custom_data"]["content_ids"], serde_json::json!([want]), "{mapping}");
             assert_eq!(payload["custom_data"]["contents"][0]["id"], want);
             assert!(r.pixel_html.contains(&format!("\"content_ids\":[\"{want}\"]")), "{mapping}");

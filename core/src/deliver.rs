@@ -224,7 +224,10 @@ impl Sender {
         let deadline = Instant::now() + timeout;
         let mut report = FlushReport::default();
         // Data controls off: the server sends no event (queued ones wait); catalog updates still go.
-        while self.settings.data_controls {
+        loop {
+            if !self.settings.data_controls {
+                break;
+            }
             if let Some(p) = self.paused()? {
                 report.paused = p.get("reason").and_then(Value::as_str).map(str::to_owned);
                 break;

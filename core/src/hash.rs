@@ -1,6 +1,6 @@
 //! SHA-256 hashing of normalized customer data (SPEC §4).
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use crate::normalize::{self, Field};
 
@@ -21,6 +21,38 @@ pub fn sha256_hex(s: &str) -> String {
     to_hex(&Sha256::digest(s.as_bytes()))
 }
 
+/// One customer value as it goes on the wire, kept on the stack: the lowercase hex
+/// SHA-256 of a normalized value, or a value that already was a digest, lowercased.
+pub struct Digest {
+    hex: [u8; 64],
+    len: usize,
+}
+
+impl Digest {
+    /// Hashes an already-normalized value (digests pass through lowercased).
+    pub fn of_normalized(normalized: &str) -> Digest {
+        let mut hex = [0u8; 64];
+        if normalize::is_hashed(normalized) {
+            let len = normalized.len().min(64);
+            hex[..len].copy_from_slice(&normalized.as_bytes()[..len]);
+            hex[..len].make_ascii_lowercase();
+            return Digest { hex, len };
+        }
+        let digest = Sha256::digest(normalized.as_bytes());
+        for (i, b) in digest.iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(b >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+        }
+        Digest { hex, len: 64 }
+    }
+
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.hex[..self.len]).unwrap_or_default()
+    }
+}
+
 /// Normalizes `value` for `field` and hashes it, as it goes on the wire.
 ///
 /// A value that already is a SHA-256 or MD5 digest passes through lowercased
@@ -36,11 +68,7 @@ pub fn hash_field(field: Field, value: &str, country: Option<&str>) -> Option<St
 
 /// Hashes an already-normalized value (digests pass through lowercased).
 pub fn hash_normalized(normalized: &str) -> String {
-    if normalize::is_hashed(normalized) {
-        normalized.to_ascii_lowercase()
-    } else {
-        sha256_hex(normalized)
-    }
+    Digest::of_normalized(normalized).as_str().to_owned()
 }
 
 #[cfg(test)]

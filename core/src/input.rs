@@ -282,11 +282,11 @@ pub(crate) fn is_valid_event_name(name: &str) -> bool {
 }
 
 fn customer_values(v: &Value, path: &str) -> Result<Vec<String>> {
-    let check = |s: &String, p: &str| -> Result<()> {
+    let check = |s: &String, p: &dyn Fn() -> String| -> Result<()> {
         if s.len() > MAX_CUSTOMER_VALUE_BYTES {
             return Err(Error::field(
                 ErrorCode::TooLarge,
-                p,
+                p(),
                 format!("must be at most {MAX_CUSTOMER_VALUE_BYTES} bytes"),
             ));
         }
@@ -295,7 +295,7 @@ fn customer_values(v: &Value, path: &str) -> Result<Vec<String>> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::String(s) => {
-            check(s, path)?;
+            check(s, &|| path.to_string())?;
             Ok(vec![s.clone()])
         }
         Value::Number(n) if n.is_u64() || n.is_i64() => Ok(vec![n.to_string()]),
@@ -309,14 +309,14 @@ fn customer_values(v: &Value, path: &str) -> Result<Vec<String>> {
             }
             let mut out = Vec::with_capacity(list.len());
             for (i, item) in list.iter().enumerate() {
-                let p = format!("{path}[{i}]");
+                let p = || format!("{path}[{i}]");
                 match item {
                     Value::Null => {}
                     Value::String(s) => {
                         check(s, &p)?;
                         out.push(s.clone());
                     }
-                    _ => return Err(Error::wrong_type(&p, "a string")),
+                    _ => return Err(Error::wrong_type(p(), "a string")),
                 }
             }
             Ok(out)
@@ -431,7 +431,7 @@ impl EventInput {
                         .copied()
                         .find(|f| f.input_name() == key)
                         .ok_or_else(|| Error::field(ErrorCode::UnknownField, crate::error::key_path("customer.", key), "is not a known field"))?;
-                    let vals = customer_values(raw, &format!("customer.{}", field.input_name()))?;
+                    let vals = customer_values(raw, field.input_name()).map_err(|e| e.within("customer."))?;
                     if !vals.is_empty() {
                         values.push((field, vals));
                     }
@@ -446,11 +446,13 @@ impl EventInput {
                 let b = as_object(v, "browser")?;
                 check_keys(b, BROWSER_KEYS, "browser.")?;
                 let nonempty = |key: &str, max: usize| -> Result<Option<String>> {
-                    let path = format!("browser.{key}");
-                    let v = opt_str(b, key, &path, max)?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+                    let v = opt_str(b, key, key, max)
+                        .map_err(|e| e.within("browser."))?
+                        .map(|s| if s.trim().len() == s.len() { s } else { s.trim().to_string() })
+                        .filter(|s| !s.is_empty());
                     if let Some(s) = &v {
                         if s.chars().any(char::is_control) {
-                            return Err(Error::invalid(&path, "must not contain control characters"));
+                            return Err(Error::invalid(format!("browser.{key}"), "must not contain control characters"));
                         }
                     }
                     Ok(v)
@@ -568,32 +570,36 @@ impl EventInput {
 }
 
 fn parse_item(raw: &Value, i: usize) -> Result<Item> {
-    let prefix = format!("items[{i}].");
-    let m = as_object(raw, &format!("items[{i}]"))?;
-    check_keys(m, ITEM_KEYS, &prefix)?;
-    let id = opt_id(m, "id", &format!("{prefix}id"))?.ok_or_else(|| Error::missing(format!("{prefix}id")))?;
+    let m = raw.as_object().ok_or_else(|| Error::wrong_type(format!("items[{i}]"), "an object"))?;
+    // Paths are built only on the error path: `items[3].price`.
+    parse_item_fields(m).map_err(|e| e.within(&format!("items[{i}].")))
+}
+
+fn parse_item_fields(m: &Map<String, Value>) -> Result<Item> {
+    check_keys(m, ITEM_KEYS, "")?;
+    let id = opt_id(m, "id", "id")?.ok_or_else(|| Error::missing("id"))?;
     let quantity = match m.get("quantity") {
         None | Some(Value::Null) => 1,
         Some(Value::Number(n)) => match n.as_i64() {
-            Some(q) if q < 1 => return Err(Error::invalid(format!("{prefix}quantity"), "must be at least 1")),
-            Some(q) if q > 1_000_000 => return Err(Error::invalid(format!("{prefix}quantity"), "must be at most 1000000")),
+            Some(q) if q < 1 => return Err(Error::invalid("quantity", "must be at least 1")),
+            Some(q) if q > 1_000_000 => return Err(Error::invalid("quantity", "must be at most 1000000")),
             Some(q) => q as u32,
-            None => return Err(Error::wrong_type(format!("{prefix}quantity"), "a whole number")),
+            None => return Err(Error::wrong_type("quantity", "a whole number")),
         },
-        Some(_) => return Err(Error::wrong_type(format!("{prefix}quantity"), "a whole number")),
+        Some(_) => return Err(Error::wrong_type("quantity", "a whole number")),
     };
     let price = match m.get("price") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(parse_money(v, &format!("{prefix}price"))?),
+        Some(v) => Some(parse_money(v, "price")?),
     };
     Ok(Item {
         id,
-        sku: opt_id(m, "sku", &format!("{prefix}sku"))?,
-        variant_id: opt_id(m, "variant_id", &format!("{prefix}variant_id"))?,
+        sku: opt_id(m, "sku", "sku")?,
+        variant_id: opt_id(m, "variant_id", "variant_id")?,
         quantity,
         price,
-        title: opt_str(m, "title", &format!("{prefix}title"), MAX_TEXT_BYTES)?,
-        category: opt_str(m, "category", &format!("{prefix}category"), MAX_TEXT_BYTES)?,
+        title: opt_str(m, "title", "title", MAX_TEXT_BYTES)?,
+        category: opt_str(m, "category", "category", MAX_TEXT_BYTES)?,
     })
 }
 

@@ -29,6 +29,7 @@ pub mod dedup;
 pub mod error;
 pub mod hash;
 pub mod input;
+pub mod jsonw;
 pub mod normalize;
 pub mod pixel;
 pub mod settings;

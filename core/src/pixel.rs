@@ -7,9 +7,10 @@
 //! comment, or break a JavaScript string. No raw personal data is ever put in
 //! the page.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::consent::PixelConsent;
+use crate::jsonw;
 use crate::error::{Error, ErrorCode, Result};
 use crate::settings::LduLocation;
 
@@ -22,7 +23,9 @@ pub struct PixelEvent<'a> {
     pub event_name: &'a str,
     /// Standard events use `fbq('track')`, custom events `fbq('trackCustom')`.
     pub standard: bool,
-    pub params: &'a Map<String, Value>,
+    /// The parameters object as script-safe JSON text ([`push_script_json`] or
+    /// `capi::write_custom_data` with `for_pixel`).
+    pub params: &'a str,
     pub event_id: &'a str,
 }
 
@@ -104,8 +107,14 @@ pub fn render(
     if let Some(n) = opts.nonce {
         check_nonce(n)?;
     }
-    let src = opts.script_src.unwrap_or(DEFAULT_SCRIPT_SRC);
-    check_script_src(src)?;
+    // The default is a constant known to be valid; only a caller's URL is parsed.
+    let src = match opts.script_src {
+        Some(src) => {
+            check_script_src(src)?;
+            src
+        }
+        None => DEFAULT_SCRIPT_SRC,
+    };
     if consent == PixelConsent::Off {
         return Ok(String::new());
     }
@@ -124,7 +133,7 @@ if(!w._fbq)w._fbq=q;q.push=q;q.loaded=!0;q.version='2.0';q.queue=[];\
 var t=d.createElement('script');t.async=!0;t.src=src;var f=d.getElementsByTagName('script')[0];\
 if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(window,document,",
     );
-    push_script_json(&mut s, src);
+    jsonw::push_str(&mut s, src, true);
     s.push_str(");\n");
     if consent == PixelConsent::Revoked {
         s.push_str("fbq('consent','revoke');\n");
@@ -133,7 +142,7 @@ if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(
         s.push_str(&format!("fbq('dataProcessingOptions',['LDU'],{},{});\n", l.country, l.state));
     }
     s.push_str("fbq('init',");
-    push_script_json(&mut s, pixel_id);
+    jsonw::push_str(&mut s, pixel_id, true);
     s.push_str(");\n");
     // A PageView event carries the page view (with its event id); otherwise the base code's.
     if !events.iter().any(|e| e.standard && e.event_name == "PageView") {
@@ -141,11 +150,11 @@ if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(
     }
     for e in events {
         s.push_str(if e.standard { "fbq('track'," } else { "fbq('trackCustom'," });
-        push_script_json(&mut s, e.event_name);
+        jsonw::push_str(&mut s, e.event_name, true);
         s.push(',');
-        push_script_json(&mut s, e.params);
+        s.push_str(e.params);
         s.push_str(",{\"eventID\":");
-        push_script_json(&mut s, e.event_id);
+        jsonw::push_str(&mut s, e.event_id, true);
         s.push('}');
         s.push_str(");\n");
     }
@@ -165,8 +174,7 @@ mod tests {
     use super::*;
 
     fn render_title(title: &str) -> String {
-        let mut params = Map::new();
-        params.insert("contents".into(), serde_json::json!([{"id": "1", "title": title}]));
+        let params = script_json(&serde_json::json!({"contents": [{"id": "1", "title": title}]}));
         let ev = PixelEvent { event_name: "Purchase", standard: true, params: &params, event_id: "ct1-x" };
         render("123", PixelConsent::Track, None, &[ev], &PixelOptions::default()).unwrap()
     }
@@ -209,20 +217,20 @@ mod tests {
 
     #[test]
     fn a_page_view_event_is_the_only_page_view() {
-        let params = Map::new();
-        let ev = PixelEvent { event_name: "PageView", standard: true, params: &params, event_id: "pv1" };
+        let params = "{}";
+        let ev = PixelEvent { event_name: "PageView", standard: true, params, event_id: "pv1" };
         let html = render("123", PixelConsent::Track, None, &[ev], &PixelOptions::default()).unwrap();
         assert_eq!(html.matches("fbq('track',").count(), 1, "{html}");
         assert!(html.contains("fbq('track',\"PageView\",{},{\"eventID\":\"pv1\"});"));
-        let buy = PixelEvent { event_name: "Purchase", standard: true, params: &params, event_id: "b1" };
+        let buy = PixelEvent { event_name: "Purchase", standard: true, params, event_id: "b1" };
         let html = render("123", PixelConsent::Track, None, &[buy], &PixelOptions::default()).unwrap();
         assert!(html.contains("fbq('track','PageView');"), "other events keep the base page view");
     }
 
     #[test]
     fn consent_ldu_nonce() {
-        let params = Map::new();
-        let ev = PixelEvent { event_name: "My Event", standard: false, params: &params, event_id: "e1" };
+        let params = "{}";
+        let ev = PixelEvent { event_name: "My Event", standard: false, params, event_id: "e1" };
         let html = render(
             "123",
             PixelConsent::Revoked,

@@ -74,8 +74,8 @@ pub struct BuildResult {
     pub pixel: PixelConsent,
     /// `send` or `blocked` (with a reason).
     pub server: ServerDecision,
-    /// The Conversions API event object; `None` when blocked.
-    pub payload: Option<Value>,
+    /// The Conversions API event object (JSON text); `None` when blocked.
+    pub payload: Option<crate::capi::Payload>,
     /// Whether Limited Data Use applies.
     pub ldu: bool,
     /// What `track` did with the server copy (`None` for `build`).
@@ -109,7 +109,7 @@ impl BuildResult {
         m.insert("pixel".into(), Value::from(self.pixel.as_str()));
         m.insert("ldu".into(), Value::from(self.ldu));
         m.insert("pixel_html".into(), Value::from(self.pixel_html.as_str()));
-        m.insert("payload".into(), self.payload.clone().unwrap_or(Value::Null));
+        m.insert("payload".into(), self.payload.as_ref().map(crate::capi::Payload::to_value).unwrap_or(Value::Null));
         Value::Object(m)
     }
 }
@@ -194,12 +194,11 @@ impl Tracker {
         let mut result = self.build(input, options)?;
         match (&result.payload, result.server) {
             (Some(payload), ServerDecision::Send) => {
-                let text = payload.to_string();
                 let event = NewEvent {
                     event_name: &result.event_name,
                     event_id: &result.event_id,
                     event_time: result.event_time,
-                    payload: &text,
+                    payload: payload.as_str(),
                 };
                 let queued = delivery.outbox.accept(&event, crate::deliver::now_ms())?;
                 result.queue = Some(if queued { QueueOutcome::Queued } else { QueueOutcome::Duplicate });
@@ -439,7 +438,7 @@ impl Tracker {
             ServerDecision::Blocked(_) => None,
         };
 
-        let params = capi::custom_data(input, true, self.settings.content_id);
+        let params = capi::custom_data_json(input, true, self.settings.content_id);
         let pixel_event = PixelEvent {
             event_name: &input.event_name,
             standard: input.is_standard(),
@@ -495,7 +494,7 @@ impl Tracker {
                 _ => PixelConsent::Track,
             };
             ldu = ldu.or(decision.ldu);
-            prepared.push((event_id, capi::custom_data(input, true, self.settings.content_id)));
+            prepared.push((event_id, capi::custom_data_json(input, true, self.settings.content_id)));
         }
         let events: Vec<PixelEvent<'_>> = inputs
             .iter()

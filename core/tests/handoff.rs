@@ -75,7 +75,7 @@ fn celery_mode_starts_no_thread_and_hands_off_with_a_lease() {
     let rows = web.claim_handoff(10, 60_000).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].event_id, queued.event_id);
-    assert_eq!(serde_json::from_str::<Value>(&rows[0].payload).unwrap(), queued.payload.unwrap());
+    assert_eq!(serde_json::from_str::<Value>(&rows[0].payload).unwrap(), queued.payload.unwrap().to_value());
     assert!(web.claim_handoff(10, 60_000).unwrap().is_empty(), "leased rows are not handed off twice");
 
     // The broker took the first; the second failed and is released for a later hand-off.
@@ -107,7 +107,7 @@ fn send_prepared_classifies_and_records_in_the_worker_outbox() {
     let d = dir("shot");
     let (web, _) = open(&d, "web.sqlite3", "celery", "T");
     let (worker, tr) = open(&d, "worker.sqlite3", "manual", "T");
-    let payload = |id: &str| web.build_json(&order(id), &BuildOptions::default()).unwrap().payload.unwrap().to_string();
+    let payload = |id: &str| web.build_json(&order(id), &BuildOptions::default()).unwrap().payload.unwrap().into_string();
 
     tr.replies.lock().unwrap().push_back(Err(TransportError { kind: "timeout" }));
     let shot = worker.send_prepared(&payload("a"), 2).unwrap();
@@ -133,7 +133,7 @@ fn send_prepared_classifies_and_records_in_the_worker_outbox() {
 fn a_paused_worker_makes_no_request_until_the_token_changes() {
     let d = dir("pause");
     let (web, _) = open(&d, "web.sqlite3", "celery", "T");
-    let p = web.build_json(&order("p"), &BuildOptions::default()).unwrap().payload.unwrap().to_string();
+    let p = web.build_json(&order("p"), &BuildOptions::default()).unwrap().payload.unwrap().into_string();
     {
         let (worker, tr) = open(&d, "worker.sqlite3", "manual", "bad-token");
         tr.replies.lock().unwrap().push_back(graph(401, 190));

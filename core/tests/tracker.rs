@@ -65,7 +65,7 @@ fn purchase_payload_is_exactly_what_meta_expects() {
     let r = build(&tracker(json!({})), &purchase()).unwrap();
     assert_eq!(r.server.as_str(), "send");
     assert_eq!(r.event_id, event_id(PIXEL, "Purchase", "1001"));
-    let p = r.payload.unwrap();
+    let p = r.payload.unwrap().to_value();
     let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["event_name", "event_time", "event_id", "action_source", "event_source_url", "user_data", "custom_data"]);
     assert_eq!(p["event_time"], NOW - 120, "the order's time, not the send time");
@@ -114,7 +114,7 @@ fn purchase_payload_is_exactly_what_meta_expects() {
 fn pixel_and_server_share_the_event_id() {
     let r = build(&tracker(json!({})), &purchase()).unwrap();
     assert!(r.pixel_html.contains(&format!("{{\"eventID\":\"{}\"}}", r.event_id)));
-    assert_eq!(r.payload.unwrap()["event_id"], r.event_id);
+    assert_eq!(r.payload.unwrap().to_value()["event_id"], r.event_id);
     // Same order, another process, another time: same id.
     let again = build(&tracker(json!({})), &json!({"event_name": "Purchase", "order_id": 1001, "currency": "EUR", "value": 1})).unwrap();
     assert_eq!(again.event_id, r.event_id);
@@ -157,19 +157,19 @@ fn ldu_options_in_payload_and_snippet() {
     let mut e = purchase();
     e["consent"]["ldu"] = json!(true);
     let r = build(&tracker(json!({})), &e).unwrap();
-    let p = r.payload.unwrap();
+    let p = r.payload.unwrap().to_value();
     assert_eq!(p["data_processing_options"], json!(["LDU"]));
     assert_eq!(p["data_processing_options_country"], 0);
     assert_eq!(p["data_processing_options_state"], 0);
     assert!(r.pixel_html.contains("fbq('dataProcessingOptions',['LDU'],0,0)"));
     let ca = build(&tracker(json!({"ldu": {"country": 1, "state": 1000}})), &purchase()).unwrap();
-    assert_eq!(ca.payload.unwrap()["data_processing_options_state"], 1000);
+    assert_eq!(ca.payload.unwrap().to_value()["data_processing_options_state"], 1000);
 }
 
 #[test]
 fn allowed_fields_remove_customer_data_before_hashing() {
     let r = build(&tracker(json!({"allowed_fields": ["email"]})), &purchase()).unwrap();
-    let ud = &r.payload.unwrap()["user_data"];
+    let ud = &r.payload.unwrap().to_value()["user_data"];
     assert!(ud.get("em").is_some());
     for k in ["ph", "fn", "ln", "country", "external_id"] {
         assert!(ud.get(k).is_none(), "{k} must be removed");
@@ -182,9 +182,9 @@ fn default_country_completes_phone_numbers() {
     let mut e = purchase();
     e["customer"] = json!({"phone": "030 12345678"});
     let de = build(&tracker(json!({"default_country": "DE"})), &e).unwrap();
-    assert_eq!(de.payload.unwrap()["user_data"]["ph"], json!([sha256_hex("493012345678")]));
+    assert_eq!(de.payload.unwrap().to_value()["user_data"]["ph"], json!([sha256_hex("493012345678")]));
     let none = build(&tracker(json!({})), &e).unwrap();
-    assert_eq!(none.payload.unwrap()["user_data"]["ph"], json!([sha256_hex("3012345678")]), "without a country: as the reference");
+    assert_eq!(none.payload.unwrap().to_value()["user_data"]["ph"], json!([sha256_hex("3012345678")]), "without a country: as the reference");
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn event_time_window() {
 fn request_body_carries_test_code_but_never_the_token() {
     let t = tracker(json!({"test_event_code": "TEST123"}));
     let r = build(&t, &purchase()).unwrap();
-    let body = convtrack_core::capi::request_body(vec![r.payload.unwrap()], t.settings());
+    let body = convtrack_core::capi::request_body(vec![r.payload.unwrap().to_value()], t.settings());
     assert_eq!(body["test_event_code"], "TEST123");
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
     assert!(!body.to_string().contains("SENTINEL-TOKEN"));

@@ -72,7 +72,19 @@ fn ymd(n1: u64, n2: u64, n3: u64, this_year: i64) -> Option<String> {
     let max_year = u64::try_from(this_year.saturating_add(1)).unwrap_or(0);
     let valid =
         (1800..=max_year).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day);
-    valid.then(|| format!("{year:04}{month:02}{day:02}"))
+    if !valid {
+        return None;
+    }
+    // YYYYMMDD; the ranges above make every part fit its width.
+    let mut out = String::with_capacity(8);
+    for (n, width) in [(year, 1000), (month, 10), (day, 10)] {
+        let mut div = width;
+        while div > 0 {
+            out.push(char::from(b'0' + u8::try_from(n / div % 10).unwrap_or(0)));
+            div /= 10;
+        }
+    }
+    Some(out)
 }
 
 pub(crate) fn normalize(value: &str) -> Option<String> {

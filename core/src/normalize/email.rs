@@ -1,16 +1,19 @@
 //! `em`: lowercase, trim, then accept only addresses of the shape the
 //! reference's e-mail pattern accepts (an ASCII, RFC 2822-like subset).
 
-use super::util::{js_trim, lower};
+use super::util::{is_js_whitespace, js_trim, lower};
 
 pub(crate) fn normalize(value: &str) -> Option<String> {
-    let lowered = lower(value);
+    let mut lowered = lower(value);
     let candidate = js_trim(&lowered);
-    if is_email(candidate) {
-        Some(candidate.to_owned())
-    } else {
-        None
+    if !is_email(candidate) {
+        return None;
     }
+    // Trim in place: the address is most of the value.
+    let (start, len) = (lowered.len() - lowered.trim_start_matches(is_js_whitespace).len(), candidate.len());
+    lowered.truncate(start + len);
+    lowered.drain(..start);
+    Some(lowered)
 }
 
 /// Characters allowed in an atom of the local part: ASCII letters, digits,

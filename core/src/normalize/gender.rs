@@ -92,8 +92,18 @@ pub(crate) fn normalize(value: &str) -> Option<String> {
     if trimmed.len() > 32 {
         return None;
     }
-    let key = lower(trimmed);
-    let key = js_trim(&key);
+    let mut ascii = [0u8; 32];
+    let lowered;
+    let key = if trimmed.is_ascii() {
+        // No allocation for the usual ASCII spelling.
+        let buf = &mut ascii[..trimmed.len()];
+        buf.copy_from_slice(trimmed.as_bytes());
+        buf.make_ascii_lowercase();
+        std::str::from_utf8(buf).unwrap_or_default()
+    } else {
+        lowered = lower(trimmed);
+        js_trim(&lowered)
+    };
     if MALE.binary_search(&key).is_ok() {
         Some("m".to_owned())
     } else if FEMALE.binary_search(&key).is_ok() {

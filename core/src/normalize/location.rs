@@ -401,15 +401,39 @@ impl Table {
     }
 
     fn contained(self, letters: &str) -> Option<&'static str> {
+        let hay = letters.as_bytes();
         self.entries()
-            .find(|(name, _)| letters.contains(name))
+            .find(|(name, _)| contains_bytes(hay, name.as_bytes()))
             .map(|(_, code)| *code)
     }
 }
 
+/// `hay.contains(needle)` for the short ASCII names of the tables: a first-byte
+/// scan, without building a substring searcher per name (`str::contains` does,
+/// and the table has 64 names).
+fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if needle.len() > hay.len() {
+        return false;
+    }
+    (0..=hay.len() - needle.len()).any(|i| hay[i] == first && &hay[i + 1..i + needle.len()] == rest)
+}
+
+/// The ASCII letters of the lowercased, trimmed value. Lowercasing comes first
+/// because a few non-ASCII letters lowercase to ASCII ones (`K` KELVIN SIGN to `k`);
+/// an ASCII value takes one pass and one allocation.
+fn ascii_letters(value: &str) -> String {
+    if value.is_ascii() {
+        value.bytes().filter(u8::is_ascii_alphabetic).map(|b| char::from(b.to_ascii_lowercase())).collect()
+    } else {
+        lower(js_trim(value)).chars().filter(char::is_ascii_lowercase).collect()
+    }
+}
+
 fn two_letter(value: &str, table: Table) -> Option<String> {
-    let lowered = lower(js_trim(value));
-    let letters: String = lowered.chars().filter(char::is_ascii_lowercase).collect();
+    let letters = ascii_letters(value);
     if letters.is_empty() {
         return None;
     }
@@ -438,8 +462,7 @@ pub(crate) fn country(value: &str) -> Option<String> {
 /// "first two letters" fallback): it decides which country completes phone
 /// numbers and validates settings, where "Atlantis" must not become Austria.
 pub(crate) fn country_code(value: &str) -> Option<String> {
-    let lowered = lower(js_trim(value));
-    let letters: String = lowered.chars().filter(char::is_ascii_lowercase).collect();
+    let letters = ascii_letters(value);
     let code = if letters.len() == 2 {
         letters
     } else {
@@ -480,6 +503,13 @@ mod tests {
         }
         for (_, code) in COUNTRIES {
             assert!(ISO_ALPHA2.contains(code), "{code}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn contains_bytes_is_str_contains(hay in "[a-e]{0,12}", needle in "[a-e]{0,4}") {
+            proptest::prop_assert_eq!(contains_bytes(hay.as_bytes(), needle.as_bytes()), hay.contains(needle.as_str()));
         }
     }
 

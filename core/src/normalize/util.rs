@@ -40,8 +40,15 @@ pub(crate) fn lower(s: &str) -> String {
 
 /// Keeps the characters `keep` accepts, lowercases them, and gives `None` when nothing is left.
 pub(crate) fn filter_lower(value: &str, keep: impl Fn(char) -> bool) -> Option<String> {
-    let kept: String = value.chars().filter(|c| keep(*c)).collect();
-    Some(lower(&kept)).filter(|s| !s.is_empty())
+    let out: String = if value.is_ascii() {
+        // One pass: ASCII lowercasing is per character.
+        value.chars().filter(|c| keep(*c)).map(|c| c.to_ascii_lowercase()).collect()
+    } else {
+        // Full Unicode lowercasing looks at neighbours (final sigma): filter first.
+        let kept: String = value.chars().filter(|c| keep(*c)).collect();
+        lower(&kept)
+    };
+    Some(out).filter(|s| !s.is_empty())
 }
 
 /// True when `value` is a SHA-256 (64 hex) or MD5 (32 hex) digest, any case.

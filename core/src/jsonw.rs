@@ -1,0 +1,228 @@
+//! A small JSON text writer for `build`'s hot path.
+//!
+//! `build` writes the Conversions API payload and the pixel parameters
+//! straight into one `String` each, in a fixed key order, instead of building
+//! a `serde_json::Map` (an `IndexMap` with SipHash and one allocation per key
+//! and value) and serializing it afterwards. The output is byte-for-byte what
+//! `serde_json::to_string` writes for the same values (same string escapes,
+//! `ryu` floats, `itoa` integers); `tests` below check that against serde_json.
+//!
+//! With `script_safe`, `<`, `>`, `&`, U+2028 and U+2029 inside strings are
+//! also written as `\uXXXX` escapes, so the text can sit inside an HTML
+//! `<script>` element (SPEC §7). Those characters only ever occur inside JSON
+//! strings, so the escape changes nothing about the value.
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Per byte: 1 when it needs an escape in plain JSON, 2 when only in script-safe
+/// JSON (`<`, `>`, `&`, and the `0xE2` lead byte of U+2028/U+2029, which the
+/// writer checks further).
+const SPECIAL: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = 1;
+        b += 1;
+    }
+    t[b'"' as usize] = 1;
+    t[b'\\' as usize] = 1;
+    t[b'<' as usize] = 2;
+    t[b'>' as usize] = 2;
+    t[b'&' as usize] = 2;
+    t[0xE2] = 2;
+    t
+};
+
+/// True for the bytes that need an escape.
+#[inline]
+fn special(b: u8, script_safe: bool) -> bool {
+    let kind = SPECIAL[usize::from(b)];
+    kind == 1 || (script_safe && kind == 2)
+}
+
+/// Appends `s` as a JSON string literal (quotes included).
+pub fn push_str(out: &mut String, s: &str, script_safe: bool) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !special(b, script_safe) {
+            i += 1;
+            continue;
+        }
+        let (escape, len): (&str, usize) = match b {
+            b'"' => ("\\\"", 1),
+            b'\\' => ("\\\\", 1),
+            b'\n' => ("\\n", 1),
+            b'\r' => ("\\r", 1),
+            b'\t' => ("\\t", 1),
+            0x08 => ("\\b", 1),
+            0x0C => ("\\f", 1),
+            b'<' => ("\\u003c", 1),
+            b'>' => ("\\u003e", 1),
+            b'&' => ("\\u0026", 1),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+            0xE2 => {
+                // Another character starting with E2: nothing to escape.
+                i += 1;
+                continue;
+            }
+            control => {
+                out.push_str(&s[start..i]);
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(control >> 4)]));
+                out.push(char::from(HEX[usize::from(control & 0x0f)]));
+                i += 1;
+                start = i;
+                continue;
+            }
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(escape);
+        i += len;
+        start = i;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Appends `,"key":` (or `"key":` when `first`). Keys are ASCII literals that need no escaping.
+#[inline]
+pub fn push_key(out: &mut String, key: &str, first: bool) {
+    if !first {
+        out.push(',');
+    }
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":");
+}
+
+/// Appends an integer.
+#[inline]
+pub fn push_int<I: itoa::Integer>(out: &mut String, v: I) {
+    out.push_str(itoa::Buffer::new().format(v));
+}
+
+/// Appends money as a JSON number, as serde_json writes an `f64` (`59.9`, `10.0`).
+/// Values are validated finite earlier; a non-finite one is written as `0`, never NaN.
+#[inline]
+pub fn push_f64(out: &mut String, v: f64) {
+    if push_cents(out, v) {
+        return;
+    }
+    if v.is_finite() {
+        let mut buf = ryu::Buffer::new();
+        let text = buf.format_finite(v);
+        // serde_json writes a positive exponent with its sign (`1e+21`).
+        match text.find('e') {
+            Some(e) if text.as_bytes().get(e + 1) != Some(&b'-') => {
+                out.push_str(&text[..=e]);
+                out.push('+');
+                out.push_str(&text[e + 1..]);
+            }
+            _ => out.push_str(text),
+        }
+    } else {
+        out.push('0');
+    }
+}
+
+/// The common case of money, without the general float formatter: a value in
+/// `[0, 1e13)` that is exactly the double nearest to a whole number of cents
+/// (`9.99`, `59.9`, `10`). Its shortest round-trip text, which is what `ryu`
+/// (and so serde_json) writes, then is those cents in decimal with the
+/// trailing zero dropped: decimals with two places are 0.01 apart, far more
+/// than the spacing of doubles below 1e13, so no shorter text maps to the same
+/// double. Returns false (nothing written) for any other value.
+fn push_cents(out: &mut String, v: f64) -> bool {
+    if !(0.0..1e13).contains(&v) || v.is_sign_negative() {
+        return false;
+    }
+    let cents = (v * 100.0).round();
+    if cents / 100.0 != v {
+        return false;
+    }
+    // In range and integral: the conversion is exact.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let cents = cents as u64;
+    let (whole, frac) = (cents / 100, cents % 100);
+    push_int(out, whole);
+    out.push('.');
+    let digit = |d: u64| char::from(b'0' + u8::try_from(d).unwrap_or(0));
+    if frac % 10 == 0 {
+        out.push(digit(frac / 10));
+    } else {
+        out.push(digit(frac / 10));
+        out.push(digit(frac % 10));
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn plain(s: &str) -> String {
+        let mut o = String::new();
+        push_str(&mut o, s, false);
+        o
+    }
+
+    fn safe(s: &str) -> String {
+        let mut o = String::new();
+        push_str(&mut o, s, true);
+        o
+    }
+
+    #[test]
+    fn matches_serde_json_on_every_escape() {
+        for s in ["", "plain", "q\"b\\s", "\u{0}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f}\u{7f}", "é€\u{2027}\u{2028}\u{2029}\u{1F600}"] {
+            assert_eq!(plain(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+        for v in [0.0, 59.9, 10.0, 0.1 + 0.2, 1e21, 123_456_789.125, -2.5] {
+            let mut o = String::new();
+            push_f64(&mut o, v);
+            assert_eq!(o, serde_json::to_string(&v).unwrap());
+        }
+        let mut o = String::new();
+        push_f64(&mut o, f64::NAN);
+        assert_eq!(o, "0");
+    }
+
+    #[test]
+    fn script_safe_escapes_html_and_line_separators() {
+        assert_eq!(safe("</script>&\u{2028}\u{2029}€"), "\"\\u003c/script\\u003e\\u0026\\u2028\\u2029€\"");
+        assert_eq!(plain("</script>&"), "\"</script>&\"");
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_round_trips_and_matches_serde(s in any::<String>()) {
+            prop_assert_eq!(plain(&s), serde_json::to_string(&s).unwrap());
+            let text = safe(&s);
+            prop_assert!(!text.contains('<') && !text.contains('>') && !text.contains('&'));
+            prop_assert!(!text.contains(['\u{2028}', '\u{2029}']), "line separators escaped");
+            prop_assert_eq!(serde_json::from_str::<String>(&text).unwrap(), s);
+        }
+
+        #[test]
+        fn money_matches_serde(cents in 0u64..1_000_000_000_000_000, scale in 0u32..3) {
+            let v = cents as f64 / 10f64.powi(scale as i32);
+            let mut o = String::new();
+            push_f64(&mut o, v);
+            prop_assert_eq!(o, serde_json::to_string(&v).unwrap());
+        }
+
+        #[test]
+        fn floats_match_serde(v in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
+            let mut o = String::new();
+            push_f64(&mut o, v);
+            prop_assert_eq!(o, serde_json::to_string(&v).unwrap());
+        }
+    }
+}
