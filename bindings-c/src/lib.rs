@@ -518,8 +518,10 @@ unsafe fn event_call(
         let (tracker, event, options) =
             unsafe { tracker_json_options(tracker, event_json, event_json_len, "event_json", options_json, options_json_len)? };
         let result = if track { tracker.track_json(event, &options)? } else { tracker.build_json(event, &options)? };
+        let p = to_c_string(result.to_json_string())?;
         // SAFETY: `out` checked non-NULL above.
-        unsafe { write_json(out, &result.to_json()) }
+        unsafe { *out = p };
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
     })
 }
 

@@ -41,14 +41,49 @@ fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
     build().unwrap_or_else(|err| err)
 }
 
+/// Where a value sits in the Python input, rendered only for an error message:
+/// converting a dict must not format a path string per key.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root(&'a str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Path::Root(s) => (*s).to_string(),
+            Path::Key(parent, key) => {
+                let p = parent.render();
+                let prefix = if p.is_empty() { p } else { format!("{p}.") };
+                convtrack_core::error::key_path(&prefix, key)
+            }
+            Path::Index(parent, i) => format!("{}[{i}]", parent.render()),
+        }
+    }
+}
+
+/// Converts a Python value (dict, list, tuple, str, int, float, bool, None,
+/// Decimal) to a JSON value; errors name the path (`items[2].price`).
 fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value, Error> {
+    convert(obj, &Path::Root(path), depth)
+}
+
+fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Value, Error> {
     if depth > MAX_DEPTH {
-        return Err(Error::field(ErrorCode::TooLarge, path, "is nested too deeply"));
+        return Err(Error::field(ErrorCode::TooLarge, path.render(), "is nested too deeply"));
     }
     if obj.is_none() {
         return Ok(Value::Null);
     }
-    // bool before int: in Python, bool is a subclass of int.
+    // Strings first (the common case), then bool before int: in Python, bool is a subclass of int.
+    if let Ok(s) = obj.downcast::<PyString>() {
+        return s
+            .to_cow()
+            .map(|s| Value::String(s.into_owned()))
+            .map_err(|_| Error::field(ErrorCode::InvalidUtf8, path.render(), "is not valid Unicode (lone surrogate)"));
+    }
     if let Ok(b) = obj.downcast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
     }
@@ -59,7 +94,7 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value,
         if let Ok(v) = i.extract::<u64>() {
             return Ok(Value::from(v));
         }
-        return Err(Error::field(ErrorCode::InvalidValue, path, "is an integer out of range"));
+        return Err(Error::field(ErrorCode::InvalidValue, path.render(), "is an integer out of range"));
     }
     if let Ok(f) = obj.downcast::<PyFloat>() {
         let v = f.value();
@@ -67,23 +102,15 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value,
         // validation rejects them with its usual, field-naming error.
         return Ok(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or_else(|| Value::String(v.to_string())));
     }
-    if let Ok(s) = obj.downcast::<PyString>() {
-        return s
-            .to_cow()
-            .map(|s| Value::String(s.into_owned()))
-            .map_err(|_| Error::field(ErrorCode::InvalidUtf8, path, "is not valid Unicode (lone surrogate)"));
-    }
     if let Ok(d) = obj.downcast::<PyDict>() {
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(d.len());
         for (k, v) in d.iter() {
             let key = k
                 .downcast::<PyString>()
                 .ok()
                 .and_then(|s| s.to_cow().ok().map(|c| c.into_owned()))
-                .ok_or_else(|| Error::field(ErrorCode::WrongType, path, "must have string keys"))?;
-            let prefix = if path.is_empty() { String::new() } else { format!("{path}.") };
-            let child = convtrack_core::error::key_path(&prefix, &key);
-            let value = py_to_json(&v, &child, depth + 1)?;
+                .ok_or_else(|| Error::field(ErrorCode::WrongType, path.render(), "must have string keys"))?;
+            let value = convert(&v, &Path::Key(path, &key), depth + 1)?;
             m.insert(key, value);
         }
         return Ok(Value::Object(m));
@@ -92,7 +119,7 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value,
         let mut out = Vec::new();
         for (i, item) in obj.try_iter().map_err(|_| Error::general(ErrorCode::Internal, "list iteration failed"))?.enumerate() {
             let item = item.map_err(|_| Error::general(ErrorCode::Internal, "list iteration failed"))?;
-            out.push(py_to_json(&item, &format!("{path}[{i}]"), depth + 1)?);
+            out.push(convert(&item, &Path::Index(path, i), depth + 1)?);
         }
         return Ok(Value::Array(out));
     }
@@ -103,7 +130,8 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value,
             return Ok(Value::String(s.to_string()));
         }
     }
-    Err(Error::field(ErrorCode::WrongType, if path.is_empty() { "value" } else { path }, "has an unsupported Python type"))
+    let at = path.render();
+    Err(Error::field(ErrorCode::WrongType, if at.is_empty() { "value" } else { &at }, "has an unsupported Python type"))
 }
 
 fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -135,6 +163,33 @@ fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
             dict.into_any()
         }
     })
+}
+
+/// A build/track result as a Python dict (the JSON shape of schema 1). The payload
+/// is the JSON text as sent (`payload="json"`), or Python objects made from it by the
+/// C-accelerated `json.loads`, which is cheaper than building a JSON value first.
+fn result_to_py<'py>(py: Python<'py>, r: &convtrack_core::BuildResult, payload_as_text: bool) -> PyResult<Bound<'py, PyAny>> {
+    use convtrack_core::tracker::ResultField;
+    static LOADS: pyo3::sync::GILOnceCell<Py<PyAny>> = pyo3::sync::GILOnceCell::new();
+    let d = PyDict::new(py);
+    for (key, field) in r.fields() {
+        match field {
+            ResultField::Int(i) => d.set_item(key, i)?,
+            ResultField::Str(s) => d.set_item(key, s)?,
+            ResultField::Bool(b) => d.set_item(key, b)?,
+            ResultField::Null => d.set_item(key, py.None())?,
+        }
+    }
+    let payload = match &r.payload {
+        Some(p) if payload_as_text => PyString::new(py, p.as_str()).into_any(),
+        Some(p) => {
+            let loads = LOADS.get_or_try_init(py, || py.import("json")?.getattr("loads").map(Bound::unbind))?;
+            loads.bind(py).call1((p.as_str(),))?
+        }
+        None => py.None().into_bound(py),
+    };
+    d.set_item("payload", payload)?;
+    Ok(d.into_any())
 }
 
 /// Normalizes one customer-data value as Meta expects; `None` means "dropped".
@@ -207,7 +262,19 @@ impl Drop for Tracker {
 impl Tracker {
     /// The shared body of `build` (pure, keeps the GIL: microseconds) and `track`
     /// (durable enqueue: releases the GIL around the disk write).
-    fn run<'py>(&self, py: Python<'py>, event: &Bound<'py, PyAny>, options: BuildOptions, track: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        event: &Bound<'py, PyAny>,
+        options: BuildOptions,
+        track: bool,
+        payload: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let payload_as_text = match payload {
+            "dict" => false,
+            "json" => true,
+            _ => return Err(to_py_err(py, &Error::field(ErrorCode::InvalidArgument, "payload", "must be \"dict\" or \"json\""))),
+        };
         let input = event_input(py, event)?;
         let inner = &self.inner;
         let result = if track {
@@ -216,7 +283,7 @@ impl Tracker {
             inner.build(&input, &options)
         }
         .map_err(|e| to_py_err(py, &e))?;
-        json_to_py(py, &result.to_json())
+        result_to_py(py, &result, payload_as_text)
     }
 }
 
@@ -253,8 +320,9 @@ impl Tracker {
     }
 
     /// Builds one event (pure, no I/O): returns a dict with `event_id`, `server`,
-    /// `reason`, `pixel`, `pixel_html` and `payload`.
-    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None))]
+    /// `reason`, `pixel`, `pixel_html` and `payload` (a dict, or with `payload="json"`
+    /// the JSON text exactly as it would be sent, which skips building Python objects).
+    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict"))]
     fn build<'py>(
         &self,
         py: Python<'py>,
@@ -262,15 +330,16 @@ impl Tracker {
         now: Option<i64>,
         nonce: Option<String>,
         script_src: Option<String>,
+        payload: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.run(py, event, BuildOptions { now, nonce, script_src }, false)
+        self.run(py, event, BuildOptions { now, nonce, script_src }, false, payload)
     }
 
     /// `build` plus a durable enqueue (needs `outbox_path`): `server` is `queued`,
     /// `duplicate` or `blocked`. No network I/O on the calling thread.
     /// With `sender="celery"`, a queued event is then handed to Celery
     /// (`convtrack.celery.handoff_after_track`); if the broker is down it stays queued.
-    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None))]
+    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict"))]
     fn track<'py>(
         slf: &Bound<'py, Self>,
         py: Python<'py>,
@@ -278,9 +347,10 @@ impl Tracker {
         now: Option<i64>,
         nonce: Option<String>,
         script_src: Option<String>,
+        payload: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let this = slf.get();
-        let result = this.run(py, event, BuildOptions { now, nonce, script_src }, true)?;
+        let result = this.run(py, event, BuildOptions { now, nonce, script_src }, true, payload)?;
         if this.inner.settings().sender == SenderMode::Celery {
             let queued = result.get_item("server").ok().is_some_and(|s| s.eq("queued").unwrap_or(false));
             if queued {

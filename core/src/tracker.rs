@@ -91,26 +91,72 @@ pub enum QueueOutcome {
     Duplicate,
 }
 
+/// One top-level value of [`BuildResult`]'s JSON shape, borrowed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ResultField<'a> {
+    Int(i64),
+    Str(&'a str),
+    Bool(bool),
+    Null,
+}
+
 impl BuildResult {
-    /// The stable JSON shape shared by C, PHP and Python (schema version 1).
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("schema".into(), Value::from(1));
-        m.insert("event_id".into(), Value::from(self.event_id.as_str()));
-        m.insert("event_name".into(), Value::from(self.event_name.as_str()));
-        m.insert("event_time".into(), Value::from(self.event_time));
+    /// The top-level fields of the JSON shape (schema 1), in order, except
+    /// `payload`: one list, so the bindings that build their own objects agree with C.
+    pub fn fields(&self) -> [(&'static str, ResultField<'_>); 9] {
+        use ResultField as F;
         let server = match (self.queue, self.server) {
             (Some(QueueOutcome::Queued), _) => "queued",
             (Some(QueueOutcome::Duplicate), _) => "duplicate",
             (None, s) => s.as_str(),
         };
-        m.insert("server".into(), Value::from(server));
-        m.insert("reason".into(), self.server.reason().map(|r| Value::from(r.as_str())).unwrap_or(Value::Null));
-        m.insert("pixel".into(), Value::from(self.pixel.as_str()));
-        m.insert("ldu".into(), Value::from(self.ldu));
-        m.insert("pixel_html".into(), Value::from(self.pixel_html.as_str()));
+        [
+            ("schema", F::Int(1)),
+            ("event_id", F::Str(&self.event_id)),
+            ("event_name", F::Str(&self.event_name)),
+            ("event_time", F::Int(self.event_time)),
+            ("server", F::Str(server)),
+            ("reason", self.server.reason().map_or(F::Null, |r| F::Str(r.as_str()))),
+            ("pixel", F::Str(self.pixel.as_str())),
+            ("ldu", F::Bool(self.ldu)),
+            ("pixel_html", F::Str(&self.pixel_html)),
+        ]
+    }
+
+    /// The stable JSON shape shared by C, PHP and Python (schema version 1).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        for (key, field) in self.fields() {
+            let v = match field {
+                ResultField::Int(i) => Value::from(i),
+                ResultField::Str(s) => Value::from(s),
+                ResultField::Bool(b) => Value::from(b),
+                ResultField::Null => Value::Null,
+            };
+            m.insert(key.into(), v);
+        }
         m.insert("payload".into(), self.payload.as_ref().map(crate::capi::Payload::to_value).unwrap_or(Value::Null));
         Value::Object(m)
+    }
+
+    /// [`BuildResult::to_json`] as text, with the payload copied in as written (not re-parsed).
+    pub fn to_json_string(&self) -> String {
+        let payload = self.payload.as_ref().map_or("null", crate::capi::Payload::as_str);
+        let mut o = String::with_capacity(self.pixel_html.len() + payload.len() + 256);
+        o.push('{');
+        for (i, (key, field)) in self.fields().into_iter().enumerate() {
+            crate::jsonw::push_key(&mut o, key, i == 0);
+            match field {
+                ResultField::Int(v) => crate::jsonw::push_int(&mut o, v),
+                ResultField::Str(s) => crate::jsonw::push_str(&mut o, s, false),
+                ResultField::Bool(b) => o.push_str(if b { "true" } else { "false" }),
+                ResultField::Null => o.push_str("null"),
+            }
+        }
+        o.push_str(",\"payload\":");
+        o.push_str(payload);
+        o.push('}');
+        o
     }
 }
 

@@ -324,3 +324,13 @@ fn page_snippet_renders_several_events_under_one_base_code() {
     assert!(e.field_name().unwrap().starts_with("events[1]."), "{e}");
     assert_eq!(t.page_snippet_json("{}", &opts).unwrap_err().field_name(), Some("events"));
 }
+
+#[test]
+fn result_text_is_the_json_shape_with_the_payload_as_written() {
+    let sent = build(&tracker(json!({})), &purchase()).unwrap();
+    let blocked = build(&tracker(json!({"data_controls": false})), &purchase()).unwrap();
+    for r in [sent, blocked] {
+        // Byte for byte what serializing the Value shape writes (same key order, same escapes).
+        assert_eq!(r.to_json_string(), r.to_json().to_string());
+    }
+}

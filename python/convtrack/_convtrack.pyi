@@ -1,4 +1,4 @@
-from typing import IO, Any, Callable, Iterable, Mapping, Optional, Sequence, Union, final
+from typing import IO, Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union, final
 from os import PathLike
 
 
@@ -46,6 +46,7 @@ class Tracker:
         now: Optional[int] = None,
         nonce: Optional[str] = None,
         script_src: Optional[str] = None,
+        payload: Literal["dict", "json"] = "dict",
     ) -> dict[str, Any]: ...
     def track(
         self,
@@ -54,6 +55,7 @@ class Tracker:
         now: Optional[int] = None,
         nonce: Optional[str] = None,
         script_src: Optional[str] = None,
+        payload: Literal["dict", "json"] = "dict",
     ) -> dict[str, Any]: ...
     def page_snippet(
         self,

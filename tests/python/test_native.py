@@ -109,6 +109,22 @@ def test_purchase_payload(purchase):
     assert "Sentinel.Person" not in text and "7183" not in text and TOKEN not in text
 
 
+def test_payload_as_json_text_is_what_would_be_sent(purchase):
+    import json
+
+    t = tracker()
+    as_dict = t.build(purchase)
+    as_text = t.build(purchase, payload="json")
+    assert isinstance(as_text["payload"], str)
+    assert json.loads(as_text["payload"]) == as_dict["payload"]
+    assert {k: v for k, v in as_text.items() if k != "payload"} == {k: v for k, v in as_dict.items() if k != "payload"}
+    purchase["consent"] = {"marketing": "denied"}
+    assert t.build(purchase, payload="json")["payload"] is None
+    with pytest.raises(convtrack.InvalidArgumentError) as e:
+        t.build(purchase, payload="xml")
+    assert e.value.field == "payload"
+
+
 def test_hostile_title_stays_data(purchase):
     html = tracker().build(purchase)["pixel_html"]
     assert html.count("<script") == 1 and html.count("</script>") == 1
