@@ -6,12 +6,24 @@ use crate::normalize::{self, Field};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// The two hex digits of every byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0x0f]];
+        i += 1;
+    }
+    t
+};
+
 /// Lowercase hex of `bytes`.
 pub fn to_hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 0x0f) as usize] as char);
+        let [hi, lo] = HEX_PAIRS[usize::from(*b)];
+        out.push(char::from(hi));
+        out.push(char::from(lo));
     }
     out
 }
@@ -39,9 +51,8 @@ impl Digest {
             return Digest { hex, len };
         }
         let digest = Sha256::digest(normalized.as_bytes());
-        for (i, b) in digest.iter().enumerate() {
-            hex[2 * i] = HEX[usize::from(b >> 4)];
-            hex[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(digest.iter()) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(*b)]);
         }
         Digest { hex, len: 64 }
     }

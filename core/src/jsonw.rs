@@ -40,13 +40,57 @@ fn special(b: u8, script_safe: bool) -> bool {
     kind == 1 || (script_safe && kind == 2)
 }
 
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of the 8-byte word `w` is zero (exact for "any").
+#[inline]
+fn has_zero(w: u64) -> bool {
+    w.wrapping_sub(LOW) & !w & HIGH != 0
+}
+
+/// Whether any byte of `w` equals `b`.
+#[inline]
+fn has_byte(w: u64, b: u8) -> bool {
+    has_zero(w ^ (LOW * u64::from(b)))
+}
+
+/// Whether the 8 bytes of `w` may hold a byte that needs an escape: a control
+/// character (< 0x20), `"`, `\\`, and when `script_safe` `<`, `>`, `&` or `0xE2`.
+#[inline]
+fn word_may_need_escape(w: u64, script_safe: bool) -> bool {
+    // Bytes below 0x20: subtracting 0x20 borrows into the high bit of a byte that was < 0x80.
+    let control = w.wrapping_sub(LOW * 0x20) & !w & HIGH != 0;
+    control
+        || has_byte(w, b'"')
+        || has_byte(w, b'\\')
+        || (script_safe && (has_byte(w, b'<') || has_byte(w, b'>') || has_byte(w, b'&') || has_byte(w, 0xE2)))
+}
+
+/// Index of the first 8-byte block that may need an escape (a multiple of 8), or
+/// the start of the tail shorter than 8 bytes: everything before it is plain.
+#[inline]
+fn plain_prefix(bytes: &[u8], script_safe: bool) -> usize {
+    let mut i = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if word_may_need_escape(u64::from_le_bytes(word), script_safe) {
+            break;
+        }
+        i += 8;
+    }
+    i
+}
+
 /// Appends `s` as a JSON string literal (quotes included).
 pub fn push_str(out: &mut String, s: &str, script_safe: bool) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    let mut i = 0;
+    // Skip the plain 8-byte blocks at once; the byte loop below does the rest.
+    let mut i = plain_prefix(bytes, script_safe);
     while i < bytes.len() {
         let b = bytes[i];
         if !special(b, script_safe) {
@@ -198,6 +242,23 @@ mod tests {
     fn script_safe_escapes_html_and_line_separators() {
         assert_eq!(safe("</script>&\u{2028}\u{2029}€"), "\"\\u003c/script\\u003e\\u0026\\u2028\\u2029€\"");
         assert_eq!(plain("</script>&"), "\"</script>&\"");
+    }
+
+    #[test]
+    fn word_scan_finds_every_special_byte() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'a'; 8];
+                word[at] = b;
+                let w = u64::from_le_bytes(word);
+                for safe in [false, true] {
+                    let want = special(b, safe);
+                    // May report a block without one (then the byte loop decides), never miss one.
+                    assert!(!want || word_may_need_escape(w, safe), "byte {b:#x} at {at}, safe {safe}");
+                }
+            }
+        }
+        assert!(!word_may_need_escape(u64::from_le_bytes(*b"plain az"), true));
     }
 
     proptest! {

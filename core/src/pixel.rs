@@ -118,7 +118,7 @@ pub fn render(
     if consent == PixelConsent::Off {
         return Ok(String::new());
     }
-    let mut s = String::with_capacity(1024 + events.len() * 256);
+    let mut s = String::with_capacity(1024 + events.iter().map(|e| e.params.len() + e.event_id.len() + e.event_name.len() + 64).sum::<usize>());
     s.push_str("<!-- Meta Pixel (convtrack) -->\n<script");
     if let Some(n) = opts.nonce {
         s.push_str(" nonce=\"");

@@ -387,11 +387,16 @@ enum Table {
 impl Table {
     /// The names in lookup order (provinces before states, as the reference).
     fn entries(self) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
-        let (first, second): (&'static [_], &'static [_]) = match self {
-            Table::State => (CA_PROVINCES, US_STATES),
-            Table::Country => (COUNTRIES, &[]),
+        self.with_sets().map(|(entry, _)| entry)
+    }
+
+    /// The names in lookup order, each with the set of its letters.
+    fn with_sets(self) -> impl Iterator<Item = (&'static (&'static str, &'static str), u32)> {
+        let (first, first_sets, second, second_sets): (&'static [_], &'static [u32], &'static [_], &'static [u32]) = match self {
+            Table::State => (CA_PROVINCES, &CA_PROVINCE_SETS, US_STATES, &US_STATE_SETS),
+            Table::Country => (COUNTRIES, &COUNTRY_SETS, &[], &[]),
         };
-        first.iter().chain(second.iter())
+        first.iter().zip(first_sets.iter().copied()).chain(second.iter().zip(second_sets.iter().copied()))
     }
 
     fn exact(self, letters: &str) -> Option<&'static str> {
@@ -402,11 +407,42 @@ impl Table {
 
     fn contained(self, letters: &str) -> Option<&'static str> {
         let hay = letters.as_bytes();
-        self.entries()
-            .find(|(name, _)| contains_bytes(hay, name.as_bytes()))
-            .map(|(_, code)| *code)
+        // A name with a letter the input lacks cannot be contained: most names
+        // are skipped on one AND of two letter sets.
+        let have = letter_set(hay);
+        self.with_sets()
+            .find(|((name, _), set)| set & !have == 0 && contains_bytes(hay, name.as_bytes()))
+            .map(|((_, code), _)| *code)
     }
 }
+
+/// The set of ASCII lowercase letters in `s`, one bit per letter.
+const fn letter_set(s: &[u8]) -> u32 {
+    let mut set = 0;
+    let mut i = 0;
+    while i < s.len() {
+        if s[i].is_ascii_lowercase() {
+            set |= 1 << (s[i] - b'a');
+        }
+        i += 1;
+    }
+    set
+}
+
+/// The letter set of every name of a table, computed at compile time.
+const fn letter_sets<const N: usize>(table: &[(&str, &str)]) -> [u32; N] {
+    let mut sets = [0; N];
+    let mut i = 0;
+    while i < N {
+        sets[i] = letter_set(table[i].0.as_bytes());
+        i += 1;
+    }
+    sets
+}
+
+const CA_PROVINCE_SETS: [u32; CA_PROVINCES.len()] = letter_sets(CA_PROVINCES);
+const US_STATE_SETS: [u32; US_STATES.len()] = letter_sets(US_STATES);
+const COUNTRY_SETS: [u32; COUNTRIES.len()] = letter_sets(COUNTRIES);
 
 /// `hay.contains(needle)` for the short ASCII names of the tables: a first-byte
 /// scan, without building a substring searcher per name (`str::contains` does,
