@@ -105,13 +105,15 @@ pub fn fbc_from_fbclid(fbclid: &str, event_time: i64) -> String {
     format!("fb.1.{}.{}", event_time.saturating_mul(1000), fbclid)
 }
 
-/// The Conversions API event object.
+/// The Conversions API event object. With `pixel_params`, the pixel's parameters
+/// are written there in the same pass (see [`write_commerce`]).
 pub fn event_payload(
     input: &EventInput,
     event_id: &str,
     event_time: i64,
     settings: &Settings,
     decision: &Decision,
+    pixel_params: Option<&mut String>,
 ) -> Payload {
     let mut o = String::with_capacity(1536 + input.items.len() * 64);
     o.push_str("{\"event_name\":");
@@ -145,7 +147,7 @@ pub fn event_payload(
     o.push('}');
     let before = o.len();
     push_key(&mut o, "custom_data", false);
-    if !write_custom_data(&mut o, input, false, settings.content_id) {
+    if !write_commerce(Commerce { server: Some(&mut o), pixel: pixel_params }, input, settings.content_id) {
         o.truncate(before);
     }
     if let Some(ldu) = decision.ldu {
@@ -170,42 +172,87 @@ fn mapped_id(item: &Item, mapping: ContentIdField) -> &str {
     .unwrap_or(&item.id)
 }
 
-/// Writes `custom_data` (server) or the pixel's parameters (`for_pixel`, script-safe)
-/// as a JSON object: the same commerce fields, so both copies describe the same
-/// order. Content ids follow `content_id` (the setting that also decides feed ids).
-/// Returns false when the object is empty (`{}` is still written).
-pub fn write_custom_data(o: &mut String, input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> bool {
-    let safe = for_pixel;
-    let start = o.len();
-    o.push('{');
-    let mut first = true;
-    if let Some(v) = input.value {
-        push_key(o, "value", first);
-        push_f64(o, v);
-        first = false;
-    }
-    if let Some(cur) = &input.currency {
-        push_key(o, "currency", first);
-        push_str(o, cur, safe);
-        first = false;
-    }
-    if !input.items.is_empty() {
-        push_key(o, "content_ids", first);
-        first = false;
-        o.push('[');
-        let mut ids: Vec<&str> = Vec::with_capacity(input.items.len());
-        for item in &input.items {
-            let id = mapped_id(item, content_id);
-            if !ids.contains(&id) {
-                if !ids.is_empty() {
-                    o.push(',');
+/// The two copies of the commerce fields being written: the server's `custom_data`
+/// (plain JSON) and the pixel's parameters (script-safe JSON), either or both.
+/// With both, each shared piece is formatted once, for the server, and copied to
+/// the pixel when it holds nothing a script context escapes (almost always).
+struct Commerce<'a> {
+    server: Option<&'a mut String>,
+    pixel: Option<&'a mut String>,
+}
+
+impl Commerce<'_> {
+    /// Writes a piece both copies share; `write(out, script_safe)`.
+    fn shared(&mut self, write: impl Fn(&mut String, bool)) {
+        match (self.server.as_deref_mut(), self.pixel.as_deref_mut()) {
+            (Some(server), Some(pixel)) => {
+                let start = server.len();
+                write(server, false);
+                let piece = &server[start..];
+                if piece.bytes().any(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2)) {
+                    write(pixel, true);
+                } else {
+                    pixel.push_str(piece);
                 }
-                push_str(o, id, safe);
-                ids.push(id);
             }
+            (Some(server), None) => write(server, false),
+            (None, Some(pixel)) => write(pixel, true),
+            (None, None) => {}
         }
-        o.push_str("],\"contents\":[");
-        for (i, item) in input.items.iter().enumerate() {
+    }
+
+    fn pixel_only(&mut self, write: impl FnOnce(&mut String)) {
+        if let Some(pixel) = self.pixel.as_deref_mut() {
+            write(pixel);
+        }
+    }
+
+    fn server_only(&mut self, write: impl FnOnce(&mut String)) {
+        if let Some(server) = self.server.as_deref_mut() {
+            write(server);
+        }
+    }
+}
+
+/// Writes `custom_data` (server) and/or the pixel's parameters as JSON objects:
+/// the same commerce fields, so both copies describe the same order. Only the
+/// pixel gets item titles and categories; only the server gets `order_id`.
+/// Content ids follow `content_id` (the setting that also decides feed ids).
+/// Returns false when the server object is empty (`{}` is still written).
+fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: ContentIdField) -> bool {
+    let has_shared = input.value.is_some() || input.currency.is_some() || !input.items.is_empty();
+    out.shared(|o, safe| {
+        o.push('{');
+        let mut first = true;
+        if let Some(v) = input.value {
+            push_key(o, "value", first);
+            push_f64(o, v);
+            first = false;
+        }
+        if let Some(cur) = &input.currency {
+            push_key(o, "currency", first);
+            push_str(o, cur, safe);
+            first = false;
+        }
+        if !input.items.is_empty() {
+            push_key(o, "content_ids", first);
+            o.push('[');
+            let mut ids: Vec<&str> = Vec::with_capacity(input.items.len());
+            for item in &input.items {
+                let id = mapped_id(item, content_id);
+                if !ids.contains(&id) {
+                    if !ids.is_empty() {
+                        o.push(',');
+                    }
+                    push_str(o, id, safe);
+                    ids.push(id);
+                }
+            }
+            o.push_str("],\"contents\":[");
+        }
+    });
+    for (i, item) in input.items.iter().enumerate() {
+        out.shared(|o, safe| {
             if i > 0 {
                 o.push(',');
             }
@@ -217,32 +264,46 @@ pub fn write_custom_data(o: &mut String, input: &EventInput, for_pixel: bool, co
                 push_key(o, "item_price", false);
                 push_f64(o, p);
             }
-            if for_pixel {
-                if let Some(t) = &item.title {
-                    push_key(o, "title", false);
-                    push_str(o, t, safe);
-                }
-                if let Some(cat) = &item.category {
-                    push_key(o, "category", false);
-                    push_str(o, cat, safe);
-                }
+        });
+        out.pixel_only(|o| {
+            if let Some(t) = &item.title {
+                push_key(o, "title", false);
+                push_str(o, t, true);
             }
-            o.push('}');
-        }
-        o.push_str("],\"content_type\":\"product\"");
-        push_key(o, "num_items", false);
-        push_int(o, input.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>());
+            if let Some(cat) = &item.category {
+                push_key(o, "category", false);
+                push_str(o, cat, true);
+            }
+        });
+        out.shared(|o, _| o.push('}'));
     }
-    if !for_pixel {
+    if !input.items.is_empty() {
+        out.shared(|o, _| {
+            o.push_str("],\"content_type\":\"product\"");
+            push_key(o, "num_items", false);
+            push_int(o, input.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>());
+        });
+    }
+    out.server_only(|o| {
         if let Some(order) = &input.order_id {
-            push_key(o, "order_id", first);
-            push_str(o, order, safe);
-            first = false;
+            push_key(o, "order_id", !has_shared);
+            push_str(o, order, false);
         }
+    });
+    out.shared(|o, _| o.push('}'));
+    has_shared || input.order_id.is_some()
+}
+
+/// Writes `custom_data` (server) or the pixel's parameters (`for_pixel`, script-safe)
+/// as a JSON object (see [`write_commerce`]). Returns false when the object is empty.
+pub fn write_custom_data(o: &mut String, input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> bool {
+    let out = if for_pixel { Commerce { server: None, pixel: Some(o) } } else { Commerce { server: Some(o), pixel: None } };
+    let nonempty = write_commerce(out, input, content_id);
+    if for_pixel {
+        input.value.is_some() || input.currency.is_some() || !input.items.is_empty()
+    } else {
+        nonempty
     }
-    o.push('}');
-    debug_assert!(o.len() > start);
-    !first
 }
 
 /// [`write_custom_data`] into a new string.
@@ -294,6 +355,30 @@ mod content_id_tests {
             assert_eq!(payload["custom_data"]["content_ids"], serde_json::json!([want]), "{mapping}");
             assert_eq!(payload["custom_data"]["contents"][0]["id"], want);
             assert!(r.pixel_html.contains(&format!("\"content_ids\":[\"{want}\"]")), "{mapping}");
+        }
+    }
+
+    #[test]
+    fn one_pass_writes_the_same_copies_as_separate_passes() {
+        use crate::input::EventInput;
+        let events = [
+            EVENT.to_string(),
+            EVENT.replace(r#""MUG-1""#, r#""a<b&c\u2028""#).replace(r#""id":"10""#, r#""id":"</script>","title":"x>y""#),
+            r#"{"event_name":"Lead","event_time":1732790000,"order_id":"o","event_source_url":"https://shop.example/","browser":{"user_agent":"UA"}}"#.to_string(),
+        ];
+        for mapping in ["id", "sku"] {
+            let t = tracker(mapping);
+            for ev in &events {
+                let input = EventInput::from_json(ev).unwrap();
+                let decision = crate::consent::decide(t.settings(), &input.consent);
+                let mut params = String::new();
+                let payload = super::event_payload(&input, "e", 1, t.settings(), &decision, Some(&mut params));
+                let content_id = t.settings().content_id;
+                assert_eq!(params, super::custom_data_json(&input, true, content_id), "{ev}");
+                let server = payload.to_value()["custom_data"].clone();
+                let alone: serde_json::Value = serde_json::from_str(&super::custom_data_json(&input, false, content_id)).unwrap();
+                assert_eq!(server, alone, "{ev}");
+            }
         }
     }
 

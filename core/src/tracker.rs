@@ -470,6 +470,8 @@ impl Tracker {
         input.check_content_ids(self.settings.content_id)?;
         let decision = consent::decide(&self.settings, &input.consent);
 
+        // The pixel's parameters are written with the payload's custom_data, in one pass.
+        let mut params = String::with_capacity(128 + input.items.len() * 96);
         let payload = match decision.server {
             ServerDecision::Send => {
                 // Meta rejects website events without these, and one bad event rejects a whole batch.
@@ -479,12 +481,13 @@ impl Tracker {
                 if input.browser.user_agent.is_none() {
                     return Err(Error::field(ErrorCode::MissingField, "browser.user_agent", "is required for server events"));
                 }
-                Some(capi::event_payload(input, &event_id, event_time, &self.settings, &decision))
+                Some(capi::event_payload(input, &event_id, event_time, &self.settings, &decision, Some(&mut params)))
             }
             ServerDecision::Blocked(_) => None,
         };
-
-        let params = capi::custom_data_json(input, true, self.settings.content_id);
+        if payload.is_none() {
+            capi::write_custom_data(&mut params, input, true, self.settings.content_id);
+        }
         let pixel_event = PixelEvent {
             event_name: &input.event_name,
             standard: input.is_standard(),
