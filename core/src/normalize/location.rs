@@ -498,6 +498,24 @@ pub(crate) fn country(value: &str) -> Option<String> {
 /// "first two letters" fallback): it decides which country completes phone
 /// numbers and validates settings, where "Atlantis" must not become Austria.
 pub(crate) fn country_code(value: &str) -> Option<String> {
+    // The usual input, two ASCII letters, without the allocations of the
+    // general rule below (same result: the test `two_letter_shortcut`).
+    if let &[a, b] = js_trim(value).as_bytes() {
+        if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() {
+            let code = [a.to_ascii_lowercase(), b.to_ascii_lowercase()];
+            // Byte-wise order, as `str`'s, without a memcmp call per probe.
+            return ISO_ALPHA2
+                .binary_search_by(|c| c.bytes().cmp(code.iter().copied()))
+                .ok()
+                .and_then(|i| ISO_ALPHA2.get(i))
+                .map(|c| (*c).to_owned());
+        }
+    }
+    country_code_general(value)
+}
+
+/// [`country_code`] for any input.
+fn country_code_general(value: &str) -> Option<String> {
     let letters = ascii_letters(value);
     let code = if letters.len() == 2 {
         letters
@@ -574,6 +592,8 @@ mod tests {
         );
         assert_eq!(country("Japão").as_deref(), Some("ja"));
         assert_eq!(country_code("Germany").as_deref(), Some("de"));
+        assert_eq!(country_code("GB").as_deref(), Some("gb"));
+        assert_eq!(country_code("Gb ").as_deref(), Some("gb"));
         assert_eq!(country_code(" gb ").as_deref(), Some("gb"));
         assert_eq!(country_code("UK"), None);
         assert_eq!(country_code("Japão"), None);
@@ -594,5 +614,15 @@ mod tests {
             "two UTF-16 units, like JavaScript"
         );
         assert_eq!(zip("a"), None);
+    }
+
+    #[test]
+    fn two_letter_shortcut() {
+        for a in (b'A'..=b'Z').chain(b'a'..=b'z') {
+            for b in (b'A'..=b'Z').chain(b'a'..=b'z') {
+                let value = String::from_utf8(vec![a, b]).unwrap_or_default();
+                assert_eq!(country_code(&value), country_code_general(&value), "{value}");
+            }
+        }
     }
 }

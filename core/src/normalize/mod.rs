@@ -12,6 +12,7 @@ mod gender;
 mod location;
 mod name;
 mod phone;
+mod phone_fast;
 mod util;
 
 /// A customer-data field that Meta matches on.

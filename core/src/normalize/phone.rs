@@ -44,11 +44,12 @@ pub(crate) fn normalize(value: &str, region: Option<&str>) -> Option<String> {
 /// E.164 digits (no `+`) of `value` read in `region`, or `None` when the
 /// library does not see a plausible number.
 fn with_region(value: &str, region: &str) -> Option<String> {
-    let upper = region.to_ascii_uppercase();
-    // Only regions the metadata knows: the library assumes their presence.
-    DATABASE.by_id(upper.as_str())?;
-    let id: phonenumber::country::Id = upper.parse().ok()?;
+    with_region_using(value, region, true)
+}
 
+/// `with_region`, with the fast path for national numbers when `fast` (the
+/// tests compare both ways).
+fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
     let trimmed = js_trim(value);
     let international = trimmed.starts_with('+') || trimmed.starts_with("00");
     let mut digits: String = trimmed
@@ -65,6 +66,18 @@ fn with_region(value: &str, region: &str) -> Option<String> {
     if digits.len() < 2 || digits.len() > MAX_LIBRARY_DIGITS {
         return None;
     }
+    if fast && !international {
+        // Answers only what the library would answer (and only for regions
+        // that pass the checks below); otherwise the library decides.
+        if let Some(e164) = super::phone_fast::complete_national(&digits, region) {
+            return Some(e164);
+        }
+    }
+
+    let upper = region.to_ascii_uppercase();
+    // Only regions the metadata knows: the library assumes their presence.
+    DATABASE.by_id(upper.as_str())?;
+    let id: phonenumber::country::Id = upper.parse().ok()?;
     // Only `+` and digits reach the library: nothing else of the input matters
     // to the result, and it keeps the library on its well-trodden path.
     let candidate = if international {
@@ -211,5 +224,156 @@ mod tests {
             normalize("020 7183 8750", Some("aq")).as_deref(),
             Some("2071838750")
         );
+    }
+}
+
+/// The fast path (`phone_fast`) against the library alone, on generated
+/// numbers of every region the metadata knows.
+#[cfg(test)]
+mod fast_path_equivalence {
+    use phonenumber::metadata::DATABASE;
+
+    use super::super::phone_fast::complete_national;
+    use super::with_region_using;
+
+    /// xorshift64*: a fixed seed, so a failure reproduces.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next() % n as u64).unwrap_or(0)
+        }
+
+        fn digits(&mut self, len: usize) -> String {
+            (0..len)
+                .map(|_| char::from(b'0' + (self.next() % 10) as u8))
+                .collect()
+        }
+
+        /// `digits` as people write them: spaces, dashes, dots, brackets.
+        fn punctuate(&mut self, digits: &str) -> String {
+            let mut out = String::new();
+            if self.below(4) == 0 {
+                out.push(' ');
+            }
+            for (i, ch) in digits.chars().enumerate() {
+                if i > 0 && self.below(3) == 0 {
+                    out.push([' ', '-', '.', '/'][self.below(4)]);
+                }
+                if i == 0 && self.below(5) == 0 {
+                    out.push('(');
+                }
+                out.push(ch);
+                if i == 2 && out.starts_with('(') {
+                    out.push(')');
+                }
+            }
+            out
+        }
+    }
+
+    /// Every region `with_region` passes to the library: known to the
+    /// metadata and a `country::Id`.
+    fn regions() -> Vec<String> {
+        let mut out = Vec::new();
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                let id = String::from_utf8(vec![a, b]).unwrap_or_default();
+                if DATABASE.by_id(&id).is_some()
+                    && id.parse::<phonenumber::country::Id>().is_ok()
+                {
+                    out.push(id.to_ascii_lowercase());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_path_gives_the_library_result_in_every_region() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let regions = regions();
+        assert!(regions.len() > 200, "{}", regions.len());
+        let (mut cases, mut answered) = (0usize, 0usize);
+        for region in &regions {
+            let upper = region.to_ascii_uppercase();
+            let Some(meta) = DATABASE.by_id(&upper) else {
+                panic!("{upper}");
+            };
+            let code = meta.country_code().to_string();
+            let np = meta.national_prefix().unwrap_or("0").to_owned();
+            let d = meta.descriptors();
+            let mut bodies: Vec<String> = std::iter::once(Some(d.general()))
+                .chain([
+                    d.fixed_line(),
+                    d.mobile(),
+                    d.toll_free(),
+                    d.premium_rate(),
+                    d.shared_cost(),
+                    d.personal_number(),
+                    d.voip(),
+                    d.pager(),
+                    d.uan(),
+                    d.voicemail(),
+                ])
+                .flatten()
+                .filter_map(|desc| desc.example().map(String::from))
+                .collect();
+            let examples = bodies.len();
+            for i in 0..examples {
+                // One digit fewer and one more than an example.
+                let mut shorter = bodies[i].clone();
+                shorter.pop();
+                bodies.push(shorter);
+                bodies.push(format!("{}{}", bodies[i], rng.digits(1)));
+            }
+            for _ in 0..16 {
+                let len = 2 + rng.below(19);
+                bodies.push(rng.digits(len));
+            }
+            for body in &bodies {
+                let mut inputs = vec![
+                    body.clone(),
+                    format!("{np}{body}"),
+                    format!("{code}{body}"),
+                    format!("0{body}"),
+                    format!("{code}{np}{body}"),
+                    format!("{}{body}", ["011", "810", "0011", "001", "010"][rng.below(5)]),
+                ];
+                let pick = rng.below(inputs.len());
+                let punctuated = rng.punctuate(&inputs[pick]);
+                inputs.push(punctuated);
+                if rng.below(4) == 0 {
+                    inputs.push(format!("00{code}{body}"));
+                    inputs.push(format!("+{code} {body}"));
+                }
+                for input in inputs {
+                    let fast = with_region_using(&input, region, true);
+                    let library = with_region_using(&input, region, false);
+                    assert_eq!(fast, library, "region {region}, input {input:?}");
+                    cases += 1;
+                    let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+                    if !input.starts_with('+')
+                        && !input.starts_with("00")
+                        && complete_national(&digits, &upper).is_some()
+                    {
+                        answered += 1;
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "{} regions, {cases} inputs, {answered} answered by the fast path",
+            regions.len()
+        );
+        // The comparison must mostly exercise the fast path, not the fallback.
+        assert!(answered * 6 > cases, "{answered} of {cases}");
     }
 }
