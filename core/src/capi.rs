@@ -189,10 +189,10 @@ impl Commerce<'_> {
                 let start = server.len();
                 write(server, false);
                 let piece = &server[start..];
-                if piece.bytes().any(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2)) {
-                    write(pixel, true);
-                } else {
+                if crate::jsonw::is_script_plain(piece) {
                     pixel.push_str(piece);
+                } else {
+                    write(pixel, true);
                 }
             }
             (Some(server), None) => write(server, false),
