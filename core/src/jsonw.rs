@@ -82,14 +82,23 @@ fn plain_prefix(bytes: &[u8], script_safe: bool) -> usize {
         }
         i += 8;
     }
-    let tail = chunks.remainder();
-    let mut word = [b'a'; 8];
-    word[..tail.len()].copy_from_slice(tail);
-    if word_may_need_escape(u64::from_le_bytes(word), script_safe) {
+    if word_may_need_escape(tail_word(chunks.remainder()), script_safe) {
         i
     } else {
         bytes.len()
     }
+}
+
+/// The last 0..=7 bytes as a word, padded with `a` (a byte no test looks for);
+/// built with shifts, not a variable-length copy (a `memcpy` call per string).
+#[inline]
+fn tail_word(tail: &[u8]) -> u64 {
+    let mut w = LOW * u64::from(b'a');
+    for (i, b) in tail.iter().enumerate().take(7) {
+        let shift = 8 * i;
+        w = (w & !(0xFF << shift)) | (u64::from(*b) << shift);
+    }
+    w
 }
 
 /// Whether plain JSON text `text` reads the same in a script context: it holds
@@ -107,7 +116,7 @@ pub fn is_script_plain(text: &str) -> bool {
             return false;
         }
     }
-    !chunks.remainder().iter().any(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2))
+    !script_byte(tail_word(chunks.remainder()))
 }
 
 /// Appends `s` as a JSON string literal (quotes included).
