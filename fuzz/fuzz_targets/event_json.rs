@@ -8,7 +8,9 @@
 //!    the snippet's own fixed markup;
 //! 3. every hashed `user_data` value of the payload is 64 lowercase hex digits
 //!    (a 32-hex MD5 digest given as input passes through lowercased, as
-//!    documented in `hash::hash_field`).
+//!    documented in `hash::hash_field`);
+//! 4. the payload text (written by `jsonw`, not serde) parses, and the result
+//!    text `to_json_string` is byte for byte what serde_json writes for `to_json`.
 //!
 //! Any panic (in the core or here) is a finding.
 #![no_main]
@@ -107,10 +109,13 @@ fuzz_target!(|data: &[u8]| {
         Ok(r) => {
             check_pixel(&r.pixel_html);
             if let Some(p) = &r.payload {
-                check_payload(p);
+                // The payload is written by hand (jsonw), not by serde: it must parse.
+                let v: Value = serde_json::from_str(p.as_str()).expect("payload is valid JSON");
+                check_payload(&v);
             }
-            // The JSON shape handed to C/PHP/Python must serialize.
-            let _ = r.to_json().to_string();
+            // The result text handed to C/PHP is written by hand too: byte for byte
+            // what serde_json writes for the same value shape.
+            assert_eq!(r.to_json_string(), r.to_json().to_string(), "result text differs from serde_json");
         }
     }
 });
