@@ -71,6 +71,7 @@ fn benches(c: &mut Criterion) {
         c.bench_function(&format!("normalize {}", field.meta_key()), |b| b.iter(|| black_box(normalize(field, black_box(value), None))));
     }
     c.bench_function("normalize ph with country GB", |b| b.iter(|| black_box(normalize(Field::Phone, black_box("020 7183 8750"), Some("gb")))));
+    c.bench_function("normalize ph international with country DE", |b| b.iter(|| black_box(normalize(Field::Phone, black_box("+44 20 7183 8750"), Some("de")))));
 
     // The ratio, measured alternately in the same run so machine noise hits both.
     let per_iter = |f: &dyn Fn()| {

@@ -47,8 +47,8 @@ fn with_region(value: &str, region: &str) -> Option<String> {
     with_region_using(value, region, true)
 }
 
-/// `with_region`, with the fast path for national numbers when `fast` (the
-/// tests compare both ways).
+/// `with_region`, with the fast path when `fast` (the tests compare both
+/// ways).
 fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
     let trimmed = js_trim(value);
     let international = trimmed.starts_with('+') || trimmed.starts_with("00");
@@ -66,11 +66,16 @@ fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
     if digits.len() < 2 || digits.len() > MAX_LIBRARY_DIGITS {
         return None;
     }
-    if fast && !international {
+    if fast {
         // Answers only what the library would answer (and only for regions
         // that pass the checks below); otherwise the library decides.
-        if let Some(e164) = super::phone_fast::complete_national(&digits, region) {
-            return Some(e164);
+        let e164 = if international {
+            super::phone_fast::complete_international(&digits, region)
+        } else {
+            super::phone_fast::complete_national(&digits, region)
+        };
+        if e164.is_some() {
+            return e164;
         }
     }
 
@@ -237,7 +242,7 @@ mod fast_path_equivalence {
     use super::with_region_using;
 
     /// xorshift64*: a fixed seed, so a failure reproduces.
-    struct Rng(u64);
+    pub(super) struct Rng(pub(super) u64);
 
     impl Rng {
         fn next(&mut self) -> u64 {
@@ -247,18 +252,18 @@ mod fast_path_equivalence {
             self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
         }
 
-        fn below(&mut self, n: usize) -> usize {
+        pub(super) fn below(&mut self, n: usize) -> usize {
             usize::try_from(self.next() % n as u64).unwrap_or(0)
         }
 
-        fn digits(&mut self, len: usize) -> String {
+        pub(super) fn digits(&mut self, len: usize) -> String {
             (0..len)
                 .map(|_| char::from(b'0' + (self.next() % 10) as u8))
                 .collect()
         }
 
         /// `digits` as people write them: spaces, dashes, dots, brackets.
-        fn punctuate(&mut self, digits: &str) -> String {
+        pub(super) fn punctuate(&mut self, digits: &str) -> String {
             let mut out = String::new();
             if self.below(4) == 0 {
                 out.push(' ');
@@ -279,9 +284,30 @@ mod fast_path_equivalence {
         }
     }
 
+    /// The example numbers of every descriptor of `meta`.
+    pub(super) fn examples(meta: &phonenumber::metadata::Metadata) -> Vec<String> {
+        let d = meta.descriptors();
+        std::iter::once(Some(d.general()))
+            .chain([
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ])
+            .flatten()
+            .filter_map(|desc| desc.example().map(String::from))
+            .collect()
+    }
+
     /// Every region `with_region` passes to the library: known to the
     /// metadata and a `country::Id`.
-    fn regions() -> Vec<String> {
+    pub(super) fn regions() -> Vec<String> {
         let mut out = Vec::new();
         for a in b'A'..=b'Z' {
             for b in b'A'..=b'Z' {
@@ -309,23 +335,7 @@ mod fast_path_equivalence {
             };
             let code = meta.country_code().to_string();
             let np = meta.national_prefix().unwrap_or("0").to_owned();
-            let d = meta.descriptors();
-            let mut bodies: Vec<String> = std::iter::once(Some(d.general()))
-                .chain([
-                    d.fixed_line(),
-                    d.mobile(),
-                    d.toll_free(),
-                    d.premium_rate(),
-                    d.shared_cost(),
-                    d.personal_number(),
-                    d.voip(),
-                    d.pager(),
-                    d.uan(),
-                    d.voicemail(),
-                ])
-                .flatten()
-                .filter_map(|desc| desc.example().map(String::from))
-                .collect();
+            let mut bodies: Vec<String> = examples(meta);
             let examples = bodies.len();
             for i in 0..examples {
                 // One digit fewer and one more than an example.
@@ -375,5 +385,167 @@ mod fast_path_equivalence {
         );
         // The comparison must mostly exercise the fast path, not the fallback.
         assert!(answered * 6 > cases, "{answered} of {cases}");
+    }
+}
+
+/// The fast path for numbers written with `+` or `00` against the library
+/// alone, with every region as the default region.
+#[cfg(test)]
+mod fast_path_international_equivalence {
+    use phonenumber::metadata::DATABASE;
+
+    use super::super::phone_fast::complete_international;
+    use super::fast_path_equivalence::{examples, regions, Rng};
+    use super::with_region_using;
+
+    /// The digits phone.rs hands to `complete_international` for `input`
+    /// (written with `+` or `00`), as `with_region_using` computes them.
+    fn international_digits(input: &str) -> Option<String> {
+        let trimmed = input.trim();
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        if trimmed.starts_with('+') {
+            Some(digits)
+        } else if trimmed.starts_with("00") {
+            digits.get(2..).map(String::from)
+        } else {
+            None
+        }
+    }
+
+    #[test]
+    fn fast_path_gives_the_library_result_for_international_input() {
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        let regions = regions();
+        // (calling code, national prefix, example) of every region.
+        let mut all: Vec<(String, String, String)> = Vec::new();
+        for region in &regions {
+            let Some(meta) = DATABASE.by_id(region.to_ascii_uppercase().as_str()) else {
+                panic!("{region}");
+            };
+            let code = meta.country_code().to_string();
+            let np = meta.national_prefix().unwrap_or("0").to_owned();
+            for example in examples(meta) {
+                all.push((code.clone(), np.clone(), example));
+            }
+        }
+        assert!(all.len() > 1000, "{}", all.len());
+        let (mut cases, mut answered) = (0usize, 0usize);
+        let (mut own_cases, mut own_answered) = (0usize, 0usize);
+        for region in &regions {
+            let upper = region.to_ascii_uppercase();
+            let Some(meta) = DATABASE.by_id(upper.as_str()) else {
+                panic!("{upper}");
+            };
+            let own_code = meta.country_code().to_string();
+            let own_np = meta.national_prefix().unwrap_or("0").to_owned();
+            // The region's own examples, and examples of other regions.
+            let mut numbers: Vec<(String, String, String, bool)> = examples(meta)
+                .into_iter()
+                .map(|example| (own_code.clone(), own_np.clone(), example, true))
+                .collect();
+            for _ in 0..5 {
+                let (code, np, example) = all[rng.below(all.len())].clone();
+                numbers.push((code, np, example, false));
+            }
+            let mut inputs: Vec<(String, bool)> = Vec::new();
+            for (code, np, body, own) in &numbers {
+                let mut shorter = body.clone();
+                shorter.pop();
+                let longer = format!("{body}{}", rng.digits(1));
+                let idd = ["00", "011", "0011", "001", "010", "810", "002", "1"][rng.below(8)];
+                let forms = [
+                    format!("+{code}{body}"),
+                    format!("00{code}{body}"),
+                    format!("+{code} ({np}){body}"),
+                    format!("+{code}{np}{body}"),
+                    format!("00{code}{np}{body}"),
+                    format!("+{code}{shorter}"),
+                    format!("+{code}{longer}"),
+                    format!("+{idd}{code}{body}"),
+                    format!("00{idd}{code}{body}"),
+                    format!("+{idd}0{code}{body}"),
+                    format!("+{}{body}", &code[..code.len() - 1]),
+                ];
+                let plus = format!("+{code}{body}");
+                let punctuated = format!("+{}", rng.punctuate(&plus[1..]));
+                inputs.push((plus, *own));
+                inputs.push((punctuated, *own));
+                inputs.push((format!(" + {code} {body} "), *own));
+                // Three of the other forms (the debug-build library is slow).
+                for _ in 0..3 {
+                    inputs.push((forms[1 + rng.below(forms.len() - 1)].clone(), *own));
+                }
+            }
+            for _ in 0..6 {
+                let len = 1 + rng.below(20);
+                inputs.push((format!("+{}", rng.digits(len)), false));
+                let len = 2 + rng.below(12);
+                inputs.push((format!("+{own_code}{}", rng.digits(len)), true));
+                inputs.push((format!("00{own_code}{own_np}{}", rng.digits(len)), true));
+                let unknown = ["999", "998", "80", "83", "89", "0", "28", "35"][rng.below(8)];
+                inputs.push((format!("+{unknown}{}", rng.digits(len)), false));
+                inputs.push((format!("00{}", rng.digits(len + 2)), false));
+            }
+            for (input, own) in inputs {
+                let fast = with_region_using(&input, region, true);
+                let library = with_region_using(&input, region, false);
+                assert_eq!(fast, library, "region {region}, input {input:?}");
+                cases += 1;
+                let Some(digits) = international_digits(&input) else {
+                    panic!("not international: {input:?}");
+                };
+                let hit = complete_international(&digits, region).is_some();
+                answered += usize::from(hit);
+                if own {
+                    own_cases += 1;
+                    own_answered += usize::from(hit);
+                }
+            }
+        }
+        eprintln!(
+            "{} regions, {cases} international inputs, {answered} answered by the fast path \
+             ({own_answered} of {own_cases} in the region's own calling code)",
+            regions.len()
+        );
+        // The comparison must mostly exercise the fast path, not the fallback.
+        assert!(answered * 3 > cases, "{answered} of {cases}");
+        assert!(own_answered * 3 > own_cases, "{own_answered} of {own_cases}");
+    }
+
+    /// The fast path answers the everyday forms, and with the library's
+    /// result (the default region's metadata reads the national part).
+    #[test]
+    fn fast_path_answers_everyday_international_numbers() {
+        for (input, region, expected) in [
+            ("+44 20 7183 8750", "de", "442071838750"),
+            ("0044 20 7183 8750", "us", "442071838750"),
+            ("+1 650 253 0000", "gb", "16502530000"),
+            ("+49 30 123456789", "de", "4930123456789"),
+            // The default region's national prefix "0" is cut after the code.
+            ("+44 (0)20 7183 8750", "gb", "442071838750"),
+            ("+44 (0)20 7183 8750", "de", "442071838750"),
+            // Italy keeps the leading zero of its national numbers...
+            ("+39 06 6982 1234", "it", "390669821234"),
+            ("+39 06 6982 1234", "us", "390669821234"),
+            // ...but the library cuts the DEFAULT region's trunk prefix "0"
+            // when the rest is long enough there (FR: 9 digits), a quirk the
+            // fast path keeps.
+            ("+39 06 6982 1234", "fr", "39669821234"),
+        ] {
+            let digits = international_digits(input).unwrap_or_default();
+            assert_eq!(
+                complete_international(&digits, region).as_deref(),
+                Some(expected),
+                "{input} in {region}"
+            );
+            assert_eq!(
+                with_region_using(input, region, false).as_deref(),
+                Some(expected),
+                "{input} in {region}"
+            );
+        }
+        // Unknown calling code, too few digits: the library decides.
+        assert_eq!(complete_international("999123456", "de"), None);
+        assert_eq!(complete_international("44", "de"), None);
     }
 }

@@ -7,12 +7,14 @@
 //!
 //! This module replays, for one region, exactly the steps `parse_with`
 //! (phonenumber 0.3.10) takes on a national number (ASCII digits only, no `+`,
-//! region known), with the region's regexes compiled once from the same
-//! metadata sources and flags. Whenever a step leaves the ordinary path (the
-//! international prefix matches, a library `unwrap` would panic, the national
-//! number has leading zeros, the length is not a possible one, ...) it answers
-//! `None` and the caller runs the library unchanged. The `phone` tests compare
-//! this path with the library on generated numbers of every region.
+//! region known) and on an international one (`+` and ASCII digits, the
+//! candidate phone.rs builds for input written with `+` or `00`), with the
+//! region's regexes compiled once from the same metadata sources and flags.
+//! Whenever a step leaves the ordinary path (the international prefix matches
+//! a national number, a library `unwrap` would panic, the calling code is
+//! unknown, the length is not a possible one, ...) it answers `None` and the
+//! caller runs the library unchanged. The `phone` tests compare this path with
+//! the library on generated numbers of every region.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -23,6 +25,65 @@ use regex::{Regex, RegexBuilder};
 /// libphonenumber's shortest and longest national significant number.
 const MIN_LENGTH_FOR_NSN: usize = 2;
 const MAX_LENGTH_FOR_NSN: usize = 17;
+/// libphonenumber's longest calling code.
+const MAX_LENGTH_FOR_COUNTRY_CODE: usize = 3;
+
+/// Per calling code 0..=999: whether `DATABASE.by_code` knows it, and bit `n`
+/// of the lengths set when some number of that code has `n` national digits
+/// (phone.rs's `is_possible_length`: the union of the per-type lengths over
+/// every region of the code).
+#[derive(Clone, Copy, Default)]
+struct CodeInfo {
+    known: bool,
+    lengths: u64,
+}
+
+fn codes() -> &'static [CodeInfo] {
+    static CODES: OnceLock<Vec<CodeInfo>> = OnceLock::new();
+    CODES.get_or_init(|| {
+        (0u16..1000)
+            .map(|code| {
+                let Some(metas) = DATABASE.by_code(&code) else {
+                    return CodeInfo::default();
+                };
+                let mut lengths = 0u64;
+                for meta in metas {
+                    let d = meta.descriptors();
+                    for desc in std::iter::once(Some(d.general()))
+                        .chain([
+                            d.fixed_line(),
+                            d.mobile(),
+                            d.toll_free(),
+                            d.premium_rate(),
+                            d.shared_cost(),
+                            d.personal_number(),
+                            d.voip(),
+                            d.pager(),
+                            d.uan(),
+                            d.voicemail(),
+                        ])
+                        .flatten()
+                    {
+                        for len in desc.possible_length() {
+                            if *len < 64 {
+                                lengths |= 1 << len;
+                            }
+                        }
+                    }
+                }
+                CodeInfo {
+                    known: true,
+                    lengths,
+                }
+            })
+            .collect()
+    })
+}
+
+/// `CodeInfo` of a calling code, the default (unknown, no lengths) beyond 999.
+fn code_info(code: u16) -> CodeInfo {
+    codes().get(usize::from(code)).copied().unwrap_or_default()
+}
 
 /// `validator::Validation` of the library, the variants `length` returns.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -82,8 +143,7 @@ struct Compiled {
     national_prefix_for_parsing: Option<Regex>,
     national_prefix_transform_rule: Option<String>,
     national_prefix: Option<String>,
-    /// Bit `n` set when some number of the calling code has `n` national
-    /// digits (phone.rs's `is_possible_length`).
+    /// The region's calling code's `CodeInfo::lengths`.
     code_lengths: u64,
 }
 
@@ -113,31 +173,11 @@ impl Compiled {
     fn new(meta: &Metadata) -> Option<Self> {
         let code = meta.country_code();
         let general = meta.descriptors().general();
-        let mut code_lengths = 0u64;
-        for meta in DATABASE.by_code(&code)? {
-            let d = meta.descriptors();
-            for desc in std::iter::once(Some(d.general()))
-                .chain([
-                    d.fixed_line(),
-                    d.mobile(),
-                    d.toll_free(),
-                    d.premium_rate(),
-                    d.shared_cost(),
-                    d.personal_number(),
-                    d.voip(),
-                    d.pager(),
-                    d.uan(),
-                    d.voicemail(),
-                ])
-                .flatten()
-            {
-                for len in desc.possible_length() {
-                    if *len < 64 {
-                        code_lengths |= 1 << len;
-                    }
-                }
-            }
+        let info = code_info(code);
+        if !info.known {
+            return None;
         }
+        let code_lengths = info.lengths;
         Some(Compiled {
             code_str: code.to_string(),
             international_prefix: compile_opt(meta.international_prefix().map(|re| re.as_str()))?,
@@ -257,41 +297,99 @@ impl Compiled {
         {
             number = number.get(self.code_str.len()..)?;
         }
-        // helper::national_number, then the literal national prefix strip.
-        let potential = self.national_number(number)?;
-        let mut potential: &str = &potential;
-        if let Some(prefix) = self.national_prefix.as_deref() {
-            if let Some(rest) = potential.strip_prefix(prefix) {
-                potential = rest;
+        let national = self.national_part(number)?;
+        finish(&self.code_str, self.code_lengths, &national)
+    }
+
+    /// The library's parse of `+digits` (`digits` ASCII digits only) with
+    /// this region as the default region, and phone.rs's acceptance, or
+    /// `None` for "ask the library".
+    fn complete_international(&self, digits: &str) -> Option<String> {
+        // is_viable on "+digits" (the natural-language parser keeps the '+';
+        // RFC 3966 fails on it): three digits at least.
+        if digits.len() < 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // helper::international_prefix, Source::Plus: the default region's
+        // IDD right after the '+' is cut off unless a '0' follows it.
+        let mut number: &str = digits;
+        if let Some(idd) = self.international_prefix.as_ref() {
+            if let Some(found) = idd.find(number) {
+                let rest = number.get(found.end()..)?;
+                if !rest.starts_with('0') {
+                    number = rest;
+                }
             }
         }
-        let national: &str = if self.length(potential.len()) == Validation::TooShort {
-            number
-        } else {
-            potential
-        };
-        if national.len() < MIN_LENGTH_FOR_NSN || national.len() > MAX_LENGTH_FOR_NSN {
+        // helper::country_code, Source::Plus: the first 1 to 3 digits the
+        // metadata knows as a calling code.
+        if number.len() <= MIN_LENGTH_FOR_NSN || number.starts_with('0') {
             return None;
         }
-        // NationalNumber: leading zeros are kept apart; the library's Display
-        // gives them back, but leave those numbers to the library.
-        if national.starts_with('0') || !national.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let value: u64 = national.parse().ok()?;
-        if value >= (1 << 56) {
-            return None;
-        }
-        // phone.rs accepts a possible length at once; otherwise it asks
-        // is_valid(), which stays with the library.
-        if self.code_lengths & (1u64 << national.len()) == 0 {
-            return None;
-        }
-        let mut out = String::with_capacity(self.code_str.len() + national.len());
-        out.push_str(&self.code_str);
-        out.push_str(national);
-        Some(out)
+        let (code_str, code, number) = (1..=MAX_LENGTH_FOR_COUNTRY_CODE).find_map(|len| {
+            let code_str = number.get(..len)?;
+            let code: u16 = code_str.parse().ok()?;
+            let info = code_info(code);
+            info.known.then(|| (code_str, info, number.get(len..)))
+        })?;
+        let number = number?;
+        // parse_with: the national number is read with the DEFAULT region's
+        // metadata (the library's `database.by_id(country)`), whatever
+        // region the calling code belongs to.
+        let national = self.national_part(number)?;
+        finish(code_str, code.lengths, &national)
     }
+
+    /// parse_with after `helper::country_code`: `helper::national_number`,
+    /// the literal national prefix strip, and the potential number kept
+    /// unless it is too short for this region.
+    fn national_part<'a>(&self, number: &'a str) -> Option<Cow<'a, str>> {
+        let potential = self.national_number(number)?;
+        let stripped: &str = match self.national_prefix.as_deref() {
+            Some(prefix) => potential.strip_prefix(prefix).unwrap_or(&potential),
+            None => &potential,
+        };
+        if self.length(stripped.len()) == Validation::TooShort {
+            return Some(Cow::Borrowed(number));
+        }
+        let cut = potential.len() - stripped.len();
+        Some(match potential {
+            Cow::Borrowed(potential) => Cow::Borrowed(potential.get(cut..)?),
+            Cow::Owned(mut potential) => {
+                potential.drain(..cut);
+                Cow::Owned(potential)
+            }
+        })
+    }
+}
+
+/// The end of parse_with (the NSN length bounds, `NationalNumber`) and
+/// phone.rs's acceptance: `code` followed by the national number when its
+/// length is a possible one for the calling code (`lengths`), else `None`.
+fn finish(code: &str, lengths: u64, national: &str) -> Option<String> {
+    if national.len() < MIN_LENGTH_FOR_NSN || national.len() > MAX_LENGTH_FOR_NSN {
+        return None;
+    }
+    if !national.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // NationalNumber: the leading zeros are counted apart and the rest is a
+    // u64 below 2^56; an all-zero number fails to parse. Display writes the
+    // zeros back, then the value: the national digits as they are.
+    let significant = national.trim_start_matches('0');
+    let value: u64 = significant.parse().ok()?;
+    if value >= (1 << 56) {
+        return None;
+    }
+    // phone.rs accepts a possible length at once; otherwise it asks
+    // is_valid(), which stays with the library.
+    if lengths & (1u64 << national.len()) == 0 {
+        return None;
+    }
+    let mut out = String::with_capacity(code.len() + national.len());
+    out.push_str(code);
+    out.push_str(national);
+    Some(out)
 }
 
 type Slot = OnceLock<Option<Box<Compiled>>>;
@@ -307,6 +405,19 @@ fn table() -> &'static [Slot] {
 /// or `None` when only the library can tell. A region answers only when the
 /// metadata knows it and it is a `country::Id`, as `with_region` requires.
 pub(super) fn complete_national(digits: &str, region: &str) -> Option<String> {
+    compiled(region)?.complete(digits)
+}
+
+/// E.164 digits (no `+`) of the international number `+digits` (`digits`
+/// ASCII digits, after the `+` or `00`) with `region` as the default region,
+/// as the library path would give them, or `None` when only the library can
+/// tell. The same regions answer as for `complete_national`.
+pub(super) fn complete_international(digits: &str, region: &str) -> Option<String> {
+    compiled(region)?.complete_international(digits)
+}
+
+/// The compiled region, `None` when `with_region` would not ask the library.
+fn compiled(region: &str) -> Option<&'static Compiled> {
     let &[a, b] = region.as_bytes() else {
         return None;
     };
@@ -323,5 +434,5 @@ pub(super) fn complete_national(digits: &str, region: &str) -> Option<String> {
             .and_then(Compiled::new)
             .map(Box::new)
     });
-    compiled.as_ref()?.complete(digits)
+    compiled.as_deref()
 }
