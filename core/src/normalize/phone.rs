@@ -107,6 +107,28 @@ fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
     parsed.ok().flatten()
 }
 
+/// The general descriptor and every number-type descriptor of a region (the
+/// union libphonenumber builds its general description from).
+pub(super) fn number_descriptors(
+    meta: &phonenumber::metadata::Metadata,
+) -> impl Iterator<Item = &phonenumber::metadata::Descriptor> {
+    let d = meta.descriptors();
+    std::iter::once(Some(d.general()))
+        .chain([
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ])
+        .flatten()
+}
+
 /// libphonenumber's "possible number" test: the national number has one of
 /// the lengths that numbers of that calling code have (the union of the
 /// per-type lengths, as libphonenumber builds its general description).
@@ -117,22 +139,7 @@ fn is_possible_length(number: &phonenumber::PhoneNumber) -> bool {
         return false;
     };
     metas.iter().any(|meta| {
-        let d = meta.descriptors();
-        std::iter::once(Some(d.general()))
-            .chain([
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ])
-            .flatten()
-            .any(|desc| {
+        number_descriptors(meta).any(|desc| {
                 desc.possible_length()
                     .iter()
                     .any(|len| usize::from(*len) == national_len)
@@ -286,21 +293,7 @@ mod fast_path_equivalence {
 
     /// The example numbers of every descriptor of `meta`.
     pub(super) fn examples(meta: &phonenumber::metadata::Metadata) -> Vec<String> {
-        let d = meta.descriptors();
-        std::iter::once(Some(d.general()))
-            .chain([
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ])
-            .flatten()
+        super::number_descriptors(meta)
             .filter_map(|desc| desc.example().map(String::from))
             .collect()
     }

@@ -48,22 +48,7 @@ fn codes() -> &'static [CodeInfo] {
                 };
                 let mut lengths = 0u64;
                 for meta in metas {
-                    let d = meta.descriptors();
-                    for desc in std::iter::once(Some(d.general()))
-                        .chain([
-                            d.fixed_line(),
-                            d.mobile(),
-                            d.toll_free(),
-                            d.premium_rate(),
-                            d.shared_cost(),
-                            d.personal_number(),
-                            d.voip(),
-                            d.pager(),
-                            d.uan(),
-                            d.voicemail(),
-                        ])
-                        .flatten()
-                    {
+                    for desc in super::phone::number_descriptors(meta) {
                         for len in desc.possible_length() {
                             if *len < 64 {
                                 lengths |= 1 << len;
