@@ -104,6 +104,12 @@ pub(crate) fn normalize(value: &str) -> Option<String> {
         lowered = lower(trimmed);
         js_trim(&lowered)
     };
+    // The spellings shops send almost always, before the two table searches.
+    match key {
+        "f" | "female" => return Some("f".to_owned()),
+        "m" | "male" => return Some("m".to_owned()),
+        _ => {}
+    }
     if MALE.binary_search(&key).is_ok() {
         Some("m".to_owned())
     } else if FEMALE.binary_search(&key).is_ok() {
