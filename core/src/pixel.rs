@@ -104,6 +104,30 @@ pub fn render(
     events: &[PixelEvent<'_>],
     opts: &PixelOptions<'_>,
 ) -> Result<String> {
+    let page_view_event = events.iter().any(|e| e.standard && e.event_name == "PageView");
+    let size = events.iter().map(|e| e.params.len() + e.event_id.len() + e.event_name.len() + 64).sum::<usize>();
+    let Some(mut s) = begin(pixel_id, consent, ldu, page_view_event, opts, size)? else {
+        return Ok(String::new());
+    };
+    for e in events {
+        push_event_start(&mut s, e.event_name, e.standard);
+        s.push_str(e.params);
+        push_event_end(&mut s, e.event_id);
+    }
+    Ok(finish(s, pixel_id, consent))
+}
+
+/// Starts a snippet: checks the options, then writes the base code, the consent
+/// and LDU calls, `init` and (unless an event is the page view) `PageView`.
+/// `None` when the pixel is off. `events_size` reserves room for the events.
+pub fn begin(
+    pixel_id: &str,
+    consent: PixelConsent,
+    ldu: Option<LduLocation>,
+    page_view_event: bool,
+    opts: &PixelOptions<'_>,
+    events_size: usize,
+) -> Result<Option<String>> {
     if let Some(n) = opts.nonce {
         check_nonce(n)?;
     }
@@ -116,9 +140,9 @@ pub fn render(
         None => DEFAULT_SCRIPT_SRC,
     };
     if consent == PixelConsent::Off {
-        return Ok(String::new());
+        return Ok(None);
     }
-    let mut s = String::with_capacity(1024 + events.iter().map(|e| e.params.len() + e.event_id.len() + e.event_name.len() + 64).sum::<usize>());
+    let mut s = String::with_capacity(1024 + events_size);
     s.push_str("<!-- Meta Pixel (convtrack) -->\n<script");
     if let Some(n) = opts.nonce {
         s.push_str(" nonce=\"");
@@ -145,19 +169,29 @@ if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(
     jsonw::push_str(&mut s, pixel_id, true);
     s.push_str(");\n");
     // A PageView event carries the page view (with its event id); otherwise the base code's.
-    if !events.iter().any(|e| e.standard && e.event_name == "PageView") {
+    if !page_view_event {
         s.push_str("fbq('track','PageView');\n");
     }
-    for e in events {
-        s.push_str(if e.standard { "fbq('track'," } else { "fbq('trackCustom'," });
-        jsonw::push_str(&mut s, e.event_name, true);
-        s.push(',');
-        s.push_str(e.params);
-        s.push_str(",{\"eventID\":");
-        jsonw::push_str(&mut s, e.event_id, true);
-        s.push('}');
-        s.push_str(");\n");
-    }
+    Ok(Some(s))
+}
+
+/// Opens one event's call, up to its parameters: `fbq('track',"Purchase",`.
+/// The caller then writes the parameters object (script-safe JSON).
+pub fn push_event_start(s: &mut String, event_name: &str, standard: bool) {
+    s.push_str(if standard { "fbq('track'," } else { "fbq('trackCustom'," });
+    jsonw::push_str(s, event_name, true);
+    s.push(',');
+}
+
+/// Closes one event's call after its parameters: `,{"eventID":"..."});`.
+pub fn push_event_end(s: &mut String, event_id: &str) {
+    s.push_str(",{\"eventID\":");
+    jsonw::push_str(s, event_id, true);
+    s.push_str("});\n");
+}
+
+/// Closes the script and adds the `<noscript>` page view (only with consent).
+pub fn finish(mut s: String, pixel_id: &str, consent: PixelConsent) -> String {
     s.push_str("</script>\n");
     if consent == PixelConsent::Track {
         // Without JavaScript only the PageView can be reported; never without consent.
@@ -166,7 +200,7 @@ if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(
         s.push_str("&amp;ev=PageView&amp;noscript=1\"/></noscript>\n");
     }
     s.push_str("<!-- End Meta Pixel -->\n");
-    Ok(s)
+    s
 }
 
 #[cfg(test)]

@@ -470,37 +470,45 @@ impl Tracker {
         input.check_content_ids(self.settings.content_id)?;
         let decision = consent::decide(&self.settings, &input.consent);
 
-        // The pixel's parameters are written with the payload's custom_data, in one pass.
-        let mut params = String::with_capacity(128 + input.items.len() * 96);
-        let payload = match decision.server {
-            ServerDecision::Send => {
-                // Meta rejects website events without these, and one bad event rejects a whole batch.
-                if input.event_source_url.is_none() {
-                    return Err(Error::field(ErrorCode::MissingField, "event_source_url", "is required for server events"));
-                }
-                if input.browser.user_agent.is_none() {
-                    return Err(Error::field(ErrorCode::MissingField, "browser.user_agent", "is required for server events"));
-                }
-                Some(capi::event_payload(input, &event_id, event_time, &self.settings, &decision, Some(&mut params)))
+        if decision.server == ServerDecision::Send {
+            // Meta rejects website events without these, and one bad event rejects a whole batch.
+            if input.event_source_url.is_none() {
+                return Err(Error::field(ErrorCode::MissingField, "event_source_url", "is required for server events"));
             }
-            ServerDecision::Blocked(_) => None,
-        };
-        if payload.is_none() {
-            capi::write_custom_data(&mut params, input, true, self.settings.content_id);
+            if input.browser.user_agent.is_none() {
+                return Err(Error::field(ErrorCode::MissingField, "browser.user_agent", "is required for server events"));
+            }
         }
-        let pixel_event = PixelEvent {
-            event_name: &input.event_name,
-            standard: input.is_standard(),
-            params: &params,
-            event_id: &event_id,
-        };
-        let pixel_html = pixel::render(
+        // The snippet is written up to this event's parameters; the parameters go
+        // straight into it, in the same pass as the payload's custom_data.
+        let standard = input.is_standard();
+        let mut snippet = pixel::begin(
             &self.settings.pixel_id,
             decision.pixel,
             decision.ldu,
-            std::slice::from_ref(&pixel_event),
+            standard && input.event_name == "PageView",
             &PixelOptions { nonce: options.nonce.as_deref(), script_src: options.script_src.as_deref() },
+            256 + input.items.len() * 160,
         )?;
+        if let Some(s) = snippet.as_mut() {
+            pixel::push_event_start(s, &input.event_name, standard);
+        }
+        let payload = match decision.server {
+            ServerDecision::Send => Some(capi::event_payload(input, &event_id, event_time, &self.settings, &decision, snippet.as_mut())),
+            ServerDecision::Blocked(_) => {
+                if let Some(s) = snippet.as_mut() {
+                    capi::write_custom_data(s, input, true, self.settings.content_id);
+                }
+                None
+            }
+        };
+        let pixel_html = match snippet {
+            Some(mut s) => {
+                pixel::push_event_end(&mut s, &event_id);
+                pixel::finish(s, &self.settings.pixel_id, decision.pixel)
+            }
+            None => String::new(),
+        };
 
         Ok(BuildResult {
             event_id,
