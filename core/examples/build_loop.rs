@@ -34,8 +34,8 @@ fn run(what: &str, n: usize, tracker: &Tracker, input: &EventInput, opts: &Build
         match what {
             "floor" => for s in SHORT { black_box(sha256_hex(black_box(s))); },
             "build" => { black_box(tracker.build(black_box(input), opts).unwrap()); }
-            "nophone" => { let mut i = input.clone(); i.customer.values.retain(|(f, _)| *f != convtrack_core::Field::Phone); black_box(tracker.build(black_box(&i), opts).unwrap()); }
-            _ => return eprintln!("usage: build_loop floor|build|nophone [iterations]"),
+            "without-ph" => { let mut i = input.clone(); i.customer.values.retain(|(f, _)| *f != convtrack_core::Field::Phone); black_box(tracker.build(black_box(&i), opts).unwrap()); }
+            _ => return eprintln!("usage: build_loop floor|build|without-ph [iterations]"),
         }
     }
     eprintln!("{what}: {:.3} us/iter", t.elapsed().as_secs_f64() * 1e6 / n as f64);

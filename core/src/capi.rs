@@ -295,15 +295,10 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
 }
 
 /// Writes `custom_data` (server) or the pixel's parameters (`for_pixel`, script-safe)
-/// as a JSON object (see [`write_commerce`]). Returns false when the object is empty.
-pub fn write_custom_data(o: &mut String, input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> bool {
+/// as a JSON object (see [`write_commerce`]).
+pub fn write_custom_data(o: &mut String, input: &EventInput, for_pixel: bool, content_id: ContentIdField) {
     let out = if for_pixel { Commerce { server: None, pixel: Some(o) } } else { Commerce { server: Some(o), pixel: None } };
-    let nonempty = write_commerce(out, input, content_id);
-    if for_pixel {
-        input.value.is_some() || input.currency.is_some() || !input.items.is_empty()
-    } else {
-        nonempty
-    }
+    write_commerce(out, input, content_id);
 }
 
 /// [`write_custom_data`] into a new string.
@@ -311,14 +306,6 @@ pub fn custom_data_json(input: &EventInput, for_pixel: bool, content_id: Content
     let mut o = String::with_capacity(128 + input.items.len() * 96);
     write_custom_data(&mut o, input, for_pixel, content_id);
     o
-}
-
-/// `custom_data` as a JSON map (parses [`custom_data_json`]; for callers that inspect it).
-pub fn custom_data(input: &EventInput, for_pixel: bool, content_id: ContentIdField) -> Map<String, Value> {
-    match serde_json::from_str(&custom_data_json(input, for_pixel, content_id)) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    }
 }
 
 /// The request body for `POST {endpoint}/{version}/{pixel}/events`.
