@@ -6,7 +6,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Value};
 
+use std::borrow::Cow;
+
 use convtrack_core::error::{Error, ErrorCode};
+use convtrack_core::input::{Key, Raw, Source, Unreadable};
 use convtrack_core::settings::SenderMode;
 use convtrack_core::tracker::BuildOptions;
 use convtrack_core::{EventInput, Settings, Tracker as CoreTracker};
@@ -226,15 +229,83 @@ fn id_text(py: Python<'_>, order_id: &Bound<'_, PyAny>, field: &str) -> PyResult
     }
 }
 
-/// Converts and validates an event dict.
-fn event_input(py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<EventInput> {
-    let value = py_to_json(event, "", 0).map_err(|e| to_py_err(py, &e))?;
-    if value.is_object() {
-        EventInput::from_value(&value)
-    } else {
-        Err(Error::field(ErrorCode::WrongType, "event", "must be a dict"))
+/// A Python value read in place by the core's event parser
+/// ([`convtrack_core::input::Source`]): no JSON value is built in between, and
+/// strings are borrowed as UTF-8 from the `str` objects (abi3 >= 3.10).
+#[derive(Clone)]
+struct PyInput<'py>(Bound<'py, PyAny>);
+
+impl Source for PyInput<'_> {
+    fn raw(&self) -> Result<Raw<'_>, Unreadable> {
+        let obj = &self.0;
+        if obj.is_none() {
+            return Ok(Raw::Null);
+        }
+        // Strings first (the common case), then bool before int: in Python, bool is a subclass of int.
+        if let Ok(s) = obj.downcast::<PyString>() {
+            return s.to_str().map(|s| Raw::Str(Cow::Borrowed(s))).map_err(|_| Unreadable::InvalidUnicode);
+        }
+        if obj.downcast::<PyDict>().is_ok() {
+            return Ok(Raw::Object);
+        }
+        if obj.downcast::<PyList>().is_ok() || obj.downcast::<PyTuple>().is_ok() {
+            return Ok(Raw::List);
+        }
+        if let Ok(b) = obj.downcast::<PyBool>() {
+            return Ok(Raw::Bool(b.is_true()));
+        }
+        if let Ok(i) = obj.downcast::<PyInt>() {
+            return match (i.extract::<i64>(), i.extract::<u64>()) {
+                (Ok(v), _) => Ok(Raw::Int(v)),
+                (_, Ok(v)) => Ok(Raw::UInt(v)),
+                _ => Err(Unreadable::IntOutOfRange),
+            };
+        }
+        if let Ok(f) = obj.downcast::<PyFloat>() {
+            let v = f.value();
+            // NaN and infinities have no JSON form; pass them as text, as the JSON
+            // path sees them, so validation rejects them with its usual error.
+            return Ok(if v.is_finite() { Raw::Float(v) } else { Raw::Str(Cow::Owned(v.to_string())) });
+        }
+        // decimal.Decimal (money in most Python shops): its exact text; the core validates it.
+        if obj.get_type().name().is_ok_and(|n| n == "Decimal") {
+            if let Ok(s) = obj.str() {
+                return Ok(Raw::Str(Cow::Owned(s.to_string())));
+            }
+        }
+        Err(Unreadable::Unsupported("Python"))
     }
-    .map_err(|e| to_py_err(py, &e))
+
+    fn list_len(&self) -> usize {
+        self.0.len().unwrap_or(0)
+    }
+
+    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
+        if let Ok(list) = self.0.downcast::<PyList>() {
+            list.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput(item)))
+        } else if let Ok(tuple) = self.0.downcast::<PyTuple>() {
+            tuple.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput(item)))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
+        let Ok(dict) = self.0.downcast::<PyDict>() else { return Ok(()) };
+        for (key, value) in dict.iter() {
+            let key = key.downcast::<PyString>().map_err(|_| Unreadable::NonStringKey);
+            f(key.and_then(|k| k.to_str().map_err(|_| Unreadable::InvalidUnicode)), PyInput(value))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads and validates an event dict with the core's parser.
+fn event_input(py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<EventInput> {
+    if event.downcast::<PyDict>().is_err() {
+        return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "event", "must be a dict")));
+    }
+    EventInput::from_source(&PyInput(event.clone())).map_err(|e| to_py_err(py, &e))
 }
 
 /// The deterministic event id of an event with an order.

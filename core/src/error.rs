@@ -137,11 +137,12 @@ impl Error {
         Error::field(ErrorCode::WrongType, field, format!("must be {expected}"))
     }
 
-    /// The same error about `prefix` + its field (e.g. `events[2].` + `order_id`).
+    /// The same error about `prefix` + its field (e.g. `events[2].` + `order_id`);
+    /// an error about the whole (no field, or the empty path) becomes one about `events[2]`.
     pub fn within(self, prefix: &str) -> Self {
         let field = match &self.field {
-            Some(f) => format!("{prefix}{f}"),
-            None => prefix.trim_end_matches('.').to_string(),
+            Some(f) if !f.is_empty() => format!("{prefix}{f}"),
+            _ => prefix.trim_end_matches('.').to_string(),
         };
         Error { field: Some(sanitize_path(&field)), ..self }
     }

@@ -5,7 +5,8 @@
 //! (`items[3].price`) and never echoes the offending value, which may be
 //! personal data.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{json_syntax, Error, ErrorCode, Result};
@@ -150,7 +151,7 @@ pub struct EventInput {
     pub consent: Consent,
 }
 
-const TOP_KEYS: &[&str] = &[
+const TOP_KEYS: [&str; 11] = [
     "event_name",
     "event_time",
     "order_id",
@@ -163,9 +164,9 @@ const TOP_KEYS: &[&str] = &[
     "browser",
     "consent",
 ];
-const ITEM_KEYS: &[&str] = &["id", "sku", "variant_id", "quantity", "price", "title", "category"];
-const BROWSER_KEYS: &[&str] = &["ip", "user_agent", "fbp", "fbc", "fbclid"];
-const CONSENT_KEYS: &[&str] = &["marketing", "ldu"];
+const ITEM_KEYS: [&str; 7] = ["id", "sku", "variant_id", "quantity", "price", "title", "category"];
+const BROWSER_KEYS: [&str; 5] = ["ip", "user_agent", "fbp", "fbc", "fbclid"];
+const CONSENT_KEYS: [&str; 2] = ["marketing", "ldu"];
 
 /// The JSON type of a value, for messages.
 pub fn json_type_name(v: &Value) -> &'static str {
@@ -179,43 +180,162 @@ pub fn json_type_name(v: &Value) -> &'static str {
     }
 }
 
-fn check_keys(m: &Map<String, Value>, allowed: &[&str], prefix: &str) -> Result<()> {
-    for key in m.keys() {
-        if !allowed.contains(&key.as_str()) {
-            return Err(Error::field(
-                ErrorCode::UnknownField,
-                crate::error::key_path(prefix, key),
-                "is not a known field",
-            ));
-        }
-    }
-    Ok(())
+/// One input value as the parser sees it, whatever it was read from: a
+/// `serde_json::Value` (JSON text, the C ABI, PHP) or, in the Python binding,
+/// a Python object read in place, without building a JSON value first. Every
+/// face goes through the same [`EventInput::from_source`], so validation and
+/// error paths are the same everywhere.
+#[derive(Debug)]
+pub enum Raw<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// A whole number above `i64::MAX`.
+    UInt(u64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    /// A list; read with [`Source::list_len`] and [`Source::each_item`].
+    List,
+    /// An object; read with [`Source::each_entry`].
+    Object,
 }
 
-fn as_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object().ok_or_else(|| Error::wrong_type(path, "an object"))
+/// Why a source could not read a value; the parser adds the field path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Text that is not valid Unicode (a lone surrogate in a Python `str`).
+    InvalidUnicode,
+    /// A whole number outside the 64-bit range.
+    IntOutOfRange,
+    /// A type with no JSON meaning; names the source's kind of value ("Python").
+    Unsupported(&'static str),
+    /// An object key that is not a string.
+    NonStringKey,
+}
+
+impl Unreadable {
+    /// The error for a value at `path`.
+    pub fn at(self, path: &str) -> Error {
+        match self {
+            Unreadable::InvalidUnicode => Error::field(ErrorCode::InvalidUtf8, path, "is not valid Unicode (lone surrogate)"),
+            Unreadable::IntOutOfRange => Error::field(ErrorCode::InvalidValue, path, "is an integer out of range"),
+            Unreadable::Unsupported(kind) => Error::field(ErrorCode::WrongType, path, format!("has an unsupported {kind} type")),
+            Unreadable::NonStringKey => Error::field(ErrorCode::WrongType, path, "must have string keys"),
+        }
+    }
+}
+
+/// An object key as a source reads it: the text, or why it cannot be read.
+pub type Key<'k> = std::result::Result<&'k str, Unreadable>;
+
+/// Where event input is read from. Implemented here for `&serde_json::Value`
+/// and in the Python binding for Python objects. Cloning should be cheap (a
+/// reference, or a reference count).
+pub trait Source: Clone {
+    /// What this value is; strings are borrowed when the source allows it.
+    fn raw(&self) -> std::result::Result<Raw<'_>, Unreadable>;
+    /// The number of items of a list (only called on [`Raw::List`]).
+    fn list_len(&self) -> usize;
+    /// Calls `f` on each item of a list, in order (only called on [`Raw::List`]).
+    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<()>) -> Result<()>;
+    /// Calls `f` on each entry of an object, in order, with its key, or why the
+    /// key cannot be read (only called on [`Raw::Object`]).
+    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()>;
+}
+
+impl Source for &Value {
+    fn raw(&self) -> std::result::Result<Raw<'_>, Unreadable> {
+        Ok(match self {
+            Value::Null => Raw::Null,
+            Value::Bool(b) => Raw::Bool(*b),
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => Raw::Int(i),
+                (None, Some(u)) => Raw::UInt(u),
+                (None, None) => Raw::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => Raw::Str(Cow::Borrowed(s)),
+            Value::Array(_) => Raw::List,
+            Value::Object(_) => Raw::Object,
+        })
+    }
+
+    fn list_len(&self) -> usize {
+        self.as_array().map_or(0, Vec::len)
+    }
+
+    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<()>) -> Result<()> {
+        for (i, v) in self.as_array().into_iter().flatten().enumerate() {
+            f(i, v)?;
+        }
+        Ok(())
+    }
+
+    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
+        for (k, v) in self.as_object().into_iter().flatten() {
+            f(Ok(k), v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads `v`, naming `path` when the source cannot.
+fn read<'v, S: Source>(v: &'v S, path: &str) -> Result<Raw<'v>> {
+    v.raw().map_err(|e| e.at(path))
+}
+
+/// The value of an optional field: absent and `null` are `None`.
+fn present<'v, S: Source>(v: Option<&'v S>, path: &str) -> Result<Option<Raw<'v>>> {
+    match v {
+        None => Ok(None),
+        Some(v) => match read(v, path)? {
+            Raw::Null => Ok(None),
+            raw => Ok(Some(raw)),
+        },
+    }
+}
+
+/// The entries of the object `obj` (at `path`, keys prefixed with `prefix` in
+/// errors), one slot per name of `keys`; a key not in `keys` is an error. Every
+/// key is checked before any value is read, so an unknown field is reported first.
+fn slots<S: Source, const N: usize>(obj: &S, keys: &[&str; N], path: &str, prefix: &str) -> Result<[Option<S>; N]> {
+    if !matches!(read(obj, path)?, Raw::Object) {
+        return Err(Error::wrong_type(path, "an object"));
+    }
+    let mut out: [Option<S>; N] = std::array::from_fn(|_| None);
+    obj.each_entry(&mut |key, value| {
+        let key = key.map_err(|e| e.at(path))?;
+        match keys.iter().position(|k| *k == key) {
+            Some(i) => {
+                out[i] = Some(value);
+                Ok(())
+            }
+            None => Err(Error::field(ErrorCode::UnknownField, crate::error::key_path(prefix, key), "is not a known field")),
+        }
+    })?;
+    Ok(out)
 }
 
 /// Optional string, with a byte limit; `null` and absent are `None`.
-fn opt_str(m: &Map<String, Value>, key: &str, path: &str, max: usize) -> Result<Option<String>> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
+fn opt_str<S: Source>(v: Option<&S>, path: &str, max: usize) -> Result<Option<String>> {
+    match present(v, path)? {
+        None => Ok(None),
+        Some(Raw::Str(s)) => {
             if s.len() > max {
                 return Err(Error::field(ErrorCode::TooLarge, path, format!("must be at most {max} bytes")));
             }
-            Ok(Some(s.clone()))
+            Ok(Some(s.into_owned()))
         }
         Some(_) => Err(Error::wrong_type(path, "a string")),
     }
 }
 
 /// An identifier: string or integer, 1..=255 bytes, no control characters.
-fn opt_id(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>> {
-    let s = match m.get(key) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+fn opt_id<S: Source>(v: Option<&S>, path: &str) -> Result<Option<String>> {
+    let s = match present(v, path)? {
+        None => return Ok(None),
+        Some(Raw::Str(s)) => s.into_owned(),
+        Some(Raw::Int(i)) => i.to_string(),
+        Some(Raw::UInt(u)) => u.to_string(),
         Some(_) => return Err(Error::wrong_type(path, "a string or a whole number")),
     };
     check_id(&s, path)?;
@@ -235,14 +355,17 @@ pub(crate) fn check_id(s: &str, path: &str) -> Result<()> {
     Ok(())
 }
 
-/// Money: a JSON number or a decimal string; finite and not negative.
-fn parse_money(v: &Value, path: &str) -> Result<f64> {
-    let amount = match v {
-        Value::Number(n) => n.as_f64().ok_or_else(|| Error::invalid(path, "must be a finite number"))?,
-        Value::String(s) => parse_decimal(s).ok_or_else(|| {
+/// Money: a number or a decimal string; finite and not negative; absent and `null` are `None`.
+fn opt_money<S: Source>(v: Option<&S>, path: &str) -> Result<Option<f64>> {
+    let amount = match present(v, path)? {
+        None => return Ok(None),
+        Some(Raw::Int(i)) => i as f64,
+        Some(Raw::UInt(u)) => u as f64,
+        Some(Raw::Float(f)) => f,
+        Some(Raw::Str(s)) => parse_decimal(&s).ok_or_else(|| {
             Error::invalid(path, "must be a decimal number such as \"59.90\" (finite, not negative)")
         })?,
-        _ => return Err(Error::wrong_type(path, "a decimal string or a number")),
+        Some(_) => return Err(Error::wrong_type(path, "a decimal string or a number")),
     };
     if !amount.is_finite() {
         return Err(Error::invalid(path, "must be a finite number"));
@@ -253,7 +376,7 @@ fn parse_money(v: &Value, path: &str) -> Result<f64> {
     if amount >= 1e15 {
         return Err(Error::invalid(path, "is too large"));
     }
-    Ok(amount)
+    Ok(Some(amount))
 }
 
 /// `digits[.digits]`, surrounding spaces allowed; no sign, exponent, NaN or inf.
@@ -281,44 +404,38 @@ pub(crate) fn is_valid_event_name(name: &str) -> bool {
         && !name.ends_with(' ')
 }
 
-fn customer_values(v: &Value, path: &str) -> Result<Vec<String>> {
-    let check = |s: &String, p: &dyn Fn() -> String| -> Result<()> {
-        if s.len() > MAX_CUSTOMER_VALUE_BYTES {
-            return Err(Error::field(
-                ErrorCode::TooLarge,
-                p(),
-                format!("must be at most {MAX_CUSTOMER_VALUE_BYTES} bytes"),
-            ));
-        }
-        Ok(())
-    };
-    match v {
-        Value::Null => Ok(Vec::new()),
-        Value::String(s) => {
-            check(s, &|| path.to_string())?;
-            Ok(vec![s.clone()])
-        }
-        Value::Number(n) if n.is_u64() || n.is_i64() => Ok(vec![n.to_string()]),
-        Value::Array(list) => {
-            if list.len() > MAX_CUSTOMER_VALUES {
+/// One customer value within the size limit (`path` only built on error).
+fn customer_value(s: Cow<'_, str>, path: &dyn Fn() -> String) -> Result<String> {
+    if s.len() > MAX_CUSTOMER_VALUE_BYTES {
+        return Err(Error::field(ErrorCode::TooLarge, path(), format!("must be at most {MAX_CUSTOMER_VALUE_BYTES} bytes")));
+    }
+    Ok(s.into_owned())
+}
+
+fn customer_values<S: Source>(v: &S, path: &str) -> Result<Vec<String>> {
+    match read(v, path)? {
+        Raw::Null => Ok(Vec::new()),
+        Raw::Str(s) => Ok(vec![customer_value(s, &|| path.to_string())?]),
+        Raw::Int(i) => Ok(vec![i.to_string()]),
+        Raw::UInt(u) => Ok(vec![u.to_string()]),
+        Raw::List => {
+            if v.list_len() > MAX_CUSTOMER_VALUES {
                 return Err(Error::field(
                     ErrorCode::TooLarge,
                     path,
                     format!("must have at most {MAX_CUSTOMER_VALUES} values"),
                 ));
             }
-            let mut out = Vec::with_capacity(list.len());
-            for (i, item) in list.iter().enumerate() {
+            let mut out = Vec::with_capacity(v.list_len());
+            v.each_item(&mut |i, item| {
                 let p = || format!("{path}[{i}]");
-                match item {
-                    Value::Null => {}
-                    Value::String(s) => {
-                        check(s, &p)?;
-                        out.push(s.clone());
-                    }
+                match item.raw().map_err(|e| e.at(&p()))? {
+                    Raw::Null => {}
+                    Raw::Str(s) => out.push(customer_value(s, &p)?),
                     _ => return Err(Error::wrong_type(p(), "a string")),
                 }
-            }
+                Ok(())
+            })?;
             Ok(out)
         }
         _ => Err(Error::wrong_type(path, "a string or a list of strings")),
@@ -341,12 +458,17 @@ impl EventInput {
 
     /// Parses an event from a JSON value.
     pub fn from_value(value: &Value) -> Result<EventInput> {
-        let m = as_object(value, "event")?;
-        check_keys(m, TOP_KEYS, "")?;
+        EventInput::from_source(&value)
+    }
 
-        let event_name = match m.get("event_name") {
-            None | Some(Value::Null) => return Err(Error::missing("event_name")),
-            Some(Value::String(s)) => s.clone(),
+    /// Parses an event from any [`Source`] (the one parser behind every face).
+    pub fn from_source<S: Source>(source: &S) -> Result<EventInput> {
+        let [name, time, order, id, url, currency, value, items, customer, browser, consent] =
+            slots(source, &TOP_KEYS, "event", "")?;
+
+        let event_name = match present(name.as_ref(), "event_name")? {
+            None => return Err(Error::missing("event_name")),
+            Some(Raw::Str(s)) => s.into_owned(),
             Some(_) => return Err(Error::wrong_type("event_name", "a string")),
         };
         if !is_valid_event_name(&event_name) {
@@ -356,32 +478,23 @@ impl EventInput {
             ));
         }
 
-        let event_time = match m.get("event_time") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => {
-                let t = if let Some(i) = n.as_i64() {
-                    i
-                } else {
-                    let f = n.as_f64().unwrap_or(f64::NAN);
-                    if !f.is_finite() || f.abs() > 1e12 {
-                        return Err(Error::invalid("event_time", "must be Unix seconds"));
-                    }
-                    f.trunc() as i64
-                };
-                Some(t)
-            }
+        let event_time = match present(time.as_ref(), "event_time")? {
+            None => None,
+            Some(Raw::Int(i)) => Some(i),
+            Some(Raw::UInt(u)) => Some(unix_seconds(u as f64)?),
+            Some(Raw::Float(f)) => Some(unix_seconds(f)?),
             Some(_) => return Err(Error::wrong_type("event_time", "a number of Unix seconds")),
         };
 
-        let order_id = opt_id(m, "order_id", "order_id")?;
-        let event_id = opt_id(m, "event_id", "event_id")?;
+        let order_id = opt_id(order.as_ref(), "order_id")?;
+        let event_id = opt_id(id.as_ref(), "event_id")?;
         if let Some(id) = &event_id {
             if !id.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(Error::invalid("event_id", "must be printable ASCII without spaces"));
             }
         }
 
-        let event_source_url = opt_str(m, "event_source_url", "event_source_url", MAX_TEXT_BYTES)?;
+        let event_source_url = opt_str(url.as_ref(), "event_source_url", MAX_TEXT_BYTES)?;
         if let Some(u) = &event_source_url {
             let ok = url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
             if !ok {
@@ -389,7 +502,7 @@ impl EventInput {
             }
         }
 
-        let currency = match opt_str(m, "currency", "currency", 16)? {
+        let currency = match opt_str(currency.as_ref(), "currency", 16)? {
             None => None,
             Some(c) => {
                 let c = c.trim();
@@ -400,53 +513,57 @@ impl EventInput {
             }
         };
 
-        let value = match m.get("value") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(parse_money(v, "value")?),
+        let value = opt_money(value.as_ref(), "value")?;
+
+        let items = match &items {
+            None => Vec::new(),
+            Some(list) => match read(list, "items")? {
+                Raw::Null => Vec::new(),
+                Raw::List => {
+                    if list.list_len() > MAX_ITEMS {
+                        return Err(Error::field(ErrorCode::TooLarge, "items", format!("must have at most {MAX_ITEMS} entries")));
+                    }
+                    let mut items = Vec::with_capacity(list.list_len());
+                    list.each_item(&mut |i, raw| {
+                        items.push(parse_item(&raw, i)?);
+                        Ok(())
+                    })?;
+                    items
+                }
+                _ => return Err(Error::wrong_type("items", "a list")),
+            },
         };
 
-        let items = match m.get("items") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(list)) => {
-                if list.len() > MAX_ITEMS {
-                    return Err(Error::field(ErrorCode::TooLarge, "items", format!("must have at most {MAX_ITEMS} entries")));
+        let customer = match customer.as_ref().filter(|c| !matches!(c.raw(), Ok(Raw::Null))) {
+            None => Customer::default(),
+            Some(c) => {
+                if !matches!(read(c, "customer")?, Raw::Object) {
+                    return Err(Error::wrong_type("customer", "an object"));
                 }
-                let mut items = Vec::with_capacity(list.len());
-                for (i, raw) in list.iter().enumerate() {
-                    items.push(parse_item(raw, i)?);
-                }
-                items
-            }
-            Some(_) => return Err(Error::wrong_type("items", "a list")),
-        };
-
-        let customer = match m.get("customer") {
-            None | Some(Value::Null) => Customer::default(),
-            Some(v) => {
-                let c = as_object(v, "customer")?;
                 let mut values = Vec::new();
-                for (key, raw) in c {
+                c.each_entry(&mut |key, raw| {
+                    let key = key.map_err(|e| e.at("customer"))?;
                     let field = crate::settings::CUSTOMER_FIELDS
                         .iter()
                         .copied()
                         .find(|f| f.input_name() == key)
                         .ok_or_else(|| Error::field(ErrorCode::UnknownField, crate::error::key_path("customer.", key), "is not a known field"))?;
-                    let vals = customer_values(raw, field.input_name()).map_err(|e| e.within("customer."))?;
+                    let vals = customer_values(&raw, field.input_name()).map_err(|e| e.within("customer."))?;
                     if !vals.is_empty() {
                         values.push((field, vals));
                     }
-                }
+                    Ok(())
+                })?;
                 Customer { values }
             }
         };
 
-        let browser = match m.get("browser") {
-            None | Some(Value::Null) => Browser::default(),
-            Some(v) => {
-                let b = as_object(v, "browser")?;
-                check_keys(b, BROWSER_KEYS, "browser.")?;
-                let nonempty = |key: &str, max: usize| -> Result<Option<String>> {
-                    let v = opt_str(b, key, key, max)
+        let browser = match browser.as_ref().filter(|b| !matches!(b.raw(), Ok(Raw::Null))) {
+            None => Browser::default(),
+            Some(b) => {
+                let [ip, user_agent, fbp, fbc, fbclid] = slots(b, &BROWSER_KEYS, "browser", "browser.")?;
+                let nonempty = |v: Option<S>, key: &str, max: usize| -> Result<Option<String>> {
+                    let v = opt_str(v.as_ref(), key, max)
                         .map_err(|e| e.within("browser."))?
                         .map(|s| if s.trim().len() == s.len() { s } else { s.trim().to_string() })
                         .filter(|s| !s.is_empty());
@@ -457,7 +574,7 @@ impl EventInput {
                     }
                     Ok(v)
                 };
-                let ip = nonempty("ip", 64)?;
+                let ip = nonempty(ip, "ip", 64)?;
                 if let Some(ip) = &ip {
                     if ip.parse::<std::net::IpAddr>().is_err() {
                         return Err(Error::invalid("browser.ip", "must be one IPv4 or IPv6 address"));
@@ -465,22 +582,21 @@ impl EventInput {
                 }
                 Browser {
                     ip,
-                    user_agent: nonempty("user_agent", MAX_TEXT_BYTES)?,
-                    fbp: nonempty("fbp", 1024)?,
-                    fbc: nonempty("fbc", 1024)?,
-                    fbclid: nonempty("fbclid", 1024)?,
+                    user_agent: nonempty(user_agent, "user_agent", MAX_TEXT_BYTES)?,
+                    fbp: nonempty(fbp, "fbp", 1024)?,
+                    fbc: nonempty(fbc, "fbc", 1024)?,
+                    fbclid: nonempty(fbclid, "fbclid", 1024)?,
                 }
             }
         };
 
-        let consent = match m.get("consent") {
-            None | Some(Value::Null) => Consent { marketing: Marketing::Unknown, ldu: None },
-            Some(v) => {
-                let c = as_object(v, "consent")?;
-                check_keys(c, CONSENT_KEYS, "consent.")?;
-                let marketing = match c.get("marketing") {
-                    None | Some(Value::Null) => Marketing::Unknown,
-                    Some(Value::String(s)) => match s.as_str() {
+        let consent = match consent.as_ref().filter(|c| !matches!(c.raw(), Ok(Raw::Null))) {
+            None => Consent { marketing: Marketing::Unknown, ldu: None },
+            Some(c) => {
+                let [marketing, ldu] = slots(c, &CONSENT_KEYS, "consent", "consent.")?;
+                let marketing = match present(marketing.as_ref(), "consent.marketing")? {
+                    None => Marketing::Unknown,
+                    Some(Raw::Str(s)) => match s.as_ref() {
                         "granted" => Marketing::Granted,
                         "denied" => Marketing::Denied,
                         "unknown" => Marketing::Unknown,
@@ -493,9 +609,9 @@ impl EventInput {
                     },
                     Some(_) => return Err(Error::wrong_type("consent.marketing", "a string")),
                 };
-                let ldu = match c.get("ldu") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::Bool(b)) => Some(*b),
+                let ldu = match present(ldu.as_ref(), "consent.ldu")? {
+                    None => None,
+                    Some(Raw::Bool(b)) => Some(b),
                     Some(_) => return Err(Error::wrong_type("consent.ldu", "true, false or null")),
                 };
                 Consent { marketing, ldu }
@@ -569,37 +685,38 @@ impl EventInput {
     }
 }
 
-fn parse_item(raw: &Value, i: usize) -> Result<Item> {
-    let m = raw.as_object().ok_or_else(|| Error::wrong_type(format!("items[{i}]"), "an object"))?;
-    // Paths are built only on the error path: `items[3].price`.
-    parse_item_fields(m).map_err(|e| e.within(&format!("items[{i}].")))
+/// Whole Unix seconds from a number that is not an `i64`.
+fn unix_seconds(f: f64) -> Result<i64> {
+    if !f.is_finite() || f.abs() > 1e12 {
+        return Err(Error::invalid("event_time", "must be Unix seconds"));
+    }
+    Ok(f.trunc() as i64)
 }
 
-fn parse_item_fields(m: &Map<String, Value>) -> Result<Item> {
-    check_keys(m, ITEM_KEYS, "")?;
-    let id = opt_id(m, "id", "id")?.ok_or_else(|| Error::missing("id"))?;
-    let quantity = match m.get("quantity") {
-        None | Some(Value::Null) => 1,
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(q) if q < 1 => return Err(Error::invalid("quantity", "must be at least 1")),
-            Some(q) if q > 1_000_000 => return Err(Error::invalid("quantity", "must be at most 1000000")),
-            Some(q) => q as u32,
-            None => return Err(Error::wrong_type("quantity", "a whole number")),
-        },
+fn parse_item<S: Source>(raw: &S, i: usize) -> Result<Item> {
+    // Paths are built only on the error path: `items[3].price` (and `items[3]`
+    // itself, from the empty path, when it is not an object).
+    parse_item_fields(raw).map_err(|e| e.within(&format!("items[{i}].")))
+}
+
+fn parse_item_fields<S: Source>(raw: &S) -> Result<Item> {
+    let [id, sku, variant_id, quantity, price, title, category] = slots(raw, &ITEM_KEYS, "", "")?;
+    let id = opt_id(id.as_ref(), "id")?.ok_or_else(|| Error::missing("id"))?;
+    let quantity = match present(quantity.as_ref(), "quantity")? {
+        None => 1,
+        Some(Raw::Int(q)) if q < 1 => return Err(Error::invalid("quantity", "must be at least 1")),
+        Some(Raw::Int(q)) if q > 1_000_000 => return Err(Error::invalid("quantity", "must be at most 1000000")),
+        Some(Raw::Int(q)) => q as u32,
         Some(_) => return Err(Error::wrong_type("quantity", "a whole number")),
-    };
-    let price = match m.get("price") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(parse_money(v, "price")?),
     };
     Ok(Item {
         id,
-        sku: opt_id(m, "sku", "sku")?,
-        variant_id: opt_id(m, "variant_id", "variant_id")?,
+        sku: opt_id(sku.as_ref(), "sku")?,
+        variant_id: opt_id(variant_id.as_ref(), "variant_id")?,
         quantity,
-        price,
-        title: opt_str(m, "title", "title", MAX_TEXT_BYTES)?,
-        category: opt_str(m, "category", "category", MAX_TEXT_BYTES)?,
+        price: opt_money(price.as_ref(), "price")?,
+        title: opt_str(title.as_ref(), "title", MAX_TEXT_BYTES)?,
+        category: opt_str(category.as_ref(), "category", MAX_TEXT_BYTES)?,
     })
 }
 
@@ -670,6 +787,16 @@ mod tests {
             (r#"{"event_name":"Lead","event_id":"has space"}"#, "event_id", ErrorCode::InvalidValue),
             (r#"{}"#, "event_name", ErrorCode::MissingField),
             (r#"[]"#, "event", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","items":[5]}"#, "items[0]", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","items":{}}"#, "items", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","items":[{"id":"a","quantity":2.0}]}"#, "items[0].quantity", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","items":[{"id":"a","quantity":18446744073709551615}]}"#, "items[0].quantity", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","customer":[]}"#, "customer", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","customer":{"email":["a@example.com",7]}}"#, "customer.email[1]", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","browser":"x"}"#, "browser", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","consent":{"ldu":"yes"}}"#, "consent.ldu", ErrorCode::WrongType),
+            (r#"{"event_name":"Lead","event_time":1e13}"#, "event_time", ErrorCode::InvalidValue),
+            (r#"{"event_name":"Lead","event_time":18446744073709551615}"#, "event_time", ErrorCode::InvalidValue),
             (r#"{"event_name":"Purchase""#, "event", ErrorCode::InvalidJson),
         ];
         for (json, field, code) in cases {
@@ -678,6 +805,19 @@ mod tests {
             assert_eq!(e.code(), *code, "{json}");
             assert!(!e.to_string().contains("john@example.com"));
         }
+    }
+
+    #[test]
+    fn numbers_as_the_json_path_reads_them() {
+        let e = parse(r#"{"event_name":"Lead","order_id":18446744073709551615,"event_time":1732790000.9,
+            "customer":{"zip":12345},"items":[{"id":7,"price":3}]}"#).unwrap();
+        assert_eq!(e.order_id.as_deref(), Some("18446744073709551615"));
+        assert_eq!(e.event_time, Some(1_732_790_000));
+        assert_eq!(e.customer.get(crate::normalize::Field::Zip), ["12345".to_string()]);
+        assert_eq!((e.items[0].id.as_str(), e.items[0].price), ("7", Some(3.0)));
+        // null is absent everywhere.
+        let e = parse(r#"{"event_name":"Lead","items":null,"customer":null,"browser":null,"consent":null,"value":null,"currency":null}"#).unwrap();
+        assert!(e.items.is_empty() && e.customer.values.is_empty() && e.value.is_none());
     }
 
     #[test]

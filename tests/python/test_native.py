@@ -147,6 +147,19 @@ def test_nonce_and_script_src(purchase):
     assert info.value.field == "nonce"
 
 
+def test_python_shapes_read_in_place(purchase):
+    """Tuples, dict subclasses, big unsigned ints and Decimal prices read like their JSON twins."""
+    from collections import OrderedDict
+
+    t = tracker()
+    as_json = t.build(purchase, payload="json")["payload"]
+    purchase["items"] = tuple(OrderedDict(i) for i in purchase["items"])
+    purchase["customer"] = OrderedDict(purchase["customer"])
+    assert t.build(purchase, payload="json")["payload"] == as_json
+    purchase["order_id"] = 2**64 - 1
+    assert t.build(purchase)["payload"]["custom_data"]["order_id"] == str(2**64 - 1)
+
+
 def test_python_money_types(purchase):
     purchase["value"] = Decimal("59.90")
     purchase["items"][0]["price"] = 19.95
@@ -169,6 +182,16 @@ def test_python_money_types(purchase):
         (lambda e: e["items"][0].update(title="x" * (10 << 20)), convtrack.TooLargeError, "items[0].title"),
         (lambda e: e.update(order_id="a\x00b"), convtrack.InvalidValueError, "order_id"),
         (lambda e: e.update(event_name=None), convtrack.MissingFieldError, "event_name"),
+        # The dict is read in place by the core's parser: Python-only shapes keep their paths.
+        (lambda e: e.update(items=[5]), convtrack.WrongTypeError, "items[0]"),
+        (lambda e: e.update(customer=["x"]), convtrack.WrongTypeError, "customer"),
+        (lambda e: e["customer"].update({1: "x"}), convtrack.WrongTypeError, "customer"),
+        (lambda e: e["items"][0].update(title="a\udc80b"), convtrack.InvalidArgumentError, "items[0].title"),
+        (lambda e: e.update(order_id=2**70), convtrack.InvalidValueError, "order_id"),
+        (lambda e: e.update(order_id={1, 2}), convtrack.WrongTypeError, "order_id"),
+        (lambda e: e["items"][0].update(quantity=2.0), convtrack.WrongTypeError, "items[0].quantity"),
+        (lambda e: e["customer"].update(email=["a@example.com", 7]), convtrack.WrongTypeError, "customer.email[1]"),
+        (lambda e: e["browser"].update(ip=None, colour=1), convtrack.UnknownFieldError, "browser.colour"),
     ],
 )
 def test_bad_input_raises_typed_errors_naming_the_field(purchase, mutate, exc, field):
