@@ -174,8 +174,15 @@ fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 fn result_to_py<'py>(py: Python<'py>, r: &convtrack_core::BuildResult, payload_as_text: bool) -> PyResult<Bound<'py, PyAny>> {
     use convtrack_core::tracker::ResultField;
     static LOADS: pyo3::sync::GILOnceCell<Py<PyAny>> = pyo3::sync::GILOnceCell::new();
+    // The keys as interned Python strings, made once: `fields()` is a fixed array,
+    // so its keys are the same at the same positions in every result.
+    static KEYS: pyo3::sync::GILOnceCell<Vec<Py<PyString>>> = pyo3::sync::GILOnceCell::new();
+    let fields = r.fields();
+    let keys = KEYS.get_or_init(py, || fields.iter().map(|(k, _)| PyString::intern(py, k).unbind()).collect());
     let d = PyDict::new(py);
-    for (key, field) in r.fields() {
+    for ((name, field), key) in fields.into_iter().zip(keys) {
+        let key = key.bind(py);
+        debug_assert!(key.to_str().is_ok_and(|k| k == name));
         match field {
             ResultField::Int(i) => d.set_item(key, i)?,
             ResultField::Str(s) => d.set_item(key, s)?,
@@ -191,7 +198,7 @@ fn result_to_py<'py>(py: Python<'py>, r: &convtrack_core::BuildResult, payload_a
         }
         None => py.None().into_bound(py),
     };
-    d.set_item("payload", payload)?;
+    d.set_item(pyo3::intern!(py, "payload"), payload)?;
     Ok(d.into_any())
 }
 

@@ -342,6 +342,12 @@ fn opt_id<S: Source>(v: Option<&S>, path: &str) -> Result<Option<String>> {
     Ok(Some(s))
 }
 
+/// Whether `s` holds a control character (C0, DEL or C1). Printable ASCII, the
+/// usual id or user agent, is answered without decoding characters.
+pub(crate) fn has_control(s: &str) -> bool {
+    !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(char::is_control)
+}
+
 pub(crate) fn check_id(s: &str, path: &str) -> Result<()> {
     if s.is_empty() {
         return Err(Error::invalid(path, "must not be empty"));
@@ -349,7 +355,7 @@ pub(crate) fn check_id(s: &str, path: &str) -> Result<()> {
     if s.len() > MAX_ID_BYTES {
         return Err(Error::field(ErrorCode::TooLarge, path, format!("must be at most {MAX_ID_BYTES} bytes")));
     }
-    if s.chars().any(char::is_control) {
+    if has_control(s) {
         return Err(Error::invalid(path, "must not contain control characters"));
     }
     Ok(())
@@ -393,7 +399,58 @@ fn parse_decimal(s: &str) -> Option<f64> {
     if !digits(int) || frac.is_some_and(|f| !digits(f)) {
         return None;
     }
-    s.parse::<f64>().ok()
+    Some(small_decimal(int, frac.unwrap_or("")).unwrap_or_else(|| s.parse::<f64>().unwrap_or(f64::NAN)))
+}
+
+/// `int.frac` (ASCII digits) when it has at most 15 digits: the integer `n` of
+/// all the digits over `10^k` (`k` = digits after the point). Both are exact in
+/// an `f64` (`n < 10^15 < 2^53`, `10^k <= 10^15`), and IEEE division rounds the
+/// exact quotient correctly, so this is exactly what `str::parse` returns for
+/// the same text (the test `small_decimals_parse_exactly` checks it) without
+/// the general parser's work: prices such as "59.90".
+fn small_decimal(int: &str, frac: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    if int.len() + frac.len() > 15 {
+        return None;
+    }
+    let n = int.bytes().chain(frac.bytes()).fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    Some(n as f64 / POW10[frac.len()])
+}
+
+/// An absolute http(s) URL with a host, as `url::Url::parse` decides it. The
+/// usual `https://shop.example/path` is recognized without the full parser by
+/// [`plain_http_url`]; everything else goes through it.
+fn is_http_url(u: &str) -> bool {
+    plain_http_url(u)
+        || url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some())
+}
+
+/// Whether `u` is `http://` or `https://`, then a plain DNS name (ASCII letters,
+/// digits and `-`, dot-separated labels of 1..=63 bytes, the last starting with
+/// a letter, no `xn--` label), then the end or `/`, `?` or `#` and anything. The
+/// URL parser accepts every such text (the host is no IP address, needs no IDNA
+/// mapping and has no port or user; after the host it only percent-encodes), so
+/// true is always right; false only means "ask the parser" (the proptest
+/// `plain_urls_are_urls` checks the first against `url::Url::parse`).
+fn plain_http_url(u: &str) -> bool {
+    let Some(rest) = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://")) else { return false };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.len() > 253 {
+        return false;
+    }
+    let mut last_starts_with_letter = false;
+    for label in host.split('.') {
+        let b = label.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 63
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && !(b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"xn--"));
+        if !ok {
+            return false;
+        }
+        last_starts_with_letter = b[0].is_ascii_alphabetic();
+    }
+    last_starts_with_letter
 }
 
 pub(crate) fn is_valid_event_name(name: &str) -> bool {
@@ -496,8 +553,7 @@ impl EventInput {
 
         let event_source_url = opt_str(url.as_ref(), "event_source_url", MAX_TEXT_BYTES)?;
         if let Some(u) = &event_source_url {
-            let ok = url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
-            if !ok {
+            if !is_http_url(u) {
                 return Err(Error::invalid("event_source_url", "must be an absolute http(s) URL"));
             }
         }
@@ -540,7 +596,7 @@ impl EventInput {
                 if !matches!(read(c, "customer")?, Raw::Object) {
                     return Err(Error::wrong_type("customer", "an object"));
                 }
-                let mut values = Vec::new();
+                let mut values = Vec::with_capacity(crate::settings::CUSTOMER_FIELDS.len());
                 c.each_entry(&mut |key, raw| {
                     let key = key.map_err(|e| e.at("customer"))?;
                     let field = crate::settings::CUSTOMER_FIELDS
@@ -568,7 +624,7 @@ impl EventInput {
                         .map(|s| if s.trim().len() == s.len() { s } else { s.trim().to_string() })
                         .filter(|s| !s.is_empty());
                     if let Some(s) = &v {
-                        if s.chars().any(char::is_control) {
+                        if has_control(s) {
                             return Err(Error::invalid(format!("browser.{key}"), "must not contain control characters"));
                         }
                     }
@@ -818,6 +874,60 @@ mod tests {
         // null is absent everywhere.
         let e = parse(r#"{"event_name":"Lead","items":null,"customer":null,"browser":null,"consent":null,"value":null,"currency":null}"#).unwrap();
         assert!(e.items.is_empty() && e.customer.values.is_empty() && e.value.is_none());
+    }
+
+    #[test]
+    fn control_characters() {
+        for s in ["", "SKU-1", "a b~", "\u{e9}t\u{e9}", "\u{2028}", "a\u{7f}", "a\u{85}b", "\u{9f}", "\t", "x\u{0}", "\u{1f}"] {
+            assert_eq!(has_control(s), s.chars().any(char::is_control), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn small_decimals_parse_exactly() {
+        for s in ["0", "0.0", "59.90", "9.99", "0.1", "0.3", "1.005", "000123.450", "999999999999999", "99999999999999.9", "0.00000000000001"] {
+            let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+            assert_eq!(small_decimal(int, frac).map(f64::to_bits), Some(s.parse::<f64>().unwrap().to_bits()), "{s}");
+        }
+        assert_eq!(small_decimal("1234567890123456", ""), None);
+        assert_eq!(small_decimal("0", "000000000000001"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn small_decimals_match_the_parser(int in "[0-9]{1,12}", frac in "[0-9]{0,8}") {
+            let text = if frac.is_empty() { int.clone() } else { format!("{int}.{frac}") };
+            let expected = text.parse::<f64>().unwrap();
+            proptest::prop_assert_eq!(parse_decimal(&text).map(f64::to_bits), Some(expected.to_bits()));
+        }
+    }
+
+    proptest::proptest! {
+        // About 2% of these texts take the shortcut: enough cases to see ~80 of them.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn plain_urls_are_urls(
+            scheme in "(https?|HTTPS|ftp)://",
+            host in "([a-zA-Z0-9-]{0,5}|xn--[a-z0-9]{1,4}|0x[0-9a-f]{1,3}|[0-9]{1,4}|[a-z@:\\\\ _%\t\u{e9}\u{ff0e}]{1,3})(\\.([a-zA-Z0-9-]{0,5}|xn--[a-z0-9]{1,4}|0x[0-9a-f]{1,3}|[0-9]{1,4}|[a-z@:%\\\\]{1,3})){0,3}",
+            rest in "([/?#][ -~\u{e9}\t\n]{0,12})?",
+        ) {
+            let u = format!("{scheme}{host}{rest}");
+            let full = url::Url::parse(&u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
+            if plain_http_url(&u) {
+                proptest::prop_assert!(full, "{u:?}");
+            }
+            proptest::prop_assert_eq!(is_http_url(&u), full);
+        }
+    }
+
+    #[test]
+    fn plain_url_shortcut() {
+        for u in ["https://shop.example/checkout/thanks", "http://a.b-c.de?x=1#y", "https://EXAMPLE.com", "https://x.y/\u{e9} </script>"] {
+            assert!(plain_http_url(u), "{u}");
+        }
+        for u in ["https://1.2.3.4/", "https://a.0x1f/", "https://xn--80ak6aa92e.com/", "https://a..b/", "https://user@a.b/", "https://a.b:8080/", "https://a.b\\c/", "javascript:alert(1)", "https://", "https://a.b./"] {
+            assert!(!plain_http_url(u), "{u}");
+        }
     }
 
     #[test]

@@ -468,7 +468,7 @@ fn check_plain_text(name: &str, s: &str, max: usize) -> Result<()> {
     if s.len() > max {
         return Err(Error::setting(name, format!("must be at most {max} bytes")));
     }
-    if s.chars().any(char::is_control) {
+    if crate::input::has_control(s) {
         return Err(Error::setting(name, "must not contain control characters"));
     }
     Ok(())
