@@ -1,7 +1,8 @@
 //! A loop around `build` (or the SHA-256 floor) for profilers, where criterion's
 //! harness gets in the way: `cargo build --release -p convtrack-core --example build_loop`,
 //! then e.g. `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=build_loop::run
-//! target/release/examples/build_loop build 2000` or `perf record`. Same event as `benches/build.rs`.
+//! target/release/examples/build_loop build 2000` or `perf record`. `parse` times
+//! `EventInput::from_json` of the same event (the C and PHP input path). Same event as `benches/build.rs`.
 
 use std::hint::black_box;
 use convtrack_core::hash::sha256_hex;
@@ -24,18 +25,19 @@ fn main() {
     let input = EventInput::from_json(&json).unwrap();
     let opts = BuildOptions { now: Some(NOW), ..Default::default() };
     black_box(tracker.build(&input, &opts).unwrap());
-    run(&what, n, &tracker, &input, &opts);
+    run(&what, n, &tracker, &input, &opts, &json);
 }
 
 #[inline(never)]
-fn run(what: &str, n: usize, tracker: &Tracker, input: &EventInput, opts: &BuildOptions) {
+fn run(what: &str, n: usize, tracker: &Tracker, input: &EventInput, opts: &BuildOptions, json: &str) {
     let t = std::time::Instant::now();
     for _ in 0..n {
         match what {
             "floor" => for s in SHORT { black_box(sha256_hex(black_box(s))); },
             "build" => { black_box(tracker.build(black_box(input), opts).unwrap()); }
+            "parse" => { black_box(EventInput::from_json(black_box(json)).unwrap()); }
             "without-ph" => { let mut i = input.clone(); i.customer.values.retain(|(f, _)| *f != convtrack_core::Field::Phone); black_box(tracker.build(black_box(&i), opts).unwrap()); }
-            _ => return eprintln!("usage: build_loop floor|build|without-ph [iterations]"),
+            _ => return eprintln!("usage: build_loop floor|build|parse|without-ph [iterations]"),
         }
     }
     eprintln!("{what}: {:.3} us/iter", t.elapsed().as_secs_f64() * 1e6 / n as f64);

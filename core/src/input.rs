@@ -10,6 +10,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{json_syntax, Error, ErrorCode, Result};
+
+mod json;
 use crate::normalize::Field;
 
 /// Largest event input accepted, in bytes of JSON.
@@ -509,8 +511,8 @@ impl EventInput {
                 format!("must be at most {MAX_INPUT_BYTES} bytes of JSON"),
             ));
         }
-        let value: Value = serde_json::from_str(text).map_err(|e| json_syntax("event", &e))?;
-        EventInput::from_value(&value)
+        let tree: json::Json<'_> = serde_json::from_str(text).map_err(|e| json_syntax("event", &e))?;
+        EventInput::from_source(&&tree)
     }
 
     /// Parses an event from a JSON value.
