@@ -262,11 +262,10 @@ impl Source for PyInput<'_> {
             return Ok(Raw::Bool(b.is_true()));
         }
         if let Ok(i) = obj.downcast::<PyInt>() {
-            return match (i.extract::<i64>(), i.extract::<u64>()) {
-                (Ok(v), _) => Ok(Raw::Int(v)),
-                (_, Ok(v)) => Ok(Raw::UInt(v)),
-                _ => Err(Unreadable::IntOutOfRange),
-            };
+            if let Ok(v) = i.extract::<i64>() {
+                return Ok(Raw::Int(v));
+            }
+            return i.extract::<u64>().map(Raw::UInt).map_err(|_| Unreadable::IntOutOfRange);
         }
         if let Ok(f) = obj.downcast::<PyFloat>() {
             let v = f.value();

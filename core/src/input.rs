@@ -393,8 +393,8 @@ fn parse_decimal(s: &str) -> Option<f64> {
     if s.is_empty() || s.len() > 32 {
         return None;
     }
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
+    let (int, frac) = match s.bytes().position(|b| b == b'.') {
+        Some(dot) => (&s[..dot], Some(&s[dot + 1..])),
         None => (s, None),
     };
     let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
