@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::error::{json_syntax, Error, ErrorCode, Result};
 
-mod json;
+pub mod json;
 use crate::normalize::Field;
 
 /// Largest event input accepted, in bytes of JSON.

@@ -21,9 +21,10 @@ use crate::error::Result;
 /// Objects up to this many keys find a repeated key by a linear search.
 const LINEAR_KEYS: usize = 16;
 
-/// One JSON value; strings borrow from the text when they hold no escape.
+/// One JSON value; strings borrow from the text when they hold no escape. Also
+/// what the Python binding builds the payload dict from (`Json::parse`).
 #[derive(Debug)]
-pub(crate) enum Json<'a> {
+pub enum Json<'a> {
     Null,
     Bool(bool),
     Int(i64),
@@ -32,6 +33,13 @@ pub(crate) enum Json<'a> {
     Str(Cow<'a, str>),
     List(Vec<Json<'a>>),
     Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl<'a> Json<'a> {
+    /// Parses JSON text (serde_json's parser and errors).
+    pub fn parse(text: &'a str) -> serde_json::Result<Json<'a>> {
+        serde_json::from_str(text)
+    }
 }
 
 impl Source for &Json<'_> {
