@@ -118,6 +118,14 @@ def test_payload_as_json_text_is_what_would_be_sent(purchase):
     assert isinstance(as_text["payload"], str)
     assert json.loads(as_text["payload"]) == as_dict["payload"]
     assert {k: v for k, v in as_text.items() if k != "payload"} == {k: v for k, v in as_dict.items() if k != "payload"}
+    # The dict is built from the text without json.loads: same values and same types
+    # (json.dumps tells 1 from 1.0), escapes and non-ASCII included.
+    purchase["items"][0]["id"] = 'Bl\u00e5 "t\u00e9" \\ </script>\u2028\U0001f600'
+    purchase["items"][0]["price"] = 19.0
+    purchase["value"] = 1e14
+    loaded = json.loads(t.build(purchase, payload="json")["payload"])
+    assert "</script>\u2028" in json.dumps(loaded, ensure_ascii=False) and loaded["custom_data"]["contents"][0]["item_price"] == 19.0
+    assert json.dumps(t.build(purchase)["payload"]) == json.dumps(loaded)
     purchase["consent"] = {"marketing": "denied"}
     assert t.build(purchase, payload="json")["payload"] is None
     with pytest.raises(convtrack.InvalidArgumentError) as e:
