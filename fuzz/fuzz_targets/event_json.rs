@@ -10,7 +10,10 @@
 //!    (a 32-hex MD5 digest given as input passes through lowercased, as
 //!    documented in `hash::hash_field`);
 //! 4. the payload text (written by `jsonw`, not serde) parses, and the result
-//!    text `to_json_string` is byte for byte what serde_json writes for `to_json`.
+//!    text `to_json_string` is byte for byte what serde_json writes for `to_json`;
+//! 5. `from_json` (the borrowed `input::json` tree) reads every input exactly as
+//!    `from_value` of a `serde_json::Value` does: the same event, or an error
+//!    with the same code and field.
 //!
 //! Any panic (in the core or here) is a finding.
 #![no_main]
@@ -99,7 +102,15 @@ fn check_payload(payload: &Value) {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let input = match EventInput::from_json(text) {
+    let parsed = EventInput::from_json(text);
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        let key = |r: &Result<EventInput, convtrack_core::Error>| match r {
+            Ok(e) => Ok(e.clone()),
+            Err(e) => Err((e.code(), e.field_name().map(str::to_owned))),
+        };
+        assert_eq!(key(&parsed), key(&EventInput::from_value(&value)), "the JSON tree and serde_json::Value disagree");
+    }
+    let input = match parsed {
         Ok(i) => i,
         Err(e) => return check_error(text, &e),
     };
