@@ -181,22 +181,52 @@ struct Commerce<'a> {
     pixel: Option<&'a mut String>,
 }
 
+/// One copy of a shared piece being written: its text, whether it is the pixel's
+/// (script-safe JSON), and whether every string written into it so far reads the
+/// same in a script context (then the server's text can be copied to the pixel).
+struct Piece<'a> {
+    out: &'a mut String,
+    script_safe: bool,
+    script_plain: bool,
+}
+
+impl Piece<'_> {
+    /// Appends `s` as a JSON string in this copy's encoding.
+    fn str(&mut self, s: &str) {
+        self.script_plain &= crate::jsonw::push_str_script_plain(self.out, s, self.script_safe);
+    }
+}
+
+impl std::ops::Deref for Piece<'_> {
+    type Target = String;
+    fn deref(&self) -> &String {
+        self.out
+    }
+}
+
+impl std::ops::DerefMut for Piece<'_> {
+    fn deref_mut(&mut self) -> &mut String {
+        self.out
+    }
+}
+
 impl Commerce<'_> {
-    /// Writes a piece both copies share; `write(out, script_safe)`.
-    fn shared(&mut self, write: impl Fn(&mut String, bool)) {
+    /// Writes a piece both copies share. Keys, numbers and punctuation read the same
+    /// in both encodings; only strings may differ, and [`Piece::str`] tracks those.
+    fn shared(&mut self, write: impl Fn(&mut Piece<'_>)) {
         match (self.server.as_deref_mut(), self.pixel.as_deref_mut()) {
             (Some(server), Some(pixel)) => {
                 let start = server.len();
-                write(server, false);
-                let piece = &server[start..];
-                if crate::jsonw::is_script_plain(piece) {
-                    pixel.push_str(piece);
+                let mut piece = Piece { out: server, script_safe: false, script_plain: true };
+                write(&mut piece);
+                if piece.script_plain {
+                    pixel.push_str(&server[start..]);
                 } else {
-                    write(pixel, true);
+                    write(&mut Piece { out: pixel, script_safe: true, script_plain: true });
                 }
             }
-            (Some(server), None) => write(server, false),
-            (None, Some(pixel)) => write(pixel, true),
+            (Some(server), None) => write(&mut Piece { out: server, script_safe: false, script_plain: true }),
+            (None, Some(pixel)) => write(&mut Piece { out: pixel, script_safe: true, script_plain: true }),
             (None, None) => {}
         }
     }
@@ -221,7 +251,7 @@ impl Commerce<'_> {
 /// Returns false when the server object is empty (`{}` is still written).
 fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: ContentIdField) -> bool {
     let has_shared = input.value.is_some() || input.currency.is_some() || !input.items.is_empty();
-    out.shared(|o, safe| {
+    out.shared(|o| {
         o.push('{');
         let mut first = true;
         if let Some(v) = input.value {
@@ -231,7 +261,7 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
         }
         if let Some(cur) = &input.currency {
             push_key(o, "currency", first);
-            push_str(o, cur, safe);
+            o.str(cur);
             first = false;
         }
         if !input.items.is_empty() {
@@ -244,7 +274,7 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
                     if !ids.is_empty() {
                         o.push(',');
                     }
-                    push_str(o, id, safe);
+                    o.str(id);
                     ids.push(id);
                 }
             }
@@ -252,12 +282,12 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
         }
     });
     for (i, item) in input.items.iter().enumerate() {
-        out.shared(|o, safe| {
+        out.shared(|o| {
             if i > 0 {
                 o.push(',');
             }
             o.push_str("{\"id\":");
-            push_str(o, mapped_id(item, content_id), safe);
+            o.str(mapped_id(item, content_id));
             push_key(o, "quantity", false);
             push_int(o, item.quantity);
             if let Some(p) = item.price {
@@ -275,10 +305,10 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
                 push_str(o, cat, true);
             }
         });
-        out.shared(|o, _| o.push('}'));
+        out.shared(|o| o.push('}'));
     }
     if !input.items.is_empty() {
-        out.shared(|o, _| {
+        out.shared(|o| {
             o.push_str("],\"content_type\":\"product\"");
             push_key(o, "num_items", false);
             push_int(o, input.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>());
@@ -290,7 +320,7 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
             push_str(o, order, false);
         }
     });
-    out.shared(|o, _| o.push('}'));
+    out.shared(|o| o.push('}'));
     has_shared || input.order_id.is_some()
 }
 
