@@ -44,13 +44,8 @@ impl std::fmt::Debug for Payload {
 }
 
 /// The country used to complete national phone numbers: the customer's, else the merchant default.
-fn phone_country(input: &EventInput, settings: &Settings) -> Option<String> {
-    input
-        .customer
-        .get(Field::Country)
-        .iter()
-        .find_map(|c| normalize::country_code(c))
-        .or_else(|| settings.default_country.clone())
+fn phone_country<'a>(input: &EventInput, settings: &'a Settings) -> Option<&'a str> {
+    input.customer.get(Field::Country).iter().find_map(|c| normalize::iso_code(c)).or(settings.default_country.as_deref())
 }
 
 /// Writes the hashed customer fields (`"em":[...],"ph":[...]`, no braces): per Meta
@@ -58,8 +53,16 @@ fn phone_country(input: &EventInput, settings: &Settings) -> Option<String> {
 fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Settings) -> bool {
     let country = phone_country(input, settings);
     let mut any = false;
+    // One buffer for every normalized value.
+    let mut normalized = String::with_capacity(64);
+    // The values of each field (as `Customer::get`: the first entry of a field),
+    // indexed by field, rather than a search of the list per field.
+    let mut by_field: [&[String]; Field::ALL.len()] = [&[]; Field::ALL.len()];
+    for (field, values) in input.customer.values.iter().rev() {
+        by_field[*field as usize] = values;
+    }
     for &field in CUSTOMER_FIELDS {
-        let raw = input.customer.get(field);
+        let raw = by_field[field as usize];
         if raw.is_empty() || !settings.allows(field) {
             continue;
         }
@@ -70,9 +73,9 @@ fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Setti
         let mut written = [0usize; MAX_CUSTOMER_VALUES];
         let mut n = 0;
         for value in raw {
-            let Some(normalized) = normalize::normalize(field, value, country.as_deref()).filter(|v| !v.is_empty()) else {
+            if !normalize::normalize_into(field, value, country, &mut normalized) || normalized.is_empty() {
                 continue;
-            };
+            }
             let digest = hash::Digest::of_normalized(&normalized);
             let digest = digest.as_str();
             if written[..n].iter().any(|&at| out.get(at + 1..at + 1 + digest.len()) == Some(digest) && out.as_bytes().get(at + 1 + digest.len()) == Some(&b'"')) {

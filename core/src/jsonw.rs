@@ -223,13 +223,19 @@ fn push_cents(out: &mut String, v: f64) -> bool {
     if !(0.0..1e13).contains(&v) || v.is_sign_negative() {
         return false;
     }
-    let cents = (v * 100.0).round();
-    if cents / 100.0 != v {
+    let scaled = v * 100.0;
+    // `scaled.round()` (half away from zero) without the libm call: `scaled` is in
+    // [0, 1e15), so its integer part converts exactly and the fraction
+    // `scaled - whole` is exact too.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let cents = {
+        let whole = scaled as u64;
+        whole + u64::from(scaled - whole as f64 >= 0.5)
+    };
+    #[allow(clippy::cast_precision_loss)]
+    if cents as f64 / 100.0 != v {
         return false;
     }
-    // In range and integral: the conversion is exact.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let cents = cents as u64;
     let (whole, frac) = (cents / 100, cents % 100);
     push_int(out, whole);
     out.push('.');

@@ -43,17 +43,42 @@ pub(crate) fn lower(s: &str) -> String {
     }
 }
 
-/// Keeps the characters `keep` accepts, lowercases them, and gives `None` when nothing is left.
-pub(crate) fn filter_lower(value: &str, keep: impl Fn(char) -> bool) -> Option<String> {
-    let out: String = if value.is_ascii() {
+/// Appends `s` lowercased like [`lower`], without an allocation for ASCII.
+pub(crate) fn push_lower(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.push_str(&s.to_lowercase());
+    }
+}
+
+/// Appends the characters of `value` that `keep` accepts, lowercased; false when
+/// nothing was appended.
+pub(crate) fn filter_lower(value: &str, keep: impl Fn(char) -> bool, out: &mut String) -> bool {
+    let start = out.len();
+    if value.is_ascii() {
         // One pass: ASCII lowercasing is per character.
-        value.chars().filter(|c| keep(*c)).map(|c| c.to_ascii_lowercase()).collect()
+        out.extend(value.chars().filter(|c| keep(*c)).map(|c| c.to_ascii_lowercase()));
     } else {
         // Full Unicode lowercasing looks at neighbours (final sigma): filter first.
         let kept: String = value.chars().filter(|c| keep(*c)).collect();
-        lower(&kept)
-    };
-    Some(out).filter(|s| !s.is_empty())
+        out.push_str(&lower(&kept));
+    }
+    out.len() > start
+}
+
+/// A writer's result as an owned value: what `write` appended to an empty string,
+/// `None` when it returned false.
+pub(crate) fn owned(write: impl FnOnce(&mut String) -> bool) -> Option<String> {
+    let mut out = String::new();
+    write(&mut out).then_some(out)
+}
+
+/// Appends an owned result; false for `None`.
+pub(crate) fn put(out: &mut String, value: Option<String>) -> bool {
+    value.map(|v| out.push_str(&v)).is_some()
 }
 
 /// True when `value` is a SHA-256 (64 hex) or MD5 (32 hex) digest, any case.
