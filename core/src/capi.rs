@@ -270,15 +270,15 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
         if !input.items.is_empty() {
             push_key(o, "content_ids", first);
             o.push('[');
-            let mut ids: Vec<&str> = Vec::with_capacity(input.items.len());
-            for item in &input.items {
+            // Each id once, in first-seen order: an id is written unless an
+            // earlier item has it (no list of the ids seen).
+            for (i, item) in input.items.iter().enumerate() {
                 let id = mapped_id(item, content_id);
-                if !ids.contains(&id) {
-                    if !ids.is_empty() {
+                if !input.items[..i].iter().any(|earlier| mapped_id(earlier, content_id) == id) {
+                    if i > 0 {
                         o.push(',');
                     }
                     o.str(id);
-                    ids.push(id);
                 }
             }
             o.push_str("],\"contents\":[");

@@ -111,13 +111,27 @@ pub fn push_str(out: &mut String, s: &str, script_safe: bool) {
 /// [`push_str`], and whether `s` holds nothing a script context escapes (no `<`, `>`,
 /// `&`, U+2028, U+2029), i.e. whether the plain text written would also be the
 /// script-safe text. Never true wrongly; found in the same scan as the escapes.
+#[inline]
 pub fn push_str_script_plain(out: &mut String, s: &str, script_safe: bool) -> bool {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push('"');
     // Skip the plain 8-byte windows at once (the usual string is all plain); the
-    // byte loop below does the rest.
-    let mut i = first_special_window(bytes);
+    // byte loop does the rest, out of line.
+    let i = first_special_window(bytes);
+    if i == bytes.len() {
+        out.push_str(s);
+        out.push('"');
+        return true;
+    }
+    push_escaped(out, s, i, script_safe)
+}
+
+/// The rest of [`push_str_script_plain`] from byte `i`, where a special byte may be.
+#[cold]
+#[inline(never)]
+fn push_escaped(out: &mut String, s: &str, mut i: usize, script_safe: bool) -> bool {
+    let bytes = s.as_bytes();
     let mut script_plain = true;
     let mut start = 0;
     while i < bytes.len() {
