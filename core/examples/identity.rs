@@ -16,10 +16,7 @@ use serde_json::{json, Value};
 const NOW: i64 = 1_732_790_000;
 
 const HOSTILE: &[&str] = &[
-    "",
-    " ",
-    "a",
-    "Jane.Doe@Example.com",
+    "", " ", "a", "Jane.Doe@Example.com",
     "  JOHN_smith@Gmail.COM \t",
     "a:.b@x.com",
     "\u{212A}im@x.com",

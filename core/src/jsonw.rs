@@ -50,8 +50,8 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 #[inline]
 fn word_may_be_special(w: u64) -> bool {
     let zero_byte = |x: u64| x.wrapping_sub(LOW) & !x;
-    let quote_amp = zero_byte((w | LOW * 0x04) ^ (LOW * 0x26));
-    let angle = zero_byte((w | LOW * 0x02) ^ (LOW * 0x3E));
+    let quote_amp = zero_byte((w | (LOW * 0x04)) ^ (LOW * 0x26));
+    let angle = zero_byte((w | (LOW * 0x02)) ^ (LOW * 0x3E));
     let backslash = zero_byte(w ^ (LOW * u64::from(b'\\')));
     let control = w.wrapping_sub(LOW * 0x20) & !w;
     (quote_amp | angle | backslash | control | w) & HIGH != 0

@@ -607,6 +607,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// One pass finds what the reference's two searches find: the first equal
+        /// name, else the first contained one.
+        #[test]
+        fn lookup_is_exact_then_contained(letters in "[a-z]{0,24}|(new|north|south|west|united|states|kingdom|virgin|islands|ind|usa|guinea|niger|sudan){1,3}") {
+            for table in [Table::State, Table::Country] {
+                let (names, _) = table.tables();
+                let want = names
+                    .iter()
+                    .find(|(name, _)| *name == letters)
+                    .or_else(|| names.iter().find(|(name, _)| letters.contains(name)))
+                    .map(|(_, code)| *code);
+                proptest::prop_assert_eq!(table.lookup(&letters), want);
+            }
+        }
+    }
+
     #[test]
     fn states() {
         assert_eq!(state("    C/a/lifo,rnia.  ").as_deref(), Some("ca"));
