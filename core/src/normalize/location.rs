@@ -405,8 +405,8 @@ impl Table {
     /// be neither (most names are skipped on one AND of two letter sets); an
     /// equal name has the same set; the first contained one is kept in case no
     /// name is equal.
-    fn lookup(self, letters: &str) -> Option<&'static str> {
-        let hay = letters.as_bytes();
+    fn lookup(self, letters: &[u8]) -> Option<&'static str> {
+        let hay = letters;
         let have = letter_set(hay);
         let (names, sets) = self.tables();
         let mut contained = None;
@@ -414,7 +414,7 @@ impl Table {
             if set & !have != 0 {
                 continue;
             }
-            if set == have && name == letters {
+            if set == have && name.as_bytes() == letters {
                 return Some(code);
             }
             if contained.is_none() && contains_bytes(hay, name.as_bytes()) {
@@ -480,44 +480,50 @@ fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
 /// because a few non-ASCII letters lowercase to ASCII ones (`K` KELVIN SIGN to `k`);
 /// an ASCII value takes one pass and one allocation.
 fn ascii_letters(value: &str) -> String {
-    let mut out = String::new();
-    push_ascii_letters(value, &mut out);
-    out
-}
-
-/// Appends [`ascii_letters`] of `value` to `out`.
-fn push_ascii_letters(value: &str, out: &mut String) {
     if value.is_ascii() {
-        out.extend(value.bytes().filter(u8::is_ascii_alphabetic).map(|b| char::from(b.to_ascii_lowercase())));
+        value.bytes().filter(u8::is_ascii_alphabetic).map(|b| char::from(b.to_ascii_lowercase())).collect()
     } else {
-        out.extend(lower(js_trim(value)).chars().filter(char::is_ascii_lowercase));
+        lower(js_trim(value)).chars().filter(char::is_ascii_lowercase).collect()
     }
 }
 
-/// Appends the two-letter code to `out` (empty on entry); false when dropped.
+/// Appends the two-letter code to `out`; false when dropped.
 fn two_letter(value: &str, table: Table, out: &mut String) -> bool {
-    push_ascii_letters(value, out);
-    if out.is_empty() {
-        return false;
-    }
-    if out.len() == 2 {
-        return true;
-    }
-    if let Some(code) = table.lookup(out) {
-        out.clear();
-        out.push_str(code);
+    // The letters of a short ASCII value are gathered on the stack.
+    let mut stack = [0u8; 64];
+    let heap;
+    let letters: &[u8] = if value.is_ascii() && value.len() <= stack.len() {
+        let mut n = 0;
+        for b in value.bytes().filter(u8::is_ascii_alphabetic) {
+            stack[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        &stack[..n]
     } else {
-        out.truncate(2);
+        heap = ascii_letters(value);
+        heap.as_bytes()
+    };
+    match letters {
+        [] => return false,
+        [_, _] => {}
+        _ => {
+            if let Some(code) = table.lookup(letters) {
+                out.push_str(code);
+                return true;
+            }
+        }
     }
+    // Two letters are a code; otherwise the first two letters are kept.
+    out.extend(letters.iter().take(2).map(|&b| char::from(b)));
     true
 }
 
-/// `st` into `out` (empty on entry); false when dropped.
+/// `st` into `out`; false when dropped.
 pub(crate) fn state(value: &str, out: &mut String) -> bool {
     two_letter(value, Table::State, out)
 }
 
-/// `country` into `out` (empty on entry); false when dropped.
+/// `country` into `out`; false when dropped.
 pub(crate) fn country(value: &str, out: &mut String) -> bool {
     two_letter(value, Table::Country, out)
 }
@@ -619,7 +625,7 @@ mod tests {
                     .find(|(name, _)| *name == letters)
                     .or_else(|| names.iter().find(|(name, _)| letters.contains(name)))
                     .map(|(_, code)| *code);
-                proptest::prop_assert_eq!(table.lookup(&letters), want);
+                proptest::prop_assert_eq!(table.lookup(letters.as_bytes()), want);
             }
         }
     }
