@@ -43,9 +43,10 @@ impl std::fmt::Debug for Payload {
     }
 }
 
-/// The country used to complete national phone numbers: the customer's, else the merchant default.
-fn phone_country<'a>(input: &EventInput, settings: &'a Settings) -> Option<&'a str> {
-    input.customer.get(Field::Country).iter().find_map(|c| normalize::iso_code(c)).or(settings.default_country.as_deref())
+/// The country used to complete national phone numbers (an ISO code): the
+/// customer's, else the merchant default.
+fn phone_country(input: &EventInput, settings: &Settings) -> Option<&'static str> {
+    input.customer.get(Field::Country).iter().find_map(|c| normalize::iso_code(c)).or_else(|| settings.default_country.as_deref().and_then(normalize::iso_code))
 }
 
 /// Writes the hashed customer fields (`"em":[...],"ph":[...]`, no braces): per Meta
@@ -73,7 +74,7 @@ fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Setti
         let mut written = [0usize; MAX_CUSTOMER_VALUES];
         let mut n = 0;
         for value in raw {
-            if !normalize::normalize_into(field, value, country, &mut normalized) || normalized.is_empty() {
+            if !normalize::normalize_in_region(field, value, country, &mut normalized) || normalized.is_empty() {
                 continue;
             }
             let digest = hash::Digest::of_normalized(&normalized);

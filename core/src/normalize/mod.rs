@@ -129,6 +129,13 @@ pub fn normalize(field: Field, value: &str, country: Option<&str>) -> Option<Str
 /// [`normalize`] into `out` (cleared first), so that one buffer serves many
 /// values. Returns false when the value is dropped (`out` then holds nothing useful).
 pub fn normalize_into(field: Field, value: &str, country: Option<&str>, out: &mut String) -> bool {
+    let region = if field == Field::Phone { country.and_then(iso_code) } else { None };
+    normalize_in_region(field, value, region, out)
+}
+
+/// [`normalize_into`] with the phone region already an ISO code (lowercase, as
+/// [`country_code`] gives it), for callers that resolved it once for many values.
+pub(crate) fn normalize_in_region(field: Field, value: &str, region: Option<&str>, out: &mut String) -> bool {
     use derived::Derived;
 
     out.clear();
@@ -156,7 +163,7 @@ pub fn normalize_into(field: Field, value: &str, country: Option<&str>, out: &mu
     match field {
         Field::Email => email::write(value, out),
         Field::Phone => {
-            util::put(out, phone::normalize(value, country.and_then(iso_code)))
+            util::put(out, phone::normalize(value, region))
         }
         Field::FirstName | Field::LastName => name::write(value, out),
         Field::Gender => gender::write(value, out),

@@ -19,12 +19,19 @@ pub(crate) fn is_js_whitespace(c: char) -> bool {
 }
 
 /// `String.prototype.trim` of JavaScript.
+#[inline]
 pub(crate) fn js_trim(s: &str) -> &str {
     // The usual value starts and ends with a printable ASCII character: nothing to trim.
     let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
     if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
         return s;
     }
+    js_trim_any(s)
+}
+
+/// [`js_trim`] of a value that may start or end with white space.
+#[inline(never)]
+fn js_trim_any(s: &str) -> &str {
     s.trim_matches(is_js_whitespace)
 }
 
