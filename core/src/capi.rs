@@ -10,7 +10,7 @@ use crate::catalog::ContentIdField;
 use crate::consent::Decision;
 use crate::hash;
 use crate::input::{EventInput, Item, MAX_CUSTOMER_VALUES};
-use crate::jsonw::{push_f64, push_int, push_key, push_str};
+use crate::jsonw::{next_key, push_f64, push_int, push_key, push_str};
 use crate::normalize::{self, Field};
 use crate::settings::{Settings, CUSTOMER_FIELDS};
 
@@ -122,16 +122,16 @@ pub fn event_payload(
     let mut o = String::with_capacity(1536 + input.items.len() * 64);
     o.push_str("{\"event_name\":");
     push_str(&mut o, &input.event_name, false);
-    push_key(&mut o, "event_time", false);
+    o.push_str(next_key!("event_time"));
     push_int(&mut o, event_time);
-    push_key(&mut o, "event_id", false);
+    o.push_str(next_key!("event_id"));
     push_str(&mut o, event_id, false);
     o.push_str(",\"action_source\":\"website\"");
     if let Some(url) = &input.event_source_url {
-        push_key(&mut o, "event_source_url", false);
+        o.push_str(next_key!("event_source_url"));
         push_str(&mut o, url, false);
     }
-    push_key(&mut o, "user_data", false);
+    o.push_str(next_key!("user_data"));
     o.push('{');
     let mut first = !write_hashed_user_data(&mut o, input, settings);
     let b = &input.browser;
@@ -150,15 +150,15 @@ pub fn event_payload(
     }
     o.push('}');
     let before = o.len();
-    push_key(&mut o, "custom_data", false);
+    o.push_str(next_key!("custom_data"));
     if !write_commerce(Commerce { server: Some(&mut o), pixel: pixel_params }, input, settings.content_id) {
         o.truncate(before);
     }
     if let Some(ldu) = decision.ldu {
         o.push_str(",\"data_processing_options\":[\"LDU\"]");
-        push_key(&mut o, "data_processing_options_country", false);
+        o.push_str(next_key!("data_processing_options_country"));
         push_int(&mut o, ldu.country);
-        push_key(&mut o, "data_processing_options_state", false);
+        o.push_str(next_key!("data_processing_options_state"));
         push_int(&mut o, ldu.state);
     }
     o.push('}');
@@ -292,20 +292,20 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
             }
             o.push_str("{\"id\":");
             o.str(mapped_id(item, content_id));
-            push_key(o, "quantity", false);
+            o.push_str(next_key!("quantity"));
             push_int(o, item.quantity);
             if let Some(p) = item.price {
-                push_key(o, "item_price", false);
+                o.push_str(next_key!("item_price"));
                 push_f64(o, p);
             }
         });
         out.pixel_only(|o| {
             if let Some(t) = &item.title {
-                push_key(o, "title", false);
+                o.push_str(next_key!("title"));
                 push_str(o, t, true);
             }
             if let Some(cat) = &item.category {
-                push_key(o, "category", false);
+                o.push_str(next_key!("category"));
                 push_str(o, cat, true);
             }
         });
@@ -314,7 +314,7 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
     if !input.items.is_empty() {
         out.shared(|o| {
             o.push_str("],\"content_type\":\"product\"");
-            push_key(o, "num_items", false);
+            o.push_str(next_key!("num_items"));
             push_int(o, input.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>());
         });
     }

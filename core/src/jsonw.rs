@@ -185,6 +185,15 @@ fn push_escaped(out: &mut String, s: &str, mut i: usize, script_safe: bool) -> b
     script_plain
 }
 
+/// `,"key":` for a literal key that is not the first, as one literal: one copy
+/// where [`push_key`] makes four.
+macro_rules! next_key {
+    ($key:literal) => {
+        concat!(",\"", $key, "\":")
+    };
+}
+pub(crate) use next_key;
+
 /// Appends `,"key":` (or `"key":` when `first`). Keys are ASCII literals that need no escaping.
 #[inline]
 pub fn push_key(out: &mut String, key: &str, first: bool) {
