@@ -287,8 +287,10 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
     });
     for (i, item) in input.items.iter().enumerate() {
         out.shared(|o| {
+            // Each item's object is closed by the next piece (after the pixel's
+            // extra fields), not by a piece of its own: one copy less per item.
             if i > 0 {
-                o.push(',');
+                o.push_str("},");
             }
             o.push_str("{\"id\":");
             o.str(mapped_id(item, content_id));
@@ -309,11 +311,10 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
                 push_str(o, cat, true);
             }
         });
-        out.shared(|o| o.push('}'));
     }
     if !input.items.is_empty() {
         out.shared(|o| {
-            o.push_str("],\"content_type\":\"product\"");
+            o.push_str("}],\"content_type\":\"product\"");
             o.push_str(next_key!("num_items"));
             push_int(o, input.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>());
         });
