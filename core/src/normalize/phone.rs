@@ -490,7 +490,7 @@ mod fast_path_international_equivalence {
                 let Some(digits) = international_digits(&input) else {
                     panic!("not international: {input:?}");
                 };
-                let hit = complete_international(digits, region).is_some();
+                let hit = complete_international(&digits, region).is_some();
                 answered += usize::from(hit);
                 if own {
                     own_cases += 1;
@@ -530,7 +530,7 @@ mod fast_path_international_equivalence {
         ] {
             let digits = international_digits(input).unwrap_or_default();
             assert_eq!(
-                complete_international(digits, region).as_deref(),
+                complete_international(&digits, region).as_deref(),
                 Some(expected),
                 "{input} in {region}"
             );
