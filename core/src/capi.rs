@@ -10,7 +10,7 @@ use crate::catalog::ContentIdField;
 use crate::consent::Decision;
 use crate::hash;
 use crate::input::{EventInput, Item, MAX_CUSTOMER_VALUES};
-use crate::jsonw::{push_f64, push_int, push_key, push_str};
+use crate::jsonw::{next_key, push_f64, push_int, push_key, push_str};
 use crate::normalize::{self, Field};
 use crate::settings::{Settings, CUSTOMER_FIELDS};
 
@@ -43,14 +43,10 @@ impl std::fmt::Debug for Payload {
     }
 }
 
-/// The country used to complete national phone numbers: the customer's, else the merchant default.
-fn phone_country(input: &EventInput, settings: &Settings) -> Option<String> {
-    input
-        .customer
-        .get(Field::Country)
-        .iter()
-        .find_map(|c| normalize::country_code(c))
-        .or_else(|| settings.default_country.clone())
+/// The country used to complete national phone numbers (an ISO code): the
+/// customer's, else the merchant default.
+fn phone_country(input: &EventInput, settings: &Settings) -> Option<&'static str> {
+    input.customer.get(Field::Country).iter().find_map(|c| normalize::iso_code(c)).or_else(|| settings.default_country.as_deref().and_then(normalize::iso_code))
 }
 
 /// Writes the hashed customer fields (`"em":[...],"ph":[...]`, no braces): per Meta
@@ -58,8 +54,16 @@ fn phone_country(input: &EventInput, settings: &Settings) -> Option<String> {
 fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Settings) -> bool {
     let country = phone_country(input, settings);
     let mut any = false;
+    // One buffer for every normalized value.
+    let mut normalized = String::with_capacity(64);
+    // The values of each field (as `Customer::get`: the first entry of a field),
+    // indexed by field, rather than a search of the list per field.
+    let mut by_field: [&[String]; Field::ALL.len()] = [&[]; Field::ALL.len()];
+    for (field, values) in input.customer.values.iter().rev() {
+        by_field[*field as usize] = values;
+    }
     for &field in CUSTOMER_FIELDS {
-        let raw = input.customer.get(field);
+        let raw = by_field[field as usize];
         if raw.is_empty() || !settings.allows(field) {
             continue;
         }
@@ -70,9 +74,9 @@ fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Setti
         let mut written = [0usize; MAX_CUSTOMER_VALUES];
         let mut n = 0;
         for value in raw {
-            let Some(normalized) = normalize::normalize(field, value, country.as_deref()).filter(|v| !v.is_empty()) else {
+            if !normalize::normalize_in_region(field, value, country, &mut normalized) || normalized.is_empty() {
                 continue;
-            };
+            }
             let digest = hash::Digest::of_normalized(&normalized);
             let digest = digest.as_str();
             if written[..n].iter().any(|&at| out.get(at + 1..at + 1 + digest.len()) == Some(digest) && out.as_bytes().get(at + 1 + digest.len()) == Some(&b'"')) {
@@ -118,16 +122,16 @@ pub fn event_payload(
     let mut o = String::with_capacity(1536 + input.items.len() * 64);
     o.push_str("{\"event_name\":");
     push_str(&mut o, &input.event_name, false);
-    push_key(&mut o, "event_time", false);
+    o.push_str(next_key!("event_time"));
     push_int(&mut o, event_time);
-    push_key(&mut o, "event_id", false);
+    o.push_str(next_key!("event_id"));
     push_str(&mut o, event_id, false);
     o.push_str(",\"action_source\":\"website\"");
     if let Some(url) = &input.event_source_url {
-        push_key(&mut o, "event_source_url", false);
+        o.push_str(next_key!("event_source_url"));
         push_str(&mut o, url, false);
     }
-    push_key(&mut o, "user_data", false);
+    o.push_str(next_key!("user_data"));
     o.push('{');
     let mut first = !write_hashed_user_data(&mut o, input, settings);
     let b = &input.browser;
@@ -146,15 +150,15 @@ pub fn event_payload(
     }
     o.push('}');
     let before = o.len();
-    push_key(&mut o, "custom_data", false);
+    o.push_str(next_key!("custom_data"));
     if !write_commerce(Commerce { server: Some(&mut o), pixel: pixel_params }, input, settings.content_id) {
         o.truncate(before);
     }
     if let Some(ldu) = decision.ldu {
         o.push_str(",\"data_processing_options\":[\"LDU\"]");
-        push_key(&mut o, "data_processing_options_country", false);
+        o.push_str(next_key!("data_processing_options_country"));
         push_int(&mut o, ldu.country);
-        push_key(&mut o, "data_processing_options_state", false);
+        o.push_str(next_key!("data_processing_options_state"));
         push_int(&mut o, ldu.state);
     }
     o.push('}');
@@ -172,6 +176,11 @@ fn mapped_id(item: &Item, mapping: ContentIdField) -> &str {
     .unwrap_or(&item.id)
 }
 
+/// `a == b` for short ids as a byte loop (no `memcmp` call per pair).
+fn same_id(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
 /// The two copies of the commerce fields being written: the server's `custom_data`
 /// (plain JSON) and the pixel's parameters (script-safe JSON), either or both.
 /// With both, each shared piece is formatted once, for the server, and copied to
@@ -181,22 +190,52 @@ struct Commerce<'a> {
     pixel: Option<&'a mut String>,
 }
 
+/// One copy of a shared piece being written: its text, whether it is the pixel's
+/// (script-safe JSON), and whether every string written into it so far reads the
+/// same in a script context (then the server's text can be copied to the pixel).
+struct Piece<'a> {
+    out: &'a mut String,
+    script_safe: bool,
+    script_plain: bool,
+}
+
+impl Piece<'_> {
+    /// Appends `s` as a JSON string in this copy's encoding.
+    fn str(&mut self, s: &str) {
+        self.script_plain &= crate::jsonw::push_str_script_plain(self.out, s, self.script_safe);
+    }
+}
+
+impl std::ops::Deref for Piece<'_> {
+    type Target = String;
+    fn deref(&self) -> &String {
+        self.out
+    }
+}
+
+impl std::ops::DerefMut for Piece<'_> {
+    fn deref_mut(&mut self) -> &mut String {
+        self.out
+    }
+}
+
 impl Commerce<'_> {
-    /// Writes a piece both copies share; `write(out, script_safe)`.
-    fn shared(&mut self, write: impl Fn(&mut String, bool)) {
+    /// Writes a piece both copies share. Keys, numbers and punctuation read the same
+    /// in both encodings; only strings may differ, and [`Piece::str`] tracks those.
+    fn shared(&mut self, write: impl Fn(&mut Piece<'_>)) {
         match (self.server.as_deref_mut(), self.pixel.as_deref_mut()) {
             (Some(server), Some(pixel)) => {
                 let start = server.len();
-                write(server, false);
-                let piece = &server[start..];
-                if crate::jsonw::is_script_plain(piece) {
-                    pixel.push_str(piece);
+                let mut piece = Piece { out: server, script_safe: false, script_plain: true };
+                write(&mut piece);
+                if piece.script_plain {
+                    pixel.push_str(&server[start..]);
                 } else {
-                    write(pixel, true);
+                    write(&mut Piece { out: pixel, script_safe: true, script_plain: true });
                 }
             }
-            (Some(server), None) => write(server, false),
-            (None, Some(pixel)) => write(pixel, true),
+            (Some(server), None) => write(&mut Piece { out: server, script_safe: false, script_plain: true }),
+            (None, Some(pixel)) => write(&mut Piece { out: pixel, script_safe: true, script_plain: true }),
             (None, None) => {}
         }
     }
@@ -221,7 +260,7 @@ impl Commerce<'_> {
 /// Returns false when the server object is empty (`{}` is still written).
 fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: ContentIdField) -> bool {
     let has_shared = input.value.is_some() || input.currency.is_some() || !input.items.is_empty();
-    out.shared(|o, safe| {
+    out.shared(|o| {
         o.push('{');
         let mut first = true;
         if let Some(v) = input.value {
@@ -231,56 +270,57 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
         }
         if let Some(cur) = &input.currency {
             push_key(o, "currency", first);
-            push_str(o, cur, safe);
+            o.str(cur);
             first = false;
         }
         if !input.items.is_empty() {
             push_key(o, "content_ids", first);
             o.push('[');
-            let mut ids: Vec<&str> = Vec::with_capacity(input.items.len());
-            for item in &input.items {
+            // Each id once, in first-seen order: an id is written unless an
+            // earlier item has it (no list of the ids seen).
+            for (i, item) in input.items.iter().enumerate() {
                 let id = mapped_id(item, content_id);
-                if !ids.contains(&id) {
-                    if !ids.is_empty() {
+                if !input.items[..i].iter().any(|earlier| same_id(mapped_id(earlier, content_id), id)) {
+                    if i > 0 {
                         o.push(',');
                     }
-                    push_str(o, id, safe);
-                    ids.push(id);
+                    o.str(id);
                 }
             }
             o.push_str("],\"contents\":[");
         }
     });
     for (i, item) in input.items.iter().enumerate() {
-        out.shared(|o, safe| {
+        out.shared(|o| {
+            // Each item's object is closed by the next piece (after the pixel's
+            // extra fields), not by a piece of its own: one copy less per item.
             if i > 0 {
-                o.push(',');
+                o.push_str("},");
             }
             o.push_str("{\"id\":");
-            push_str(o, mapped_id(item, content_id), safe);
-            push_key(o, "quantity", false);
+            o.str(mapped_id(item, content_id));
+            o.push_str(next_key!("quantity"));
             push_int(o, item.quantity);
             if let Some(p) = item.price {
-                push_key(o, "item_price", false);
+                o.push_str(next_key!("item_price"));
                 push_f64(o, p);
             }
         });
         out.pixel_only(|o| {
             if let Some(t) = &item.title {
-                push_key(o, "title", false);
+                o.push_str(next_key!("title"));
                 push_str(o, t, true);
             }
             if let Some(cat) = &item.category {
-                push_key(o, "category", false);
+                o.push_str(next_key!("category"));
                 push_str(o, cat, true);
             }
         });
-        out.shared(|o, _| o.push('}'));
     }
     if !input.items.is_empty() {
-        out.shared(|o, _| {
-            o.push_str("],\"content_type\":\"product\"");
-            push_key(o, "num_items", false);
+        out.shared(|o| {
+            o.push_str("}],\"content_type\":\"product\"");
+            o.push_str(next_key!("num_items"));
             push_int(o, input.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>());
         });
     }
@@ -290,7 +330,7 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
             push_str(o, order, false);
         }
     });
-    out.shared(|o, _| o.push('}'));
+    out.shared(|o| o.push('}'));
     has_shared || input.order_id.is_some()
 }
 

@@ -41,7 +41,7 @@ pub fn event_id(pixel_id: &str, event_name: &str, order_id: &str) -> String {
     let digest = h.finalize();
     let mut id = String::with_capacity(36);
     id.push_str("ct1-");
-    id.push_str(&to_hex(&digest[..16]));
+    crate::hash::push_hex(&mut id, &digest[..16]);
     id
 }
 

@@ -20,12 +20,18 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
 /// Lowercase hex of `bytes`.
 pub fn to_hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+/// Appends the lowercase hex of `bytes` to `out`.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
     for b in bytes {
         let [hi, lo] = HEX_PAIRS[usize::from(*b)];
         out.push(char::from(hi));
         out.push(char::from(lo));
     }
-    out
 }
 
 /// Lowercase hex SHA-256 of the UTF-8 bytes of `s`.

@@ -34,7 +34,7 @@ const SPECIAL: [u8; 256] = {
 };
 
 /// True for the bytes that need an escape.
-#[inline]
+#[cfg(test)]
 fn special(b: u8, script_safe: bool) -> bool {
     let kind = SPECIAL[usize::from(b)];
     kind == 1 || (script_safe && kind == 2)
@@ -43,94 +43,101 @@ fn special(b: u8, script_safe: bool) -> bool {
 const LOW: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of the 8-byte word `w` is zero (exact for "any").
+/// Whether the 8 bytes of `w` may hold a byte that needs an escape in either mode:
+/// a control character, `"`, `\\`, `<`, `>`, `&`, or any non-ASCII byte (a superset
+/// of `0xE2`). One test with the byte pairs folded: `"`/`&` (0x22/0x26) differ only
+/// in bit 2, `<`/`>` (0x3C/0x3E) only in bit 1.
 #[inline]
-fn has_zero(w: u64) -> bool {
-    w.wrapping_sub(LOW) & !w & HIGH != 0
+fn word_may_be_special(w: u64) -> bool {
+    let zero_byte = |x: u64| x.wrapping_sub(LOW) & !x;
+    let quote_amp = zero_byte((w | (LOW * 0x04)) ^ (LOW * 0x26));
+    let angle = zero_byte((w | (LOW * 0x02)) ^ (LOW * 0x3E));
+    let backslash = zero_byte(w ^ (LOW * u64::from(b'\\')));
+    let control = w.wrapping_sub(LOW * 0x20) & !w;
+    (quote_amp | angle | backslash | control | w) & HIGH != 0
 }
 
-/// Whether any byte of `w` equals `b`.
+/// The little-endian word of 8 bytes of `b` from `at` (callers keep `at + 8 <= b.len()`).
 #[inline]
-fn has_byte(w: u64, b: u8) -> bool {
-    has_zero(w ^ (LOW * u64::from(b)))
+fn load8(b: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(word)
 }
 
-/// Whether the 8 bytes of `w` may hold a byte that needs an escape: a control
-/// character (< 0x20), `"`, `\\`, and when `script_safe` `<`, `>`, `&` or `0xE2`.
+/// Where the byte loop must start for `bytes`: the start of the first 8-byte
+/// window that may hold a special byte ([`word_may_be_special`]), or
+/// `bytes.len()` when none does. Strings of 8 bytes or more are read in words,
+/// the last one overlapping the one before; shorter ones as one word made of
+/// two overlapping halves (a byte read twice changes no "any" test), padded
+/// with `a`. No variable-length copy (a `memcpy` call per string).
 #[inline]
-fn word_may_need_escape(w: u64, script_safe: bool) -> bool {
-    // Bytes below 0x20: subtracting 0x20 borrows into the high bit of a byte that was < 0x80.
-    let control = w.wrapping_sub(LOW * 0x20) & !w & HIGH != 0;
-    control
-        || has_byte(w, b'"')
-        || has_byte(w, b'\\')
-        || (script_safe && (has_byte(w, b'<') || has_byte(w, b'>') || has_byte(w, b'&') || has_byte(w, 0xE2)))
-}
-
-/// Index of the first 8-byte block that may need an escape (a multiple of 8);
-/// `bytes.len()` when no byte needs one. The tail shorter than 8 bytes is padded
-/// with a plain byte and tested as one more block.
-#[inline]
-fn plain_prefix(bytes: &[u8], script_safe: bool) -> usize {
-    let mut i = 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in chunks.by_ref() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if word_may_need_escape(u64::from_le_bytes(word), script_safe) {
-            return i;
+fn first_special_window(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            if word_may_be_special(load8(bytes, i)) {
+                return i;
+            }
+            i += 8;
         }
-        i += 8;
+        return if i < n && word_may_be_special(load8(bytes, n - 8)) { n - 8 } else { n };
     }
-    if word_may_need_escape(tail_word(chunks.remainder()), script_safe) {
-        i
+    let pad = LOW * u64::from(b'a');
+    let w = if n >= 4 {
+        let half = |at: usize| u64::from(u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]));
+        half(0) | half(n - 4) << 32
+    } else if n >= 2 {
+        let half = |at: usize| u64::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+        (pad & !0xFFFF_FFFF) | half(0) | half(n - 2) << 16
+    } else if n == 1 {
+        (pad & !0xFF) | u64::from(bytes[0])
     } else {
-        bytes.len()
+        return 0;
+    };
+    if word_may_be_special(w) {
+        0
+    } else {
+        n
     }
-}
-
-/// The last 0..=7 bytes as a word, padded with `a` (a byte no test looks for);
-/// built with shifts, not a variable-length copy (a `memcpy` call per string).
-#[inline]
-fn tail_word(tail: &[u8]) -> u64 {
-    let mut w = LOW * u64::from(b'a');
-    for (i, b) in tail.iter().enumerate().take(7) {
-        let shift = 8 * i;
-        w = (w & !(0xFF << shift)) | (u64::from(*b) << shift);
-    }
-    w
-}
-
-/// Whether plain JSON text `text` reads the same in a script context: it holds
-/// none of `<`, `>`, `&` and no `0xE2` byte (the lead byte of U+2028/U+2029, and
-/// of a few other characters such as `€`: for those it says false, and the caller
-/// re-encodes; it never says true wrongly). Scans 8 bytes at a time.
-pub fn is_script_plain(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut chunks = bytes.chunks_exact(8);
-    let script_byte = |w: u64| has_byte(w, b'<') || has_byte(w, b'>') || has_byte(w, b'&') || has_byte(w, 0xE2);
-    for chunk in chunks.by_ref() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if script_byte(u64::from_le_bytes(word)) {
-            return false;
-        }
-    }
-    !script_byte(tail_word(chunks.remainder()))
 }
 
 /// Appends `s` as a JSON string literal (quotes included).
 pub fn push_str(out: &mut String, s: &str, script_safe: bool) {
-    out.reserve(s.len() + 2);
-    out.push('"');
+    push_str_script_plain(out, s, script_safe);
+}
+
+/// [`push_str`], and whether `s` holds nothing a script context escapes (no `<`, `>`,
+/// `&`, U+2028, U+2029), i.e. whether the plain text written would also be the
+/// script-safe text. Never true wrongly; found in the same scan as the escapes.
+#[inline]
+pub fn push_str_script_plain(out: &mut String, s: &str, script_safe: bool) -> bool {
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push('"');
+    // Skip the plain 8-byte windows at once (the usual string is all plain); the
+    // byte loop does the rest, out of line.
+    let i = first_special_window(bytes);
+    if i == bytes.len() {
+        out.push_str(s);
+        out.push('"');
+        return true;
+    }
+    push_escaped(out, s, i, script_safe)
+}
+
+/// The rest of [`push_str_script_plain`] from byte `i`, where a special byte may be.
+#[cold]
+#[inline(never)]
+fn push_escaped(out: &mut String, s: &str, mut i: usize, script_safe: bool) -> bool {
+    let bytes = s.as_bytes();
+    let mut script_plain = true;
     let mut start = 0;
-    // Skip the plain 8-byte blocks at once (the usual string is all plain); the
-    // byte loop below does the rest.
-    let mut i = plain_prefix(bytes, script_safe);
     while i < bytes.len() {
         let b = bytes[i];
-        if !special(b, script_safe) {
+        let kind = SPECIAL[usize::from(b)];
+        if kind == 0 {
             i += 1;
             continue;
         }
@@ -162,6 +169,12 @@ pub fn push_str(out: &mut String, s: &str, script_safe: bool) {
                 continue;
             }
         };
+        if kind == 2 && !script_safe {
+            // `<`, `>`, `&`, U+2028 or U+2029: plain JSON keeps it as is.
+            script_plain = false;
+            i += len;
+            continue;
+        }
         out.push_str(&s[start..i]);
         out.push_str(escape);
         i += len;
@@ -169,7 +182,17 @@ pub fn push_str(out: &mut String, s: &str, script_safe: bool) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+    script_plain
 }
+
+/// `,"key":` for a literal key that is not the first, as one literal: one copy
+/// where [`push_key`] makes four.
+macro_rules! next_key {
+    ($key:literal) => {
+        concat!(",\"", $key, "\":")
+    };
+}
+pub(crate) use next_key;
 
 /// Appends `,"key":` (or `"key":` when `first`). Keys are ASCII literals that need no escaping.
 #[inline]
@@ -223,13 +246,19 @@ fn push_cents(out: &mut String, v: f64) -> bool {
     if !(0.0..1e13).contains(&v) || v.is_sign_negative() {
         return false;
     }
-    let cents = (v * 100.0).round();
-    if cents / 100.0 != v {
+    let scaled = v * 100.0;
+    // `scaled.round()` (half away from zero) without the libm call: `scaled` is in
+    // [0, 1e15), so its integer part converts exactly and the fraction
+    // `scaled - whole` is exact too.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let cents = {
+        let whole = scaled as u64;
+        whole + u64::from(scaled - whole as f64 >= 0.5)
+    };
+    #[allow(clippy::cast_precision_loss)]
+    if cents as f64 / 100.0 != v {
         return false;
     }
-    // In range and integral: the conversion is exact.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let cents = cents as u64;
     let (whole, frac) = (cents / 100, cents % 100);
     push_int(out, whole);
     out.push('.');
@@ -288,19 +317,34 @@ mod tests {
                 let mut word = [b'a'; 8];
                 word[at] = b;
                 let w = u64::from_le_bytes(word);
-                for safe in [false, true] {
-                    let want = special(b, safe);
-                    // May report a block without one (then the byte loop decides), never miss one.
-                    assert!(!want || word_may_need_escape(w, safe), "byte {b:#x} at {at}, safe {safe}");
+                // May report a window without one (then the byte loop decides), never miss one.
+                let want = special(b, true) || special(b, false);
+                assert!(!want || word_may_be_special(w), "byte {b:#x} at {at}");
+            }
+        }
+        assert!(!word_may_be_special(u64::from_le_bytes(*b"plain az")));
+        assert!(!word_may_be_special(u64::from_le_bytes(*b"{}[]:,.+")));
+        // Every length and position of one special byte among plain ones.
+        for n in 0..20 {
+            for at in 0..n {
+                for b in [b'"', b'\\', b'<', b'>', b'&', 0x01, 0x1f, b'\n'] {
+                    let mut v = vec![b'x'; n];
+                    v[at] = b;
+                    let text = String::from_utf8(v).unwrap();
+                    assert_eq!(plain(&text), serde_json::to_string(&text).unwrap());
+                    assert!(!safe(&text).contains(['<', '>', '&']));
                 }
             }
         }
-        assert!(!word_may_need_escape(u64::from_le_bytes(*b"plain az"), true));
-        for text in ["", "abc", "0123456789abcdef{}[]\"", "é and ü"] {
-            assert!(is_script_plain(text), "{text}");
+    }
+
+    #[test]
+    fn script_plain_flag() {
+        for text in ["", "abc", "0123456789abcdef{}[]\"", "é and ü", "€", "\u{2027}"] {
+            assert!(push_str_script_plain(&mut String::new(), text, false), "{text}");
         }
-        for bad in ["<", "0123456789&", "abcdefgh>", "x\u{2028}", "\u{2029}0123456789", "€"] {
-            assert!(!is_script_plain(bad), "{bad}");
+        for bad in ["<", "0123456789&", "abcdefgh>", "x\u{2028}", "\u{2029}0123456789"] {
+            assert!(!push_str_script_plain(&mut String::new(), bad, false), "{bad}");
         }
     }
 
@@ -312,6 +356,21 @@ mod tests {
             prop_assert!(!text.contains('<') && !text.contains('>') && !text.contains('&'));
             prop_assert!(!text.contains(['\u{2028}', '\u{2029}']), "line separators escaped");
             prop_assert_eq!(serde_json::from_str::<String>(&text).unwrap(), s);
+        }
+
+        #[test]
+        fn specials_at_any_position(s in "[ab<>&\"\\\\\u{1}\u{1f}\n\u{2028}\u{2029}\u{2027}€é]{0,24}") {
+            prop_assert_eq!(plain(&s), serde_json::to_string(&s).unwrap());
+            let text = safe(&s);
+            prop_assert_eq!(&serde_json::from_str::<String>(&text).unwrap(), &s);
+            prop_assert!(!text.contains(['<', '>', '&', '\u{2028}', '\u{2029}']), "script-safe");
+            let mut o = String::new();
+            let flag = push_str_script_plain(&mut o, &s, false);
+            prop_assert_eq!(&o, &plain(&s));
+            prop_assert_eq!(flag, !s.contains(['<', '>', '&', '\u{2028}', '\u{2029}']));
+            if flag {
+                prop_assert_eq!(o, text);
+            }
         }
 
         #[test]

@@ -14,8 +14,35 @@ use crate::jsonw;
 use crate::error::{Error, ErrorCode, Result};
 use crate::settings::LduLocation;
 
+/// The snippet's constant pieces, as macros so that [`DEFAULT_START`] can be
+/// `concat!`-ed from them at compile time.
+macro_rules! default_script_src {
+    () => {
+        "https://connect.facebook.net/en_US/fbevents.js"
+    };
+}
+macro_rules! snippet_head {
+    () => {
+        "<!-- Meta Pixel (convtrack) -->\n<script"
+    };
+}
+// The standard fbq loader: queue calls until fbevents.js has loaded.
+macro_rules! snippet_loader {
+    () => {
+        ">\n!function(w,d,src){if(w.fbq)return;var q=w.fbq=function(){q.callMethod?q.callMethod.apply(q,arguments):q.queue.push(arguments)};\
+if(!w._fbq)w._fbq=q;q.push=q;q.loaded=!0;q.version='2.0';q.queue=[];\
+var t=d.createElement('script');t.async=!0;t.src=src;var f=d.getElementsByTagName('script')[0];\
+if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(window,document,"
+    };
+}
+
 /// Meta's pixel library.
-pub const DEFAULT_SCRIPT_SRC: &str = "https://connect.facebook.net/en_US/fbevents.js";
+pub const DEFAULT_SCRIPT_SRC: &str = default_script_src!();
+
+/// The start of every snippet without a nonce and with the default script URL
+/// (the usual case): head, loader and the URL as script-safe JSON (it has nothing
+/// to escape). The test `default_start_is_the_general_start` checks it.
+const DEFAULT_START: &str = concat!(snippet_head!(), snippet_loader!(), "\"", default_script_src!(), "\");\n");
 
 /// One event for the page.
 #[derive(Clone, Debug)]
@@ -143,22 +170,19 @@ pub fn begin(
         return Ok(None);
     }
     let mut s = String::with_capacity(1024 + events_size);
-    s.push_str("<!-- Meta Pixel (convtrack) -->\n<script");
-    if let Some(n) = opts.nonce {
-        s.push_str(" nonce=\"");
-        s.push_str(n);
-        s.push('"');
+    if opts.nonce.is_none() && opts.script_src.is_none() {
+        s.push_str(DEFAULT_START);
+    } else {
+        s.push_str(snippet_head!());
+        if let Some(n) = opts.nonce {
+            s.push_str(" nonce=\"");
+            s.push_str(n);
+            s.push('"');
+        }
+        s.push_str(snippet_loader!());
+        jsonw::push_str(&mut s, src, true);
+        s.push_str(");\n");
     }
-    s.push_str(">\n");
-    // The standard fbq loader: queue calls until fbevents.js has loaded.
-    s.push_str(
-        "!function(w,d,src){if(w.fbq)return;var q=w.fbq=function(){q.callMethod?q.callMethod.apply(q,arguments):q.queue.push(arguments)};\
-if(!w._fbq)w._fbq=q;q.push=q;q.loaded=!0;q.version='2.0';q.queue=[];\
-var t=d.createElement('script');t.async=!0;t.src=src;var f=d.getElementsByTagName('script')[0];\
-if(f&&f.parentNode){f.parentNode.insertBefore(t,f)}else{d.head.appendChild(t)}}(window,document,",
-    );
-    jsonw::push_str(&mut s, src, true);
-    s.push_str(");\n");
     if consent == PixelConsent::Revoked {
         s.push_str("fbq('consent','revoke');\n");
     }
@@ -247,6 +271,22 @@ mod tests {
             let params: Value = serde_json::from_str(&line[json_start..json_end]).unwrap();
             assert_eq!(params["contents"][0]["title"], title);
         }
+    }
+
+    #[test]
+    fn default_start_is_the_general_start() {
+        let explicit = PixelOptions { nonce: None, script_src: Some(DEFAULT_SCRIPT_SRC) };
+        for consent in [PixelConsent::Track, PixelConsent::Revoked] {
+            for ldu in [None, Some(LduLocation { country: 1, state: 1000 })] {
+                for page_view in [false, true] {
+                    let fast = begin("123", consent, ldu, page_view, &PixelOptions::default(), 0).unwrap();
+                    let general = begin("123", consent, ldu, page_view, &explicit, 0).unwrap();
+                    assert_eq!(fast, general);
+                }
+            }
+        }
+        assert!(DEFAULT_START.starts_with("<!-- Meta Pixel (convtrack) -->\n<script>\n!function(w,d,src){"));
+        assert!(DEFAULT_START.ends_with("}(window,document,\"https://connect.facebook.net/en_US/fbevents.js\");\n"));
     }
 
     #[test]

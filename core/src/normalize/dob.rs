@@ -8,11 +8,21 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Digit groups of the input: maximal runs of ASCII digits.
+/// Digit groups of the input: maximal runs of ASCII digits (found on bytes: no
+/// byte of a non-ASCII character is an ASCII digit, so every run is on char boundaries).
 fn digit_groups(value: &str) -> impl Iterator<Item = &str> {
-    value
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|g| !g.is_empty())
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() && !bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        value.get(start..i).filter(|g| !g.is_empty())
+    })
 }
 
 /// The integer value of a digit group, saturating (only small values matter).
@@ -49,7 +59,7 @@ fn year_from_days(days: i64) -> i64 {
     }
 }
 
-fn ymd(n1: u64, n2: u64, n3: u64, this_year: i64) -> Option<String> {
+fn ymd(n1: u64, n2: u64, n3: u64, this_year: i64, out: &mut String) -> bool {
     let (year, month, day) = if n1 > 31 {
         (
             n1,
@@ -73,10 +83,9 @@ fn ymd(n1: u64, n2: u64, n3: u64, this_year: i64) -> Option<String> {
     let valid =
         (1800..=max_year).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day);
     if !valid {
-        return None;
+        return false;
     }
     // YYYYMMDD; the ranges above make every part fit its width.
-    let mut out = String::with_capacity(8);
     for (n, width) in [(year, 1000), (month, 10), (day, 10)] {
         let mut div = width;
         while div > 0 {
@@ -84,16 +93,24 @@ fn ymd(n1: u64, n2: u64, n3: u64, this_year: i64) -> Option<String> {
             div /= 10;
         }
     }
-    Some(out)
+    true
 }
 
-pub(crate) fn normalize(value: &str) -> Option<String> {
-    normalize_in_year(value, current_year())
+/// Appends `YYYYMMDD` to `out`; false when dropped.
+pub(crate) fn write(value: &str, out: &mut String) -> bool {
+    write_in_year(value, current_year(), out)
 }
 
-pub(crate) fn normalize_in_year(value: &str, this_year: i64) -> Option<String> {
+#[cfg(test)]
+fn normalize_in_year(value: &str, this_year: i64) -> Option<String> {
+    super::util::owned(|out| write_in_year(value, this_year, out))
+}
+
+fn write_in_year(value: &str, this_year: i64, out: &mut String) -> bool {
     let mut groups = digit_groups(value);
-    let first = groups.next()?;
+    let Some(first) = groups.next() else {
+        return false;
+    };
     let second = groups.next();
     let third = second.and_then(|_| groups.next());
     match (second, third) {
@@ -102,9 +119,13 @@ pub(crate) fn normalize_in_year(value: &str, this_year: i64) -> Option<String> {
             group_value(second),
             group_value(third),
             this_year,
+            out,
         ),
-        (None, _) if first.len() == 8 => Some(first.to_owned()),
-        _ => None,
+        (None, _) if first.len() == 8 => {
+            out.push_str(first);
+            true
+        }
+        _ => false,
     }
 }
 

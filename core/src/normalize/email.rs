@@ -1,19 +1,23 @@
 //! `em`: lowercase, trim, then accept only addresses of the shape the
 //! reference's e-mail pattern accepts (an ASCII, RFC 2822-like subset).
 
-use super::util::{is_js_whitespace, js_trim, lower};
+use super::util::{js_trim, lower, push_lower};
 
+#[cfg(test)]
 pub(crate) fn normalize(value: &str) -> Option<String> {
-    let mut lowered = lower(value);
-    let candidate = js_trim(&lowered);
-    if !is_email(candidate) {
-        return None;
+    super::util::owned(|out| write(value, out))
+}
+
+/// Appends the normalized address to `out` (empty on entry); false when dropped.
+pub(crate) fn write(value: &str, out: &mut String) -> bool {
+    if value.is_ascii() {
+        // ASCII lowercasing leaves white space alone: trim first, one copy.
+        push_lower(out, js_trim(value));
+    } else {
+        // Lowercasing first: a few characters lowercase to ASCII (KELVIN SIGN).
+        out.push_str(js_trim(&lower(value)));
     }
-    // Trim in place: the address is most of the value.
-    let (start, len) = (lowered.len() - lowered.trim_start_matches(is_js_whitespace).len(), candidate.len());
-    lowered.truncate(start + len);
-    lowered.drain(..start);
-    Some(lowered)
+    is_email(out)
 }
 
 /// Characters allowed in an atom of the local part: ASCII letters, digits,
@@ -22,21 +26,21 @@ fn is_atom_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"_!#$%&'*+/=?^`{|}~-".contains(&b)
 }
 
-fn is_atom(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_atom_byte)
+fn is_atom(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().copied().all(is_atom_byte)
 }
 
 /// Local part: atoms joined by `.`. The reference pattern writes the joiner as
 /// `(:?\.atom)*`, so a single `:` directly before a joining dot is accepted
-/// too (`a:.b`); that quirk is reproduced.
-fn is_local_part(local: &str) -> bool {
-    let mut pieces = local.split('.').peekable();
+/// too (`a:.b`); that quirk is reproduced. (Bytes: every separator is ASCII.)
+fn is_local_part(local: &[u8]) -> bool {
+    let mut pieces = local.split(|&b| b == b'.').peekable();
     while let Some(piece) = pieces.next() {
         let is_last = pieces.peek().is_none();
         let atom = if is_last {
             piece
         } else {
-            piece.strip_suffix(':').unwrap_or(piece)
+            piece.strip_suffix(b":").unwrap_or(piece)
         };
         if !is_atom(atom) {
             return false;
@@ -47,8 +51,7 @@ fn is_local_part(local: &str) -> bool {
 
 /// A label: ASCII letters/digits, inner hyphens allowed, no leading or
 /// trailing hyphen.
-fn is_label(label: &str) -> bool {
-    let bytes = label.as_bytes();
+fn is_label(bytes: &[u8]) -> bool {
     match (bytes.first(), bytes.last()) {
         (Some(first), Some(last)) => {
             first.is_ascii_alphanumeric()
@@ -62,9 +65,9 @@ fn is_label(label: &str) -> bool {
 }
 
 /// Domain: at least two labels joined by single dots.
-fn is_domain(domain: &str) -> bool {
+fn is_domain(domain: &[u8]) -> bool {
     let mut labels = 0usize;
-    for label in domain.split('.') {
+    for label in domain.split(|&b| b == b'.') {
         if !is_label(label) {
             return false;
         }
@@ -74,8 +77,12 @@ fn is_domain(domain: &str) -> bool {
 }
 
 fn is_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => !domain.contains('@') && is_local_part(local) && is_domain(domain),
+    let s = s.as_bytes();
+    match s.iter().position(|&b| b == b'@') {
+        Some(at) => {
+            let (local, domain) = (&s[..at], &s[at + 1..]);
+            !domain.contains(&b'@') && is_local_part(local) && is_domain(domain)
+        }
         None => false,
     }
 }

@@ -3,13 +3,16 @@
 
 use super::util::{filter_lower, is_js_whitespace};
 
-pub(crate) fn normalize(value: &str) -> Option<String> {
-    filter_lower(value, |c| !is_js_whitespace(c))
+/// Appends the normalized id to `out` (empty on entry); false when dropped.
+pub(crate) fn write(value: &str, out: &mut String) -> bool {
+    filter_lower(value, |c| !is_js_whitespace(c), out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    fn normalize(value: &str) -> Option<String> {
+        super::super::util::owned(|out| super::write(value, out))
+    }
 
     #[test]
     fn ids() {

@@ -86,7 +86,21 @@ const FEMALE: &[&str] = &[
     "woman",
 ];
 
+#[cfg(test)]
 pub(crate) fn normalize(value: &str) -> Option<String> {
+    super::util::owned(|out| write(value, out))
+}
+
+/// Appends `f` or `m` to `out`; false when the spelling is not recognised.
+pub(crate) fn write(value: &str, out: &mut String) -> bool {
+    let Some(code) = code(value) else {
+        return false;
+    };
+    out.push(code);
+    true
+}
+
+fn code(value: &str) -> Option<char> {
     // No spelling is longer than 10 bytes; skip the allocation for long input.
     let trimmed = js_trim(value);
     if trimmed.len() > 32 {
@@ -94,26 +108,29 @@ pub(crate) fn normalize(value: &str) -> Option<String> {
     }
     let mut ascii = [0u8; 32];
     let lowered;
-    let key = if trimmed.is_ascii() {
+    // Bytes: no UTF-8 check of the lowercased copy.
+    let key: &[u8] = if trimmed.is_ascii() {
         // No allocation for the usual ASCII spelling.
         let buf = &mut ascii[..trimmed.len()];
         buf.copy_from_slice(trimmed.as_bytes());
         buf.make_ascii_lowercase();
-        std::str::from_utf8(buf).unwrap_or_default()
+        buf
     } else {
         lowered = lower(trimmed);
-        js_trim(&lowered)
+        js_trim(&lowered).as_bytes()
     };
     // The spellings shops send almost always, before the two table searches.
     match key {
-        "f" | "female" => return Some("f".to_owned()),
-        "m" | "male" => return Some("m".to_owned()),
+        b"f" | b"female" => return Some('f'),
+        b"m" | b"male" => return Some('m'),
         _ => {}
     }
-    if MALE.binary_search(&key).is_ok() {
-        Some("m".to_owned())
-    } else if FEMALE.binary_search(&key).is_ok() {
-        Some("f".to_owned())
+    // Byte-wise order is `str`'s order.
+    let find = |table: &[&str]| table.binary_search_by(|s| s.as_bytes().cmp(key)).is_ok();
+    if find(MALE) {
+        Some('m')
+    } else if find(FEMALE) {
+        Some('f')
     } else {
         None
     }

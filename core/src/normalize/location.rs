@@ -5,7 +5,7 @@
 //! name maps to its code; otherwise the first known name *contained* in the
 //! letters (in table order) wins; otherwise the first two letters are kept.
 
-use super::util::{js_trim, lower, utf16_len};
+use super::util::{js_trim, lower, push_lower, utf16_len};
 
 /// US states, then (in the reference's lookup order) preceded by Canadian
 /// provinces: see [`STATE_TABLE`].
@@ -385,36 +385,56 @@ enum Table {
 }
 
 impl Table {
-    /// The names in lookup order (provinces before states, as the reference).
-    fn entries(self) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
-        self.with_sets().map(|(entry, _)| entry)
-    }
-
-    /// The names in lookup order, each with the set of its letters.
-    fn with_sets(self) -> impl Iterator<Item = (&'static (&'static str, &'static str), u32)> {
-        let (first, first_sets, second, second_sets): (&'static [_], &'static [u32], &'static [_], &'static [u32]) = match self {
-            Table::State => (CA_PROVINCES, &CA_PROVINCE_SETS, US_STATES, &US_STATE_SETS),
-            Table::Country => (COUNTRIES, &COUNTRY_SETS, &[], &[]),
-        };
-        first.iter().zip(first_sets.iter().copied()).chain(second.iter().zip(second_sets.iter().copied()))
+    /// The names in lookup order, and the set of letters of each.
+    fn tables(self) -> (&'static [(&'static str, &'static str)], &'static [u32]) {
+        match self {
+            Table::State => (&STATES, &STATE_SETS),
+            Table::Country => (COUNTRIES, &COUNTRY_SETS),
+        }
     }
 
     fn exact(self, letters: &str) -> Option<&'static str> {
-        self.entries()
-            .find(|(name, _)| *name == letters)
-            .map(|(_, code)| *code)
+        // Only a name with the same letter set can be equal: one compare per name.
+        let have = letter_set(letters.as_bytes());
+        let (names, sets) = self.tables();
+        names.iter().zip(sets).find(|((name, _), &set)| set == have && *name == letters).map(|((_, code), _)| *code)
     }
 
-    fn contained(self, letters: &str) -> Option<&'static str> {
-        let hay = letters.as_bytes();
-        // A name with a letter the input lacks cannot be contained: most names
-        // are skipped on one AND of two letter sets.
+    /// The reference's lookup: the first name equal to `letters`, else the first
+    /// name contained in them. One pass: a name with a letter the input lacks can
+    /// be neither (most names are skipped on one AND of two letter sets); an
+    /// equal name has the same set; the first contained one is kept in case no
+    /// name is equal.
+    fn lookup(self, letters: &[u8]) -> Option<&'static str> {
+        let hay = letters;
         let have = letter_set(hay);
-        self.with_sets()
-            .find(|((name, _), set)| set & !have == 0 && contains_bytes(hay, name.as_bytes()))
-            .map(|((_, code), _)| *code)
+        let (names, sets) = self.tables();
+        let mut contained = None;
+        for (&(name, code), &set) in names.iter().zip(sets) {
+            if set & !have != 0 {
+                continue;
+            }
+            if set == have && name.as_bytes() == letters {
+                return Some(code);
+            }
+            if contained.is_none() && contains_bytes(hay, name.as_bytes()) {
+                contained = Some(code);
+            }
+        }
+        contained
     }
 }
+
+/// Provinces, then states: the reference's lookup order for `st`.
+const STATES: [(&str, &str); CA_PROVINCES.len() + US_STATES.len()] = {
+    let mut all = [("", ""); CA_PROVINCES.len() + US_STATES.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < CA_PROVINCES.len() { CA_PROVINCES[i] } else { US_STATES[i - CA_PROVINCES.len()] };
+        i += 1;
+    }
+    all
+};
 
 /// The set of ASCII lowercase letters in `s`, one bit per letter.
 const fn letter_set(s: &[u8]) -> u32 {
@@ -440,8 +460,7 @@ const fn letter_sets<const N: usize>(table: &[(&str, &str)]) -> [u32; N] {
     sets
 }
 
-const CA_PROVINCE_SETS: [u32; CA_PROVINCES.len()] = letter_sets(CA_PROVINCES);
-const US_STATE_SETS: [u32; US_STATES.len()] = letter_sets(US_STATES);
+const STATE_SETS: [u32; STATES.len()] = letter_sets(&STATES);
 const COUNTRY_SETS: [u32; COUNTRIES.len()] = letter_sets(COUNTRIES);
 
 /// `hay.contains(needle)` for the short ASCII names of the tables: a first-byte
@@ -468,28 +487,45 @@ fn ascii_letters(value: &str) -> String {
     }
 }
 
-fn two_letter(value: &str, table: Table) -> Option<String> {
-    let letters = ascii_letters(value);
-    if letters.is_empty() {
-        return None;
+/// Appends the two-letter code to `out`; false when dropped.
+fn two_letter(value: &str, table: Table, out: &mut String) -> bool {
+    // The letters of a short ASCII value are gathered on the stack.
+    let mut stack = [0u8; 64];
+    let heap;
+    let letters: &[u8] = if value.is_ascii() && value.len() <= stack.len() {
+        let mut n = 0;
+        for b in value.bytes().filter(u8::is_ascii_alphabetic) {
+            stack[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        &stack[..n]
+    } else {
+        heap = ascii_letters(value);
+        heap.as_bytes()
+    };
+    match letters {
+        [] => return false,
+        [_, _] => {}
+        _ => {
+            if let Some(code) = table.lookup(letters) {
+                out.push_str(code);
+                return true;
+            }
+        }
     }
-    if letters.len() == 2 {
-        return Some(letters);
-    }
-    if let Some(code) = table.exact(&letters).or_else(|| table.contained(&letters)) {
-        return Some(code.to_owned());
-    }
-    let mut letters = letters;
-    letters.truncate(2);
-    Some(letters)
+    // Two letters are a code; otherwise the first two letters are kept.
+    out.extend(letters.iter().take(2).map(|&b| char::from(b)));
+    true
 }
 
-pub(crate) fn state(value: &str) -> Option<String> {
-    two_letter(value, Table::State)
+/// `st` into `out`; false when dropped.
+pub(crate) fn state(value: &str, out: &mut String) -> bool {
+    two_letter(value, Table::State, out)
 }
 
-pub(crate) fn country(value: &str) -> Option<String> {
-    two_letter(value, Table::Country)
+/// `country` into `out`; false when dropped.
+pub(crate) fn country(value: &str, out: &mut String) -> bool {
+    two_letter(value, Table::Country, out)
 }
 
 /// The ISO-3166 alpha-2 code (lowercase) `value` names, if it names one: an
@@ -497,7 +533,7 @@ pub(crate) fn country(value: &str) -> Option<String> {
 /// reference's table. Stricter than `country` (no substring match, no
 /// "first two letters" fallback): it decides which country completes phone
 /// numbers and validates settings, where "Atlantis" must not become Austria.
-pub(crate) fn country_code(value: &str) -> Option<String> {
+pub(crate) fn country_code(value: &str) -> Option<&'static str> {
     // The usual input, two ASCII letters, without the allocations of the
     // general rule below (same result: the test `two_letter_shortcut`).
     if let &[a, b] = js_trim(value).as_bytes() {
@@ -508,45 +544,55 @@ pub(crate) fn country_code(value: &str) -> Option<String> {
                 .binary_search_by(|c| c.bytes().cmp(code.iter().copied()))
                 .ok()
                 .and_then(|i| ISO_ALPHA2.get(i))
-                .map(|c| (*c).to_owned());
+                .copied();
         }
     }
     country_code_general(value)
 }
 
 /// [`country_code`] for any input.
-fn country_code_general(value: &str) -> Option<String> {
+fn country_code_general(value: &str) -> Option<&'static str> {
     let letters = ascii_letters(value);
-    let code = if letters.len() == 2 {
-        letters
-    } else {
-        Table::Country.exact(&letters)?.to_owned()
-    };
-    ISO_ALPHA2.binary_search(&code.as_str()).is_ok().then_some(code)
+    let code = if letters.len() == 2 { &letters } else { Table::Country.exact(&letters)? };
+    ISO_ALPHA2.binary_search(&code).ok().and_then(|i| ISO_ALPHA2.get(i)).copied()
 }
 
-/// `ct`: ASCII letters and digits only, lowercased; must start with a letter.
-pub(crate) fn city(value: &str) -> Option<String> {
-    let out: String = value
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    out.starts_with(|c: char| c.is_ascii_lowercase())
-        .then_some(out)
+/// `ct` into `out` (empty on entry): ASCII letters and digits only, lowercased;
+/// must start with a letter (false otherwise).
+pub(crate) fn city(value: &str, out: &mut String) -> bool {
+    out.extend(value.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())));
+    out.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
 }
 
-/// `zp`: lowercase, the part before the first `-`, trimmed; at least two
-/// UTF-16 code units long (the reference measures JavaScript string length).
-pub(crate) fn zip(value: &str) -> Option<String> {
-    let head = value.split('-').next().unwrap_or("");
-    let out = lower(js_trim(head));
-    (utf16_len(&out) >= 2).then_some(out)
+/// `zp` into `out` (empty on entry): lowercase, the part before the first `-`,
+/// trimmed; at least two UTF-16 code units long (the reference measures
+/// JavaScript string length), false otherwise.
+pub(crate) fn zip(value: &str, out: &mut String) -> bool {
+    // `-` is ASCII: its byte position is a char boundary.
+    let head = value.as_bytes().iter().position(|&b| b == b'-').map_or(value, |at| &value[..at]);
+    push_lower(out, js_trim(head));
+    utf16_len(out) >= 2
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn state(value: &str) -> Option<String> {
+        crate::normalize::util::owned(|out| super::state(value, out))
+    }
+
+    fn country(value: &str) -> Option<String> {
+        crate::normalize::util::owned(|out| super::country(value, out))
+    }
+
+    fn city(value: &str) -> Option<String> {
+        crate::normalize::util::owned(|out| super::city(value, out))
+    }
+
+    fn zip(value: &str) -> Option<String> {
+        crate::normalize::util::owned(|out| super::zip(value, out))
+    }
 
     #[test]
     fn iso_table_is_sorted_and_complete_for_the_mapping() {
@@ -564,6 +610,23 @@ mod tests {
         #[test]
         fn contains_bytes_is_str_contains(hay in "[a-e]{0,12}", needle in "[a-e]{0,4}") {
             proptest::prop_assert_eq!(contains_bytes(hay.as_bytes(), needle.as_bytes()), hay.contains(needle.as_str()));
+        }
+    }
+
+    proptest::proptest! {
+        /// One pass finds what the reference's two searches find: the first equal
+        /// name, else the first contained one.
+        #[test]
+        fn lookup_is_exact_then_contained(letters in "[a-z]{0,24}|(new|north|south|west|united|states|kingdom|virgin|islands|ind|usa|guinea|niger|sudan){1,3}") {
+            for table in [Table::State, Table::Country] {
+                let (names, _) = table.tables();
+                let want = names
+                    .iter()
+                    .find(|(name, _)| *name == letters)
+                    .or_else(|| names.iter().find(|(name, _)| letters.contains(name)))
+                    .map(|(_, code)| *code);
+                proptest::prop_assert_eq!(table.lookup(letters.as_bytes()), want);
+            }
         }
     }
 

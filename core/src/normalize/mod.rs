@@ -123,8 +123,22 @@ impl Field {
 /// reference, SPEC §4). Returns `None` when the value normalizes to nothing and
 /// must be dropped.
 pub fn normalize(field: Field, value: &str, country: Option<&str>) -> Option<String> {
+    util::owned(|out| normalize_into(field, value, country, out))
+}
+
+/// [`normalize`] into `out` (cleared first), so that one buffer serves many
+/// values. Returns false when the value is dropped (`out` then holds nothing useful).
+pub fn normalize_into(field: Field, value: &str, country: Option<&str>, out: &mut String) -> bool {
+    let region = if field == Field::Phone { country.and_then(iso_code) } else { None };
+    normalize_in_region(field, value, region, out)
+}
+
+/// [`normalize_into`] with the phone region already an ISO code (lowercase, as
+/// [`country_code`] gives it), for callers that resolved it once for many values.
+pub(crate) fn normalize_in_region(field: Field, value: &str, region: Option<&str>, out: &mut String) -> bool {
     use derived::Derived;
 
+    out.clear();
     let derived = match field {
         Field::F5First | Field::F5Last => Some(Derived::FirstFive),
         Field::FirstInitial => Some(Derived::Initial),
@@ -134,7 +148,7 @@ pub fn normalize(field: Field, value: &str, country: Option<&str>) -> Option<Str
         _ => None,
     };
     if let Some(which) = derived {
-        return derived::normalize(value, which);
+        return util::put(out, derived::normalize(value, which));
     }
 
     // An already hashed value passes through unchanged (trimmed; its case is
@@ -142,30 +156,30 @@ pub fn normalize(field: Field, value: &str, country: Option<&str>) -> Option<Str
     // trims before this test.
     let trimmed = util::js_trim(value);
     if is_hashed(trimmed) {
-        return Some(trimmed.to_owned());
+        out.push_str(trimmed);
+        return true;
     }
 
     match field {
-        Field::Email => email::normalize(value),
+        Field::Email => email::write(value, out),
         Field::Phone => {
-            let region = country.and_then(country_code);
-            phone::normalize(value, region.as_deref())
+            util::put(out, phone::normalize(value, region))
         }
-        Field::FirstName | Field::LastName => name::normalize(value),
-        Field::Gender => gender::normalize(value),
-        Field::DateOfBirth => dob::normalize(value),
-        Field::City => location::city(value),
-        Field::State => location::state(value),
-        Field::Zip => location::zip(value),
-        Field::Country => location::country(value),
-        Field::ExternalId => external_id::normalize(value),
+        Field::FirstName | Field::LastName => name::write(value, out),
+        Field::Gender => gender::write(value, out),
+        Field::DateOfBirth => dob::write(value, out),
+        Field::City => location::city(value, out),
+        Field::State => location::state(value, out),
+        Field::Zip => location::zip(value, out),
+        Field::Country => location::country(value, out),
+        Field::ExternalId => external_id::write(value, out),
         // Handled above.
         Field::F5First
         | Field::F5Last
         | Field::FirstInitial
         | Field::BirthDay
         | Field::BirthMonth
-        | Field::BirthYear => None,
+        | Field::BirthYear => false,
     }
 }
 
@@ -174,6 +188,11 @@ pub fn normalize(field: Field, value: &str, country: Option<&str>) -> Option<Str
 /// country name or alias the reference maps (`United Kingdom`, `USA`).
 /// `UK` is not an ISO code and gives `None`.
 pub fn country_code(value: &str) -> Option<String> {
+    iso_code(value).map(str::to_owned)
+}
+
+/// [`country_code`], borrowed from the code table (no allocation).
+pub(crate) fn iso_code(value: &str) -> Option<&'static str> {
     if is_hashed(util::js_trim(value)) {
         return None;
     }

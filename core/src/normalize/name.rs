@@ -2,10 +2,15 @@
 //! other character (letters of any script, digits, emoji, dashes such as
 //! U+2013) is kept.
 
-use super::util::{filter_lower, is_js_whitespace};
+use super::util::{filter_lower, is_js_whitespace, owned};
 
 pub(crate) fn normalize(value: &str) -> Option<String> {
-    filter_lower(value, |c| !c.is_ascii_punctuation() && !is_js_whitespace(c))
+    owned(|out| write(value, out))
+}
+
+/// Appends the normalized name to `out` (empty on entry); false when dropped.
+pub(crate) fn write(value: &str, out: &mut String) -> bool {
+    filter_lower(value, |c| !c.is_ascii_punctuation() && !is_js_whitespace(c), out)
 }
 
 #[cfg(test)]

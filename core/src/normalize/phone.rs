@@ -52,17 +52,20 @@ fn with_region(value: &str, region: &str) -> Option<String> {
 fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
     let trimmed = js_trim(value);
     let international = trimmed.starts_with('+') || trimmed.starts_with("00");
-    let mut digits: String = trimmed
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .map(char::from)
-        .collect();
-    if !trimmed.starts_with('+') && trimmed.starts_with("00") {
-        // "00" is the international prefix in most of the world; it marks the
-        // number as carrying its own calling code whatever the region's own
-        // international prefix is.
-        digits.drain(..2);
+    // The digits, on the stack: with more than MAX_LIBRARY_DIGITS after the two
+    // of a "00" prefix the number goes to the reference rule anyway.
+    let mut buf = [0u8; MAX_LIBRARY_DIGITS + 2];
+    let mut n = 0;
+    for b in trimmed.bytes().filter(u8::is_ascii_digit) {
+        *buf.get_mut(n)? = b;
+        n += 1;
     }
+    // "00" is the international prefix in most of the world; it marks the
+    // number as carrying its own calling code whatever the region's own
+    // international prefix is.
+    let skip = if !trimmed.starts_with('+') && trimmed.starts_with("00") { 2 } else { 0 };
+    // ASCII digits: the check cannot fail.
+    let digits = std::str::from_utf8(buf.get(skip..n)?).ok()?;
     if digits.len() < 2 || digits.len() > MAX_LIBRARY_DIGITS {
         return None;
     }
@@ -70,9 +73,9 @@ fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
         // Answers only what the library would answer (and only for regions
         // that pass the checks below); otherwise the library decides.
         let e164 = if international {
-            super::phone_fast::complete_international(&digits, region)
+            super::phone_fast::complete_international(digits, region)
         } else {
-            super::phone_fast::complete_national(&digits, region)
+            super::phone_fast::complete_national(digits, region)
         };
         if e164.is_some() {
             return e164;
@@ -88,7 +91,7 @@ fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
     let candidate = if international {
         format!("+{digits}")
     } else {
-        digits
+        digits.to_owned()
     };
 
     // The library is third-party code; a panic inside it must not escape a

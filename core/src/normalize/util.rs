@@ -19,12 +19,19 @@ pub(crate) fn is_js_whitespace(c: char) -> bool {
 }
 
 /// `String.prototype.trim` of JavaScript.
+#[inline]
 pub(crate) fn js_trim(s: &str) -> &str {
     // The usual value starts and ends with a printable ASCII character: nothing to trim.
     let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
     if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
         return s;
     }
+    js_trim_any(s)
+}
+
+/// [`js_trim`] of a value that may start or end with white space.
+#[inline(never)]
+fn js_trim_any(s: &str) -> &str {
     s.trim_matches(is_js_whitespace)
 }
 
@@ -43,17 +50,42 @@ pub(crate) fn lower(s: &str) -> String {
     }
 }
 
-/// Keeps the characters `keep` accepts, lowercases them, and gives `None` when nothing is left.
-pub(crate) fn filter_lower(value: &str, keep: impl Fn(char) -> bool) -> Option<String> {
-    let out: String = if value.is_ascii() {
+/// Appends `s` lowercased like [`lower`], without an allocation for ASCII.
+pub(crate) fn push_lower(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.push_str(&s.to_lowercase());
+    }
+}
+
+/// Appends the characters of `value` that `keep` accepts, lowercased; false when
+/// nothing was appended.
+pub(crate) fn filter_lower(value: &str, keep: impl Fn(char) -> bool, out: &mut String) -> bool {
+    let start = out.len();
+    if value.is_ascii() {
         // One pass: ASCII lowercasing is per character.
-        value.chars().filter(|c| keep(*c)).map(|c| c.to_ascii_lowercase()).collect()
+        out.extend(value.chars().filter(|c| keep(*c)).map(|c| c.to_ascii_lowercase()));
     } else {
         // Full Unicode lowercasing looks at neighbours (final sigma): filter first.
         let kept: String = value.chars().filter(|c| keep(*c)).collect();
-        lower(&kept)
-    };
-    Some(out).filter(|s| !s.is_empty())
+        out.push_str(&lower(&kept));
+    }
+    out.len() > start
+}
+
+/// A writer's result as an owned value: what `write` appended to an empty string,
+/// `None` when it returned false.
+pub(crate) fn owned(write: impl FnOnce(&mut String) -> bool) -> Option<String> {
+    let mut out = String::new();
+    write(&mut out).then_some(out)
+}
+
+/// Appends an owned result; false for `None`.
+pub(crate) fn put(out: &mut String, value: Option<String>) -> bool {
+    value.map(|v| out.push_str(&v)).is_some()
 }
 
 /// True when `value` is a SHA-256 (64 hex) or MD5 (32 hex) digest, any case.
