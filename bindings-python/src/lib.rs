@@ -168,8 +168,9 @@ fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
-/// Python objects for a parsed JSON tree (what `json.loads` returns for the same
-/// text, built without it: about twice as fast for a payload).
+/// Python objects for a parsed JSON tree: what `json.loads` returns for the same
+/// text, built without it (`build()` with a dict payload: 18.2 µs, 20.5 µs with
+/// `json.loads`, measured in one session).
 fn tree_to_py<'py>(py: Python<'py>, v: &convtrack_core::input::json::Json<'_>) -> PyResult<Bound<'py, PyAny>> {
     use convtrack_core::input::json::Json;
     Ok(match v {
