@@ -264,3 +264,17 @@ def test_public_api_is_explicit():
     assert set(convtrack.__all__) >= {"Tracker", "normalize", "hash", "event_id", "ConvtrackError"}
     for name in convtrack.__all__:
         assert hasattr(convtrack, name)
+
+
+def test_page_snippet_reads_each_event_in_place(purchase):
+    t = tracker()
+    second = dict(purchase, order_id="1002")
+    html = t.page_snippet((purchase, second))
+    assert html.count('fbq(\'track\',"Purchase",') == 2
+    assert t.build(purchase)["event_id"] in html and t.build(second)["event_id"] in html
+    with pytest.raises(convtrack.WrongTypeError) as info:
+        t.page_snippet([purchase, dict(purchase, event_name=5)])
+    assert info.value.field == "events[1].event_name"
+    with pytest.raises(convtrack.WrongTypeError) as info:
+        t.page_snippet("not a list")
+    assert info.value.field == "events"
