@@ -19,6 +19,15 @@ const MAX_DEPTH: usize = 32;
 
 mod catalog;
 
+/// The Rust side of the extension allocates with mimalloc rather than glibc malloc:
+/// `build` makes a few dozen small, short-lived allocations next to 1-2 KB outputs,
+/// and glibc then spends ~12% of a `build` call in malloc, free and
+/// `malloc_consolidate` (perf, docs/benchmarks.md). Python objects still come from
+/// Python's allocator; memory the Rust side allocates is always freed by it.
+/// `local_dynamic_tls`: the extension is loaded with dlopen.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Maps a core error to the Python exception class defined in `convtrack.errors`.
 fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
     let class_name = match e.code() {
