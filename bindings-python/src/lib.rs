@@ -155,7 +155,7 @@ fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 /// source: a `serde_json::Value`, or the core's borrowed JSON tree, from which the
 /// payload dict is built without `json.loads` (`build()` with a dict payload:
 /// 18.2 µs, 20.5 µs with `json.loads`, measured in one session).
-fn source_to_py<'py, S: Source>(py: Python<'py>, v: &S) -> PyResult<Bound<'py, PyAny>> {
+fn source_to_py<'py, 's, S: Source<'s>>(py: Python<'py>, v: &S) -> PyResult<Bound<'py, PyAny>> {
     // A Python error met inside the core's walk, handed back out of it.
     let mut failed: Option<PyErr> = None;
     let mut keep = |r: PyResult<()>| {
@@ -258,21 +258,39 @@ fn id_text(py: Python<'_>, order_id: &Bound<'_, PyAny>, field: &str) -> PyResult
     }
 }
 
+/// The `str` objects a parsed event borrows its text from, each held by a
+/// strong reference for as long as the event lives (`'k`). Python strings are
+/// immutable and their UTF-8 form lives as long as the object, so the event's
+/// `&str`s stay valid even if the caller's dict is changed meanwhile (by another
+/// thread while `track` has released the GIL, say).
+type Kept<'py> = typed_arena::Arena<Bound<'py, PyString>>;
+
 /// A Python value read in place by the core's event parser
 /// ([`convtrack_core::input::Source`]): no JSON value is built in between, and
-/// strings are borrowed as UTF-8 from the `str` objects (abi3 >= 3.10).
+/// strings are borrowed as UTF-8 from the `str` objects (abi3 >= 3.10), kept
+/// alive by `keep`.
 #[derive(Clone)]
-struct PyInput<'py>(Bound<'py, PyAny>);
+struct PyInput<'k, 'py> {
+    obj: Bound<'py, PyAny>,
+    keep: &'k Kept<'py>,
+}
 
-impl Source for PyInput<'_> {
-    fn raw(&self) -> Result<Raw<'_>, Unreadable> {
-        let obj = &self.0;
+impl<'k, 'py> PyInput<'k, 'py> {
+    fn new(obj: Bound<'py, PyAny>, keep: &'k Kept<'py>) -> Self {
+        PyInput { obj, keep }
+    }
+}
+
+impl<'k> Source<'k> for PyInput<'k, '_> {
+    fn raw(&self) -> Result<Raw<'k>, Unreadable> {
+        let obj = &self.obj;
         if obj.is_none() {
             return Ok(Raw::Null);
         }
         // Strings first (the common case), then bool before int: in Python, bool is a subclass of int.
         if let Ok(s) = obj.downcast::<PyString>() {
-            return s.to_str().map(|s| Raw::Str(Cow::Borrowed(s))).map_err(|_| Unreadable::InvalidUnicode);
+            let kept: &'k Bound<'_, PyString> = self.keep.alloc(s.clone());
+            return kept.to_str().map(|s| Raw::Str(Cow::Borrowed(s))).map_err(|_| Unreadable::InvalidUnicode);
         }
         if obj.downcast::<PyDict>().is_ok() {
             return Ok(Raw::Object);
@@ -305,35 +323,36 @@ impl Source for PyInput<'_> {
     }
 
     fn list_len(&self) -> usize {
-        self.0.len().unwrap_or(0)
+        self.obj.len().unwrap_or(0)
     }
 
     fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
-        if let Ok(list) = self.0.downcast::<PyList>() {
-            list.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput(item)))
-        } else if let Ok(tuple) = self.0.downcast::<PyTuple>() {
-            tuple.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput(item)))
+        if let Ok(list) = self.obj.downcast::<PyList>() {
+            list.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput::new(item, self.keep)))
+        } else if let Ok(tuple) = self.obj.downcast::<PyTuple>() {
+            tuple.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput::new(item, self.keep)))
         } else {
             Ok(())
         }
     }
 
     fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
-        let Ok(dict) = self.0.downcast::<PyDict>() else { return Ok(()) };
+        let Ok(dict) = self.obj.downcast::<PyDict>() else { return Ok(()) };
         for (key, value) in dict.iter() {
             let key = key.downcast::<PyString>().map_err(|_| Unreadable::NonStringKey);
-            f(key.and_then(|k| k.to_str().map_err(|_| Unreadable::InvalidUnicode)), PyInput(value))?;
+            f(key.and_then(|k| k.to_str().map_err(|_| Unreadable::InvalidUnicode)), PyInput::new(value, self.keep))?;
         }
         Ok(())
     }
 }
 
-/// Reads and validates an event dict with the core's parser.
-fn event_input(py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<EventInput> {
+/// Reads and validates an event dict with the core's parser; its text borrows
+/// from the dict's strings, which `keep` holds.
+fn event_input<'k, 'py>(py: Python<'py>, event: &Bound<'py, PyAny>, keep: &'k Kept<'py>) -> PyResult<EventInput<'k>> {
     if event.downcast::<PyDict>().is_err() {
         return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "event", "must be a dict")));
     }
-    EventInput::from_source(&PyInput(event.clone())).map_err(|e| to_py_err(py, &e))
+    EventInput::from_source(&PyInput::new(event.clone(), keep)).map_err(|e| to_py_err(py, &e))
 }
 
 /// The deterministic event id of an event with an order.
@@ -374,7 +393,8 @@ impl Tracker {
             "json" => true,
             _ => return Err(to_py_err(py, &Error::field(ErrorCode::InvalidArgument, "payload", "must be \"dict\" or \"json\""))),
         };
-        let input = event_input(py, event)?;
+        let keep = Kept::with_capacity(64);
+        let input = event_input(py, event, &keep)?;
         let inner = &self.inner;
         let result = if track {
             py.allow_threads(|| inner.track(&input, &options))
@@ -529,7 +549,8 @@ impl Tracker {
         script_src: Option<String>,
     ) -> PyResult<String> {
         // Each event is read in place by the core's parser, as in `build`.
-        let list = PyInput(events.clone());
+        let keep = Kept::with_capacity(64);
+        let list = PyInput::new(events.clone(), &keep);
         if !matches!(list.raw(), Ok(Raw::List)) {
             return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "events", "must be a list of event dicts")));
         }

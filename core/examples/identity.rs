@@ -230,21 +230,22 @@ fn main() {
     // Inputs the JSON parser would refuse (control characters in titles, odd prices),
     // set directly, to reach the encoders.
     let tracker = Tracker::new(Settings::from_json(settings()[0]).unwrap());
-    let base = EventInput::from_json(&events()[12].to_string()).unwrap();
+    let base_json = events()[12].to_string();
+    let base = EventInput::from_json(&base_json).unwrap();
     for title in HOSTILE {
         for price in [0.1, 1e14, 19.999, 1e21, 5e-7, 123_456_789.125, 0.0, 1e13, 9_999_999_999_999.99] {
             let mut input = base.clone();
             input.value = Some(price);
-            input.currency = Some((*title).to_string());
-            input.event_source_url = Some((*title).to_string());
+            input.currency = Some((*title).into());
+            input.event_source_url = Some((*title).into());
             for it in &mut input.items {
-                it.title = Some((*title).to_string());
-                it.category = Some(format!("{title}{title}"));
-                it.id = (*title).to_string();
+                it.title = Some((*title).into());
+                it.category = Some(format!("{title}{title}").into());
+                it.id = (*title).into();
                 it.price = Some(price);
             }
-            input.browser.user_agent = Some(format!("UA {title}"));
-            input.browser.ip = Some((*title).to_string());
+            input.browser.user_agent = Some(format!("UA {title}").into());
+            input.browser.ip = Some((*title).into());
             match tracker.build(&input, &BuildOptions { now: Some(NOW), ..Default::default() }) {
                 Ok(r) => record(&r.to_json_string()),
                 Err(e) => record(&format!("build error {e:?} {e}")),

@@ -58,7 +58,7 @@ fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Setti
     let mut normalized = String::with_capacity(64);
     // The values of each field (as `Customer::get`: the first entry of a field),
     // indexed by field, rather than a search of the list per field.
-    let mut by_field: [&[String]; Field::ALL.len()] = [&[]; Field::ALL.len()];
+    let mut by_field: [&[std::borrow::Cow<'_, str>]; Field::ALL.len()] = [&[]; Field::ALL.len()];
     for (field, values) in input.customer.values.iter().rev() {
         by_field[*field as usize] = values;
     }
@@ -135,7 +135,7 @@ pub fn event_payload(
     o.push('{');
     let mut first = !write_hashed_user_data(&mut o, input, settings);
     let b = &input.browser;
-    let fbc = b.fbc.clone().or_else(|| b.fbclid.as_deref().map(|id| fbc_from_fbclid(id, event_time)));
+    let fbc = b.fbc.as_deref().map(std::borrow::Cow::Borrowed).or_else(|| b.fbclid.as_deref().map(|id| fbc_from_fbclid(id, event_time).into()));
     for (key, value) in [
         ("client_ip_address", b.ip.as_deref()),
         ("client_user_agent", b.user_agent.as_deref()),
@@ -167,7 +167,7 @@ pub fn event_payload(
 
 /// The content id of `item` under the `content_id` mapping (callers checked it
 /// with [`EventInput::check_content_ids`]; an item without the mapped field keeps its `id`).
-fn mapped_id(item: &Item, mapping: ContentIdField) -> &str {
+fn mapped_id<'i>(item: &'i Item<'_>, mapping: ContentIdField) -> &'i str {
     match mapping {
         ContentIdField::Id => None,
         ContentIdField::Sku => item.sku.as_deref(),

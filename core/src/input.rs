@@ -81,33 +81,33 @@ pub struct Consent {
 
 /// One line item.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Item {
-    pub id: String,
+pub struct Item<'a> {
+    pub id: Cow<'a, str>,
     /// The shop SKU, when the `content_id` setting maps content ids to SKUs.
-    pub sku: Option<String>,
+    pub sku: Option<Cow<'a, str>>,
     /// The variant id, when the `content_id` setting maps content ids to variants.
-    pub variant_id: Option<String>,
+    pub variant_id: Option<Cow<'a, str>>,
     pub quantity: u32,
     pub price: Option<f64>,
-    pub title: Option<String>,
-    pub category: Option<String>,
+    pub title: Option<Cow<'a, str>>,
+    pub category: Option<Cow<'a, str>>,
 }
 
 /// Raw customer data. Personal data: `Debug` prints only which fields are present.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Customer {
+pub struct Customer<'a> {
     /// Raw values per field, in input order (multi-valued fields keep every value).
-    pub values: Vec<(Field, Vec<String>)>,
+    pub values: Vec<(Field, Vec<Cow<'a, str>>)>,
 }
 
-impl Customer {
+impl<'a> Customer<'a> {
     /// The raw values of `field`.
-    pub fn get(&self, field: Field) -> &[String] {
+    pub fn get(&self, field: Field) -> &[Cow<'a, str>] {
         self.values.iter().find(|(f, _)| *f == field).map(|(_, v)| v.as_slice()).unwrap_or(&[])
     }
 }
 
-impl fmt::Debug for Customer {
+impl fmt::Debug for Customer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let present: Vec<&str> = self.values.iter().map(|(k, _)| k.input_name()).collect();
         f.debug_struct("Customer").field("present", &present).finish_non_exhaustive()
@@ -116,15 +116,15 @@ impl fmt::Debug for Customer {
 
 /// Browser context. The IP address and user agent are personal data: `Debug` redacts them.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Browser {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub fbp: Option<String>,
-    pub fbc: Option<String>,
-    pub fbclid: Option<String>,
+pub struct Browser<'a> {
+    pub ip: Option<Cow<'a, str>>,
+    pub user_agent: Option<Cow<'a, str>>,
+    pub fbp: Option<Cow<'a, str>>,
+    pub fbc: Option<Cow<'a, str>>,
+    pub fbclid: Option<Cow<'a, str>>,
 }
 
-impl fmt::Debug for Browser {
+impl fmt::Debug for Browser<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Browser")
             .field("ip", &self.ip.as_ref().map(|_| "<redacted>"))
@@ -137,19 +137,24 @@ impl fmt::Debug for Browser {
 }
 
 /// A parsed, shape-checked event (times are checked by the tracker, which knows "now").
+///
+/// Its text borrows from what it was parsed from where it can (`'a`): the JSON
+/// text, a `serde_json::Value`, or (in the Python binding) the `str` objects of
+/// the event dict, so that parsing copies no string. [`EventInput::into_owned`]
+/// detaches it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct EventInput {
-    pub event_name: String,
+pub struct EventInput<'a> {
+    pub event_name: Cow<'a, str>,
     pub event_time: Option<i64>,
-    pub order_id: Option<String>,
-    pub event_id: Option<String>,
-    pub event_source_url: Option<String>,
+    pub order_id: Option<Cow<'a, str>>,
+    pub event_id: Option<Cow<'a, str>>,
+    pub event_source_url: Option<Cow<'a, str>>,
     /// ISO-4217, uppercase.
-    pub currency: Option<String>,
+    pub currency: Option<Cow<'a, str>>,
     pub value: Option<f64>,
-    pub items: Vec<Item>,
-    pub customer: Customer,
-    pub browser: Browser,
+    pub items: Vec<Item<'a>>,
+    pub customer: Customer<'a>,
+    pub browser: Browser<'a>,
     pub consent: Consent,
 }
 
@@ -202,6 +207,22 @@ pub enum Raw<'a> {
     Object,
 }
 
+impl Raw<'_> {
+    /// The same value, owning its text.
+    pub fn into_owned(self) -> Raw<'static> {
+        match self {
+            Raw::Null => Raw::Null,
+            Raw::Bool(b) => Raw::Bool(b),
+            Raw::Int(i) => Raw::Int(i),
+            Raw::UInt(u) => Raw::UInt(u),
+            Raw::Float(f) => Raw::Float(f),
+            Raw::Str(s) => Raw::Str(Cow::Owned(s.into_owned())),
+            Raw::List => Raw::List,
+            Raw::Object => Raw::Object,
+        }
+    }
+}
+
 /// Why a source could not read a value; the parser adds the field path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unreadable {
@@ -232,10 +253,11 @@ pub type Key<'k> = std::result::Result<&'k str, Unreadable>;
 
 /// Where event input is read from. Implemented here for `&serde_json::Value`
 /// and in the Python binding for Python objects. Cloning should be cheap (a
-/// reference, or a reference count).
-pub trait Source: Clone {
-    /// What this value is; strings are borrowed when the source allows it.
-    fn raw(&self) -> std::result::Result<Raw<'_>, Unreadable>;
+/// reference, or a reference count). `'a` is how long the strings it lends
+/// live: the parsed [`EventInput<'a>`] borrows them.
+pub trait Source<'a>: Clone {
+    /// What this value is; strings are borrowed for `'a` when the source allows it.
+    fn raw(&self) -> std::result::Result<Raw<'a>, Unreadable>;
     /// The number of items of a list (only called on [`Raw::List`]).
     fn list_len(&self) -> usize;
     /// Calls `f` on each item of a list, in order (only called on [`Raw::List`]).
@@ -245,9 +267,9 @@ pub trait Source: Clone {
     fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()>;
 }
 
-impl Source for &Value {
-    fn raw(&self) -> std::result::Result<Raw<'_>, Unreadable> {
-        Ok(match self {
+impl<'a> Source<'a> for &'a Value {
+    fn raw(&self) -> std::result::Result<Raw<'a>, Unreadable> {
+        Ok(match *self {
             Value::Null => Raw::Null,
             Value::Bool(b) => Raw::Bool(*b),
             Value::Number(n) => match (n.as_i64(), n.as_u64()) {
@@ -255,7 +277,7 @@ impl Source for &Value {
                 (None, Some(u)) => Raw::UInt(u),
                 (None, None) => Raw::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
-            Value::String(s) => Raw::Str(Cow::Borrowed(s)),
+            Value::String(s) => Raw::Str(Cow::Borrowed(s.as_str())),
             Value::Array(_) => Raw::List,
             Value::Object(_) => Raw::Object,
         })
@@ -281,12 +303,12 @@ impl Source for &Value {
 }
 
 /// Reads `v`, naming `path` when the source cannot.
-fn read<'v, S: Source>(v: &'v S, path: &str) -> Result<Raw<'v>> {
+fn read<'a, S: Source<'a>>(v: &S, path: &str) -> Result<Raw<'a>> {
     v.raw().map_err(|e| e.at(path))
 }
 
 /// The value of an optional field: absent and `null` are `None`.
-fn present<'v, S: Source>(v: Option<&'v S>, path: &str) -> Result<Option<Raw<'v>>> {
+fn present<'a, S: Source<'a>>(v: Option<&S>, path: &str) -> Result<Option<Raw<'a>>> {
     match v {
         None => Ok(None),
         Some(v) => match read(v, path)? {
@@ -299,7 +321,7 @@ fn present<'v, S: Source>(v: Option<&'v S>, path: &str) -> Result<Option<Raw<'v>
 /// The entries of the object `obj` (at `path`, keys prefixed with `prefix` in
 /// errors), one slot per name of `keys`; a key not in `keys` is an error. Every
 /// key is checked before any value is read, so an unknown field is reported first.
-fn slots<S: Source, const N: usize>(obj: &S, keys: &[&str; N], path: &str, prefix: &str) -> Result<[Option<S>; N]> {
+fn slots<'a, S: Source<'a>, const N: usize>(obj: &S, keys: &[&str; N], path: &str, prefix: &str) -> Result<[Option<S>; N]> {
     if !matches!(read(obj, path)?, Raw::Object) {
         return Err(Error::wrong_type(path, "an object"));
     }
@@ -318,26 +340,26 @@ fn slots<S: Source, const N: usize>(obj: &S, keys: &[&str; N], path: &str, prefi
 }
 
 /// Optional string, with a byte limit; `null` and absent are `None`.
-fn opt_str<S: Source>(v: Option<&S>, path: &str, max: usize) -> Result<Option<String>> {
+fn opt_str<'a, S: Source<'a>>(v: Option<&S>, path: &str, max: usize) -> Result<Option<Cow<'a, str>>> {
     match present(v, path)? {
         None => Ok(None),
         Some(Raw::Str(s)) => {
             if s.len() > max {
                 return Err(Error::field(ErrorCode::TooLarge, path, format!("must be at most {max} bytes")));
             }
-            Ok(Some(s.into_owned()))
+            Ok(Some(s))
         }
         Some(_) => Err(Error::wrong_type(path, "a string")),
     }
 }
 
 /// An identifier: string or integer, 1..=255 bytes, no control characters.
-fn opt_id<S: Source>(v: Option<&S>, path: &str) -> Result<Option<String>> {
+fn opt_id<'a, S: Source<'a>>(v: Option<&S>, path: &str) -> Result<Option<Cow<'a, str>>> {
     let s = match present(v, path)? {
         None => return Ok(None),
-        Some(Raw::Str(s)) => s.into_owned(),
-        Some(Raw::Int(i)) => i.to_string(),
-        Some(Raw::UInt(u)) => u.to_string(),
+        Some(Raw::Str(s)) => s,
+        Some(Raw::Int(i)) => Cow::Owned(i.to_string()),
+        Some(Raw::UInt(u)) => Cow::Owned(u.to_string()),
         Some(_) => return Err(Error::wrong_type(path, "a string or a whole number")),
     };
     check_id(&s, path)?;
@@ -364,7 +386,7 @@ pub(crate) fn check_id(s: &str, path: &str) -> Result<()> {
 }
 
 /// Money: a number or a decimal string; finite and not negative; absent and `null` are `None`.
-fn opt_money<S: Source>(v: Option<&S>, path: &str) -> Result<Option<f64>> {
+fn opt_money<'a, S: Source<'a>>(v: Option<&S>, path: &str) -> Result<Option<f64>> {
     let amount = match present(v, path)? {
         None => return Ok(None),
         Some(Raw::Int(i)) => i as f64,
@@ -464,19 +486,19 @@ pub(crate) fn is_valid_event_name(name: &str) -> bool {
 }
 
 /// One customer value within the size limit (`path` only built on error).
-fn customer_value(s: Cow<'_, str>, path: &dyn Fn() -> String) -> Result<String> {
+fn customer_value<'a>(s: Cow<'a, str>, path: &dyn Fn() -> String) -> Result<Cow<'a, str>> {
     if s.len() > MAX_CUSTOMER_VALUE_BYTES {
         return Err(Error::field(ErrorCode::TooLarge, path(), format!("must be at most {MAX_CUSTOMER_VALUE_BYTES} bytes")));
     }
-    Ok(s.into_owned())
+    Ok(s)
 }
 
-fn customer_values<S: Source>(v: &S, path: &str) -> Result<Vec<String>> {
+fn customer_values<'a, S: Source<'a>>(v: &S, path: &str) -> Result<Vec<Cow<'a, str>>> {
     match read(v, path)? {
         Raw::Null => Ok(Vec::new()),
         Raw::Str(s) => Ok(vec![customer_value(s, &|| path.to_string())?]),
-        Raw::Int(i) => Ok(vec![i.to_string()]),
-        Raw::UInt(u) => Ok(vec![u.to_string()]),
+        Raw::Int(i) => Ok(vec![Cow::Owned(i.to_string())]),
+        Raw::UInt(u) => Ok(vec![Cow::Owned(u.to_string())]),
         Raw::List => {
             if v.list_len() > MAX_CUSTOMER_VALUES {
                 return Err(Error::field(
@@ -501,9 +523,9 @@ fn customer_values<S: Source>(v: &S, path: &str) -> Result<Vec<String>> {
     }
 }
 
-impl EventInput {
-    /// Parses an event from JSON text.
-    pub fn from_json(text: &str) -> Result<EventInput> {
+impl<'a> EventInput<'a> {
+    /// Parses an event from JSON text; strings without escapes borrow from `text`.
+    pub fn from_json(text: &'a str) -> Result<EventInput<'a>> {
         if text.len() > MAX_INPUT_BYTES {
             return Err(Error::field(
                 ErrorCode::TooLarge,
@@ -511,23 +533,23 @@ impl EventInput {
                 format!("must be at most {MAX_INPUT_BYTES} bytes of JSON"),
             ));
         }
-        let tree: json::Json<'_> = serde_json::from_str(text).map_err(|e| json_syntax("event", &e))?;
-        EventInput::from_source(&&tree)
+        let tree: json::Json<'a> = serde_json::from_str(text).map_err(|e| json_syntax("event", &e))?;
+        EventInput::from_source(&json::Lend(&tree))
     }
 
-    /// Parses an event from a JSON value.
-    pub fn from_value(value: &Value) -> Result<EventInput> {
+    /// Parses an event from a JSON value; its strings are borrowed.
+    pub fn from_value(value: &'a Value) -> Result<EventInput<'a>> {
         EventInput::from_source(&value)
     }
 
     /// Parses an event from any [`Source`] (the one parser behind every face).
-    pub fn from_source<S: Source>(source: &S) -> Result<EventInput> {
+    pub fn from_source<S: Source<'a>>(source: &S) -> Result<EventInput<'a>> {
         let [name, time, order, id, url, currency, value, items, customer, browser, consent] =
             slots(source, &TOP_KEYS, "event", "")?;
 
         let event_name = match present(name.as_ref(), "event_name")? {
             None => return Err(Error::missing("event_name")),
-            Some(Raw::Str(s)) => s.into_owned(),
+            Some(Raw::Str(s)) => s,
             Some(_) => return Err(Error::wrong_type("event_name", "a string")),
         };
         if !is_valid_event_name(&event_name) {
@@ -563,11 +585,11 @@ impl EventInput {
         let currency = match opt_str(currency.as_ref(), "currency", 16)? {
             None => None,
             Some(c) => {
-                let c = c.trim();
+                let c = trim_cow(c);
                 if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
                     return Err(Error::invalid("currency", "must be an ISO-4217 code such as \"EUR\""));
                 }
-                Some(c.to_ascii_uppercase())
+                Some(if c.bytes().all(|b| b.is_ascii_uppercase()) { c } else { Cow::Owned(c.to_ascii_uppercase()) })
             }
         };
 
@@ -620,11 +642,8 @@ impl EventInput {
             None => Browser::default(),
             Some(b) => {
                 let [ip, user_agent, fbp, fbc, fbclid] = slots(b, &BROWSER_KEYS, "browser", "browser.")?;
-                let nonempty = |v: Option<S>, key: &str, max: usize| -> Result<Option<String>> {
-                    let v = opt_str(v.as_ref(), key, max)
-                        .map_err(|e| e.within("browser."))?
-                        .map(|s| if s.trim().len() == s.len() { s } else { s.trim().to_string() })
-                        .filter(|s| !s.is_empty());
+                let nonempty = |v: Option<S>, key: &str, max: usize| -> Result<Option<Cow<'a, str>>> {
+                    let v = opt_str(v.as_ref(), key, max).map_err(|e| e.within("browser."))?.map(trim_cow).filter(|s| !s.is_empty());
                     if let Some(s) = &v {
                         if has_control(s) {
                             return Err(Error::invalid(format!("browser.{key}"), "must not contain control characters"));
@@ -713,17 +732,65 @@ impl EventInput {
 
     /// Whether this is one of Meta's standard events (else `trackCustom`).
     pub fn is_standard(&self) -> bool {
-        STANDARD_EVENTS.contains(&self.event_name.as_str())
+        STANDARD_EVENTS.contains(&self.event_name.as_ref())
+    }
+
+    /// The same event, owning all its text (to keep it beyond what it was parsed from).
+    pub fn into_owned(self) -> EventInput<'static> {
+        let own = |s: Cow<'a, str>| -> Cow<'static, str> { Cow::Owned(s.into_owned()) };
+        let own_opt = |s: Option<Cow<'a, str>>| s.map(own);
+        EventInput {
+            event_name: own(self.event_name),
+            event_time: self.event_time,
+            order_id: own_opt(self.order_id),
+            event_id: own_opt(self.event_id),
+            event_source_url: own_opt(self.event_source_url),
+            currency: own_opt(self.currency),
+            value: self.value,
+            items: self
+                .items
+                .into_iter()
+                .map(|i| Item {
+                    id: own(i.id),
+                    sku: own_opt(i.sku),
+                    variant_id: own_opt(i.variant_id),
+                    quantity: i.quantity,
+                    price: i.price,
+                    title: own_opt(i.title),
+                    category: own_opt(i.category),
+                })
+                .collect(),
+            customer: Customer {
+                values: self.customer.values.into_iter().map(|(f, v)| (f, v.into_iter().map(own).collect())).collect(),
+            },
+            browser: Browser {
+                ip: own_opt(self.browser.ip),
+                user_agent: own_opt(self.browser.user_agent),
+                fbp: own_opt(self.browser.fbp),
+                fbc: own_opt(self.browser.fbc),
+                fbclid: own_opt(self.browser.fbclid),
+            },
+            consent: self.consent,
+        }
     }
 }
 
-impl Item {
+/// `s` without surrounding whitespace, still borrowed when it was.
+fn trim_cow(s: Cow<'_, str>) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+        Cow::Owned(o) if o.trim().len() == o.len() => Cow::Owned(o),
+        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+    }
+}
+
+impl Item<'_> {
     /// Meta's content id of this item under `mapping` (the `content_id` setting);
     /// a missing mapped field is an error naming `items[i].sku` / `items[i].variant_id`.
     pub fn content_id(&self, mapping: crate::catalog::ContentIdField, i: usize) -> Result<&str> {
         use crate::catalog::ContentIdField as C;
         let (value, name) = match mapping {
-            C::Id => (Some(self.id.as_str()), "id"),
+            C::Id => (Some(self.id.as_ref()), "id"),
             C::Sku => (self.sku.as_deref(), "sku"),
             C::VariantId => (self.variant_id.as_deref(), "variant_id"),
         };
@@ -733,7 +800,7 @@ impl Item {
     }
 }
 
-impl EventInput {
+impl EventInput<'_> {
     /// Checks that every item has the field the `content_id` setting maps to.
     pub fn check_content_ids(&self, mapping: crate::catalog::ContentIdField) -> Result<()> {
         for (i, item) in self.items.iter().enumerate() {
@@ -751,13 +818,13 @@ fn unix_seconds(f: f64) -> Result<i64> {
     Ok(f.trunc() as i64)
 }
 
-fn parse_item<S: Source>(raw: &S, i: usize) -> Result<Item> {
+fn parse_item<'a, S: Source<'a>>(raw: &S, i: usize) -> Result<Item<'a>> {
     // Paths are built only on the error path: `items[3].price` (and `items[3]`
     // itself, from the empty path, when it is not an object).
     parse_item_fields(raw).map_err(|e| e.within(&format!("items[{i}].")))
 }
 
-fn parse_item_fields<S: Source>(raw: &S) -> Result<Item> {
+fn parse_item_fields<'a, S: Source<'a>>(raw: &S) -> Result<Item<'a>> {
     let [id, sku, variant_id, quantity, price, title, category] = slots(raw, &ITEM_KEYS, "", "")?;
     let id = opt_id(id.as_ref(), "id")?.ok_or_else(|| Error::missing("id"))?;
     let quantity = match present(quantity.as_ref(), "quantity")? {
@@ -801,11 +868,30 @@ pub fn check_event_time(event_time: i64, now: i64) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn parse(json: &str) -> Result<EventInput> {
+    fn parse(json: &str) -> Result<EventInput<'_>> {
         EventInput::from_json(json)
     }
     fn err(json: &str) -> Error {
         parse(json).unwrap_err()
+    }
+
+    #[test]
+    fn text_is_borrowed_from_the_json_unless_it_had_escapes() {
+        let text = r#"{"event_name":"Purchase","order_id":"A-1","currency":"eur","value":"1.00","event_source_url":"https://shop.example/\u0074hanks",
+            "items":[{"id":"SKU-1","title":"caf\u00e9"}],"customer":{"email":"jane@example.com"},"browser":{"user_agent":" UA "}}"#;
+        let e = EventInput::from_json(text).unwrap();
+        let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
+        assert!(borrowed(&e.event_name) && e.order_id.as_ref().is_some_and(borrowed) && borrowed(&e.items[0].id));
+        assert!(borrowed(&e.customer.get(Field::Email)[0]));
+        // Trimmed in place: still a slice of the text.
+        assert!(e.browser.user_agent.as_ref().is_some_and(|u| borrowed(u) && u == "UA"));
+        // "eur" needed upper-casing; the escaped strings were decoded.
+        assert!(!e.currency.as_ref().is_some_and(borrowed) && e.currency.as_deref() == Some("EUR"));
+        assert_eq!(e.event_source_url.as_deref(), Some("https://shop.example/thanks"));
+        assert_eq!(e.items[0].title.as_deref(), Some("café"));
+        // Detached, it is the same event.
+        let owned: EventInput<'static> = e.clone().into_owned();
+        assert_eq!(owned, e);
     }
 
     #[test]
@@ -872,7 +958,7 @@ mod tests {
         assert_eq!(e.order_id.as_deref(), Some("18446744073709551615"));
         assert_eq!(e.event_time, Some(1_732_790_000));
         assert_eq!(e.customer.get(crate::normalize::Field::Zip), ["12345".to_string()]);
-        assert_eq!((e.items[0].id.as_str(), e.items[0].price), ("7", Some(3.0)));
+        assert_eq!((e.items[0].id.as_ref(), e.items[0].price), ("7", Some(3.0)));
         // null is absent everywhere.
         let e = parse(r#"{"event_name":"Lead","items":null,"customer":null,"browser":null,"consent":null,"value":null,"currency":null}"#).unwrap();
         assert!(e.items.is_empty() && e.customer.values.is_empty() && e.value.is_none());

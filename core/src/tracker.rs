@@ -512,7 +512,7 @@ impl Tracker {
 
         Ok(BuildResult {
             event_id,
-            event_name: input.event_name.clone(),
+            event_name: input.event_name.to_string(),
             event_time,
             pixel_html,
             pixel: decision.pixel,
@@ -597,7 +597,7 @@ impl Tracker {
                 }
                 Ok(derived)
             }
-            (None, Some(given)) => Ok(given.clone()),
+            (None, Some(given)) => Ok(given.to_string()),
             (None, None) => Ok(dedup::random_event_id()),
         }
     }

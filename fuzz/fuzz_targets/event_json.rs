@@ -104,8 +104,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let parsed = EventInput::from_json(text);
     if let Ok(value) = serde_json::from_str::<Value>(text) {
-        let key = |r: &Result<EventInput, convtrack_core::Error>| match r {
-            Ok(e) => Ok(e.clone()),
+        let key = |r: &Result<EventInput<'_>, convtrack_core::Error>| match r {
+            Ok(e) => Ok(e.clone().into_owned()),
             Err(e) => Err((e.code(), e.field_name().map(str::to_owned))),
         };
         assert_eq!(key(&parsed), key(&EventInput::from_value(&value)), "the JSON tree and serde_json::Value disagree");

@@ -157,7 +157,7 @@ pub fn check_records<E: RecordSource + ?Sized, P: RecordSource + ?Sized>(
                     .map_err(|_| Error::field(ErrorCode::InvalidUtf8, "line", "is not valid UTF-8"))
                     .and_then(EventInput::from_json)
             }
-            Record::Value(v) => EventInput::from_value(&v),
+            Record::Value(v) => EventInput::from_value(&v).map(EventInput::into_owned),
             Record::Invalid(e) => Err(e),
         };
         report.events += 1;

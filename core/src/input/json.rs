@@ -42,43 +42,77 @@ impl<'a> Json<'a> {
     }
 }
 
-impl Source for &Json<'_> {
-    fn raw(&self) -> std::result::Result<Raw<'_>, Unreadable> {
-        Ok(match self {
+/// Reads the tree for as long as the tree lives (`'r`): every string is lent
+/// from the tree. What the Python binding converts the payload from.
+impl<'r> Source<'r> for &'r Json<'_> {
+    fn raw(&self) -> std::result::Result<Raw<'r>, Unreadable> {
+        Ok(match *self {
             Json::Null => Raw::Null,
             Json::Bool(b) => Raw::Bool(*b),
             Json::Int(i) => Raw::Int(*i),
             Json::UInt(u) => Raw::UInt(*u),
             Json::Float(f) => Raw::Float(*f),
-            Json::Str(s) => Raw::Str(Cow::Borrowed(s)),
+            Json::Str(s) => Raw::Str(Cow::Borrowed(s.as_ref())),
             Json::List(_) => Raw::List,
             Json::Object(_) => Raw::Object,
         })
     }
 
     fn list_len(&self) -> usize {
-        match self {
-            Json::List(items) => items.len(),
-            _ => 0,
-        }
+        self.items().len()
     }
 
     fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<()>) -> Result<()> {
-        if let Json::List(items) = self {
-            for (i, v) in items.iter().enumerate() {
-                f(i, v)?;
-            }
-        }
-        Ok(())
+        self.items().iter().enumerate().try_for_each(|(i, v)| f(i, v))
     }
 
     fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
-        if let Json::Object(entries) = self {
-            for (k, v) in entries {
-                f(Ok(k), v)?;
-            }
+        self.entries().iter().try_for_each(|(k, v)| f(Ok(k), v))
+    }
+}
+
+/// Reads the tree lending strings from the JSON text itself (`'a`), so that a
+/// parsed event outlives the tree: a string the text holds as is stays
+/// borrowed; one that had escapes (rare) is copied out of the tree.
+#[derive(Clone, Copy)]
+pub struct Lend<'r, 'a>(pub &'r Json<'a>);
+
+impl<'a> Source<'a> for Lend<'_, 'a> {
+    fn raw(&self) -> std::result::Result<Raw<'a>, Unreadable> {
+        match self.0 {
+            Json::Str(Cow::Borrowed(s)) => Ok(Raw::Str(Cow::Borrowed(s))),
+            other => other.raw().map(Raw::into_owned),
         }
-        Ok(())
+    }
+
+    fn list_len(&self) -> usize {
+        self.0.items().len()
+    }
+
+    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<()>) -> Result<()> {
+        self.0.items().iter().enumerate().try_for_each(|(i, v)| f(i, Lend(v)))
+    }
+
+    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
+        self.0.entries().iter().try_for_each(|(k, v)| f(Ok(k), Lend(v)))
+    }
+}
+
+impl<'a> Json<'a> {
+    /// The items of a list (none for any other value).
+    fn items(&self) -> &[Json<'a>] {
+        match self {
+            Json::List(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// The entries of an object (none for any other value).
+    fn entries(&self) -> &[(Cow<'a, str>, Json<'a>)] {
+        match self {
+            Json::Object(entries) => entries,
+            _ => &[],
+        }
     }
 }
 
