@@ -64,10 +64,11 @@ final class FpmTest extends TestCase
 
     public function testPreloadedScopeIsInheritedFromTheMaster(): void
     {
+        $text = Tracker::preloadHeader(); // before mkdir: it throws when the library is not found
         $dir = sys_get_temp_dir() . '/convtrack-preload-' . bin2hex(random_bytes(6));
         mkdir($dir, 0700);
         $header = "$dir/convtrack-ffi.h";
-        file_put_contents($header, Tracker::preloadHeader());
+        file_put_contents($header, $text);
         $ini = [
             'ffi.enable' => 'preload', // production setting: only preloaded code may use the FFI API
             'ffi.preload' => $header,
