@@ -17,9 +17,10 @@ test: deps rust-test header-check c-test valgrind php-test python-test celery-te
 
 # System packages the tests need (CI machines start fresh; we are root there).
 deps:
-	@if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$$' || ! command -v phpunit >/dev/null; then \
-	  echo "installing php-cli and phpunit (for the PHP FFI and package tests)"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli phpunit) >/dev/null; \
+	@if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$$' || ! command -v phpunit >/dev/null \
+	    || ! ls /usr/sbin/php-fpm* >/dev/null 2>&1; then \
+	  echo "installing php-cli, php-fpm and phpunit (for the PHP FFI and package tests; FpmTest runs a real php-fpm)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli php-fpm phpunit) >/dev/null; \
 	fi
 	@command -v gcc >/dev/null && command -v g++ >/dev/null
 

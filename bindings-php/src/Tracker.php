@@ -17,8 +17,14 @@ use FFI\CData;
  */
 final class Tracker
 {
+    /** The FFI scope name of the preload header (preloadHeader()). */
+    public const FFI_SCOPE = 'convtrack';
+
     /** @var array<string, FFI> one FFI instance per library path */
     private static array $ffis = [];
+
+    /** @var FFI|false|null the preloaded scope; false: not looked up yet, null: none */
+    private static FFI|false|null $scope = false;
 
     private FFI $ffi;
     private ?CData $handle;
@@ -147,7 +153,11 @@ final class Tracker
         throw new NotConfiguredException('header: convtrack_php.h not found (set CONVTRACK_HEADER)', 401);
     }
 
-    private static function ffi(?string $libPath): FFI
+    /**
+     * The library's path: $libPath, else env CONVTRACK_LIB, else the first of libraryCandidates() that exists.
+     * @throws NotConfiguredException when none is found
+     */
+    public static function libraryPath(?string $libPath = null): string
     {
         if ($libPath === null) {
             $env = getenv('CONVTRACK_LIB');
@@ -165,12 +175,65 @@ final class Tracker
         if ($libPath === null || !is_file($libPath)) {
             throw new NotConfiguredException('library: libconvtrack not found (pass $libPath or set CONVTRACK_LIB)', 401);
         }
-        $key = realpath($libPath) ?: $libPath;
+        return realpath($libPath) ?: $libPath;
+    }
+
+    /**
+     * The header for php.ini's `ffi.preload`: convtrack_php.h with `FFI_SCOPE "convtrack"` and `FFI_LIB` set to the
+     * library's absolute path. Write it to a file once at deploy time (bin/preload-header.php does). With it preloaded,
+     * every worker inherits the library from the php-fpm master and Tracker uses FFI::scope('convtrack') (no header
+     * parsing per request); see docs/php-ffi.md.
+     */
+    public static function preloadHeader(?string $libPath = null): string
+    {
+        $lib = self::libraryPath($libPath);
+        if (strpbrk($lib, "\"\\") !== false || preg_match('/[\x00-\x1f]/', $lib) === 1) {
+            throw new ArgumentException('library: path cannot be written into a C string literal', 102);
+        }
+        $header = (string) file_get_contents(self::headerPath());
+        return "#define FFI_SCOPE \"" . self::FFI_SCOPE . "\"\n#define FFI_LIB \"$lib\"\n" . $header;
+    }
+
+    /**
+     * Pays the library's one-time start-up cost now (about 100 ms: the phone number metadata is parsed on first use)
+     * by hashing one placeholder phone number. Optional: without it the first event with a phone number in each
+     * process pays it. Under php-fpm the library and this work survive from request to request in a worker
+     * (docs/php-ffi.md), so calling it is useful once per process before latency matters, e.g. in an opcache.preload
+     * script that runs in the php-fpm master; calling it again costs a few microseconds.
+     */
+    public static function warmUp(?string $libPath = null): void
+    {
+        self::hash('phone', '030 12345678', 'DE', $libPath);
+    }
+
+    private static function ffi(?string $libPath): FFI
+    {
+        if ($libPath === null) {
+            $preloaded = self::preloaded();
+            if ($preloaded !== null) {
+                return $preloaded;
+            }
+        }
+        $key = self::libraryPath($libPath);
         if (!isset(self::$ffis[$key])) {
             $header = file_get_contents(self::headerPath());
             self::$ffis[$key] = FFI::cdef((string) $header, $key);
         }
         return self::$ffis[$key];
+    }
+
+    /** The library php.ini preloaded (`ffi.preload` with preloadHeader()), or null; looked up once per request. */
+    private static function preloaded(): ?FFI
+    {
+        if (self::$scope === false) {
+            try {
+                self::$scope = FFI::scope(self::FFI_SCOPE);
+            } catch (\FFI\Exception) {
+                // Not preloaded, or FFI::scope not allowed here (ffi.enable=preload outside preloaded code).
+                self::$scope = null;
+            }
+        }
+        return self::$scope;
     }
 
     private function handle(): CData
