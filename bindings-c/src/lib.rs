@@ -531,8 +531,9 @@ unsafe fn event_call(
 /// I/O, nothing is sent or stored.
 ///
 /// `options_json` (optional: NULL or length 0) is `{"now": <unix seconds>,
-/// "nonce": "<CSP nonce>", "script_src": "<fbevents.js URL>"}`, every key
-/// optional.
+/// "nonce": "<CSP nonce>", "script_src": "<fbevents.js URL>", "server_only":
+/// false}`, every key optional. `"server_only": true` skips the pixel snippet
+/// (`pixel_html` is `""`) for events no page renders, such as webhooks.
 ///
 /// On success `*out` receives the result as JSON (schema 1):
 /// `{"schema":1, "event_id", "event_name", "event_time", "server": "send"|"blocked",

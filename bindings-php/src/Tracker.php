@@ -62,7 +62,8 @@ final class Tracker
     /**
      * Builds the event without queueing it: ['event_id', 'server' => 'send'|'blocked', 'reason', 'payload', 'pixel_html', ...].
      * @param array<string, mixed>|string $event event input as an array or a JSON string
-     * @param array<string, mixed> $options e.g. ['nonce' => $cspNonce, 'now' => $unixSeconds]
+     * @param array<string, mixed> $options e.g. ['nonce' => $cspNonce, 'now' => $unixSeconds];
+     *        ['server_only' => true] skips the pixel snippet (webhooks: no page to render)
      * @return array<string, mixed>
      */
     public function build(array|string $event, array $options = []): array

@@ -197,11 +197,22 @@ fn source_to_py<'py, 's, S: Source<'s>>(py: Python<'py>, v: &S) -> PyResult<Boun
 fn result_to_py<'py>(py: Python<'py>, r: &convtrack_core::BuildResult, payload_as_text: bool) -> PyResult<Bound<'py, PyAny>> {
     use convtrack_core::tracker::ResultField;
     // The keys as interned Python strings, made once: `fields()` is a fixed array,
-    // so its keys are the same at the same positions in every result.
-    static KEYS: pyo3::sync::GILOnceCell<Vec<Py<PyString>>> = pyo3::sync::GILOnceCell::new();
+    // so its keys are the same at the same positions in every result. Each result
+    // starts as a copy of a dict holding every key (values None): CPython copies
+    // such a dict's key table whole, and then each value replaces one in place,
+    // with no insertion and no resize (about half the cost of inserting 10 keys).
+    static KEYS: pyo3::sync::GILOnceCell<(Vec<Py<PyString>>, Py<PyDict>)> = pyo3::sync::GILOnceCell::new();
     let fields = r.fields();
-    let keys = KEYS.get_or_init(py, || fields.iter().map(|(k, _)| PyString::intern(py, k).unbind()).collect());
-    let d = PyDict::new(py);
+    let (keys, template) = KEYS.get_or_try_init(py, || -> PyResult<_> {
+        let keys: Vec<Py<PyString>> = fields.iter().map(|(k, _)| PyString::intern(py, k).unbind()).collect();
+        let template = PyDict::new(py);
+        for key in &keys {
+            template.set_item(key, py.None())?;
+        }
+        template.set_item(pyo3::intern!(py, "payload"), py.None())?;
+        Ok((keys, template.unbind()))
+    })?;
+    let d = template.bind(py).copy()?;
     for ((name, field), key) in fields.into_iter().zip(keys) {
         let key = key.bind(py);
         debug_assert!(key.to_str().is_ok_and(|k| k == name));
@@ -295,9 +306,6 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
         if obj.downcast::<PyDict>().is_ok() {
             return Ok(Raw::Object);
         }
-        if obj.downcast::<PyList>().is_ok() || obj.downcast::<PyTuple>().is_ok() {
-            return Ok(Raw::List);
-        }
         if let Ok(b) = obj.downcast::<PyBool>() {
             return Ok(Raw::Bool(b.is_true()));
         }
@@ -306,6 +314,9 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
                 return Ok(Raw::Int(v));
             }
             return i.extract::<u64>().map(Raw::UInt).map_err(|_| Unreadable::IntOutOfRange);
+        }
+        if obj.downcast::<PyList>().is_ok() || obj.downcast::<PyTuple>().is_ok() {
+            return Ok(Raw::List);
         }
         if let Ok(f) = obj.downcast::<PyFloat>() {
             let v = f.value();
@@ -441,7 +452,11 @@ impl Tracker {
     /// Builds one event (pure, no I/O): returns a dict with `event_id`, `server`,
     /// `reason`, `pixel`, `pixel_html` and `payload` (a dict, or with `payload="json"`
     /// the JSON text exactly as it would be sent, which skips building Python objects).
-    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict"))]
+    /// `server_only=True` skips the pixel snippet (`pixel_html` is `""`): for events no
+    /// page renders, such as a payment provider's webhook.
+    // One Rust argument per Python keyword argument: the signature is the Python API.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict", server_only=false))]
     fn build<'py>(
         &self,
         py: Python<'py>,
@@ -450,15 +465,18 @@ impl Tracker {
         nonce: Option<String>,
         script_src: Option<String>,
         payload: &str,
+        server_only: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.run(py, event, BuildOptions { now, nonce, script_src }, false, payload)
+        self.run(py, event, BuildOptions { now, nonce, script_src, server_only }, false, payload)
     }
 
     /// `build` plus a durable enqueue (needs `outbox_path`): `server` is `queued`,
     /// `duplicate` or `blocked`. No network I/O on the calling thread.
     /// With `sender="celery"`, a queued event is then handed to Celery
     /// (`convtrack.celery.handoff_after_track`); if the broker is down it stays queued.
-    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict"))]
+    // One Rust argument per Python keyword argument: the signature is the Python API.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict", server_only=false))]
     fn track<'py>(
         slf: &Bound<'py, Self>,
         py: Python<'py>,
@@ -467,9 +485,10 @@ impl Tracker {
         nonce: Option<String>,
         script_src: Option<String>,
         payload: &str,
+        server_only: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let this = slf.get();
-        let result = this.run(py, event, BuildOptions { now, nonce, script_src }, true, payload)?;
+        let result = this.run(py, event, BuildOptions { now, nonce, script_src, server_only }, true, payload)?;
         if this.inner.settings().sender == SenderMode::Celery {
             let queued = result.get_item("server").ok().is_some_and(|s| s.eq("queued").unwrap_or(false));
             if queued {
@@ -560,7 +579,7 @@ impl Tracker {
             Ok(())
         })
         .map_err(|e| to_py_err(py, &e))?;
-        self.inner.page_snippet(&inputs, &BuildOptions { now, nonce, script_src }).map_err(|e| to_py_err(py, &e))
+        self.inner.page_snippet(&inputs, &BuildOptions { now, nonce, script_src, server_only: false }).map_err(|e| to_py_err(py, &e))
     }
 
     /// Delivers queued events now, waiting at most `timeout` seconds (the GIL is released).

@@ -174,6 +174,16 @@ const TOP_KEYS: [&str; 11] = [
 const ITEM_KEYS: [&str; 7] = ["id", "sku", "variant_id", "quantity", "price", "title", "category"];
 const BROWSER_KEYS: [&str; 5] = ["ip", "user_agent", "fbp", "fbc", "fbclid"];
 const CONSENT_KEYS: [&str; 2] = ["marketing", "ldu"];
+/// The input names of [`crate::settings::CUSTOMER_FIELDS`], in the same order.
+const CUSTOMER_KEYS: [&str; crate::settings::CUSTOMER_FIELDS.len()] = {
+    let mut names = [""; crate::settings::CUSTOMER_FIELDS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = crate::settings::CUSTOMER_FIELDS[i].input_name();
+        i += 1;
+    }
+    names
+};
 
 /// The JSON type of a value, for messages.
 pub fn json_type_name(v: &Value) -> &'static str {
@@ -328,7 +338,7 @@ fn slots<'a, S: Source<'a>, const N: usize>(obj: &S, keys: &[&str; N], path: &st
     let mut out: [Option<S>; N] = std::array::from_fn(|_| None);
     obj.each_entry(&mut |key, value| {
         let key = key.map_err(|e| e.at(path))?;
-        match keys.iter().position(|k| *k == key) {
+        match key_index(keys, key) {
             Some(i) => {
                 out[i] = Some(value);
                 Ok(())
@@ -337,6 +347,13 @@ fn slots<'a, S: Source<'a>, const N: usize>(obj: &S, keys: &[&str; N], path: &st
         }
     })?;
     Ok(out)
+}
+
+/// The position of `key` in `keys`. Most names differ in length or first
+/// letter, so those are compared before the bytes.
+fn key_index(keys: &[&str], key: &str) -> Option<usize> {
+    let first = key.as_bytes().first();
+    keys.iter().position(|k| k.len() == key.len() && k.as_bytes().first() == first && *k == key)
 }
 
 /// Optional string, with a byte limit; `null` and absent are `None`.
@@ -623,10 +640,8 @@ impl<'a> EventInput<'a> {
                 let mut values = Vec::with_capacity(crate::settings::CUSTOMER_FIELDS.len());
                 c.each_entry(&mut |key, raw| {
                     let key = key.map_err(|e| e.at("customer"))?;
-                    let field = crate::settings::CUSTOMER_FIELDS
-                        .iter()
-                        .copied()
-                        .find(|f| f.input_name() == key)
+                    let field = key_index(&CUSTOMER_KEYS, key)
+                        .map(|i| crate::settings::CUSTOMER_FIELDS[i])
                         .ok_or_else(|| Error::field(ErrorCode::UnknownField, crate::error::key_path("customer.", key), "is not a known field"))?;
                     let vals = customer_values(&raw, field.input_name()).map_err(|e| e.within("customer."))?;
                     if !vals.is_empty() {

@@ -28,10 +28,15 @@ pub struct BuildOptions {
     pub nonce: Option<String>,
     /// Where the page loads `fbevents.js` from (default: Meta's CDN).
     pub script_src: Option<String>,
+    /// Build only the server copy: no pixel snippet (`pixel_html` is empty). For
+    /// events no page will render: a payment provider's webhook, a renewal, a
+    /// back-office order. The payload and event id are the same as a full build's.
+    pub server_only: bool,
 }
 
 impl BuildOptions {
-    /// Parses `{"now": N, "nonce": "...", "script_src": "..."}`; every key optional.
+    /// Parses `{"now": N, "nonce": "...", "script_src": "...", "server_only": false}`;
+    /// every key optional.
     pub fn from_json(text: &str) -> Result<BuildOptions> {
         let v: Value = serde_json::from_str(text).map_err(|e| json_syntax("options", &e))?;
         BuildOptions::from_value(&v)
@@ -54,7 +59,9 @@ impl BuildOptions {
                 }
                 ("nonce", Value::String(s)) => o.nonce = Some(s.clone()),
                 ("script_src", Value::String(s)) => o.script_src = Some(s.clone()),
+                ("server_only", Value::Bool(b)) => o.server_only = *b,
                 ("now", _) => return Err(Error::wrong_type(&path, "whole Unix seconds")),
+                ("server_only", _) => return Err(Error::wrong_type(&path, "true or false")),
                 ("nonce" | "script_src", _) => return Err(Error::wrong_type(&path, "a string")),
                 _ => return Err(Error::field(ErrorCode::UnknownField, &path, "is not a known option")),
             }
@@ -482,14 +489,17 @@ impl Tracker {
         // The snippet is written up to this event's parameters; the parameters go
         // straight into it, in the same pass as the payload's custom_data.
         let standard = input.is_standard();
-        let mut snippet = pixel::begin(
-            &self.settings.pixel_id,
-            decision.pixel,
-            decision.ldu,
-            standard && input.event_name == "PageView",
-            &PixelOptions { nonce: options.nonce.as_deref(), script_src: options.script_src.as_deref() },
-            256 + input.items.len() * 160,
-        )?;
+        let mut snippet = match options.server_only {
+            true => None,
+            false => pixel::begin(
+                &self.settings.pixel_id,
+                decision.pixel,
+                decision.ldu,
+                standard && input.event_name == "PageView",
+                &PixelOptions { nonce: options.nonce.as_deref(), script_src: options.script_src.as_deref() },
+                256 + input.items.len() * 160,
+            )?,
+        };
         if let Some(s) = snippet.as_mut() {
             pixel::push_event_start(s, &input.event_name, standard);
         }
@@ -530,6 +540,9 @@ impl Tracker {
     /// if any event has it; with no event it is the base code and a page view under
     /// the merchant's default consent. Errors name the event: `events[1].order_id`.
     pub fn page_snippet(&self, inputs: &[EventInput], options: &BuildOptions) -> Result<String> {
+        if options.server_only {
+            return Err(Error::field(ErrorCode::InvalidArgument, "options.server_only", "does not apply to a page snippet"));
+        }
         let now = options.now.unwrap_or_else(unix_now);
         let mut prepared = Vec::with_capacity(inputs.len());
         let (mut page, mut ldu) = match inputs.is_empty() {

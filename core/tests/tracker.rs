@@ -334,3 +334,24 @@ fn result_text_is_the_json_shape_with_the_payload_as_written() {
         assert_eq!(r.to_json_string(), r.to_json().to_string());
     }
 }
+
+#[test]
+fn server_only_builds_the_same_server_copy_without_a_snippet() {
+    let t = tracker(json!({}));
+    let event = purchase().to_string();
+    let full = t.build_json(&event, &BuildOptions { now: Some(NOW), ..Default::default() }).unwrap();
+    let opts = BuildOptions::from_json(&format!(r#"{{"now": {NOW}, "server_only": true}}"#)).unwrap();
+    let server = t.build_json(&event, &opts).unwrap();
+    assert!(full.pixel_html.contains("fbq('track'") && server.pixel_html.is_empty());
+    assert_eq!(server.payload.as_ref().map(|p| p.as_str()), full.payload.as_ref().map(|p| p.as_str()));
+    assert_eq!((&server.event_id, server.server, server.pixel), (&full.event_id, full.server, full.pixel));
+    // A blocked event: nothing at all to render or send.
+    let denied = purchase().to_string().replace("\"granted\"", "\"denied\"");
+    let blocked = t.build_json(&denied, &opts).unwrap();
+    assert!(blocked.payload.is_none() && blocked.pixel_html.is_empty());
+    // The option is typed, and a page snippet has no server copy to build.
+    let e = BuildOptions::from_json(r#"{"server_only": "yes"}"#).unwrap_err();
+    assert_eq!((e.code(), e.field_name()), (ErrorCode::WrongType, Some("options.server_only")));
+    let e = t.page_snippet_json("[]", &opts).unwrap_err();
+    assert_eq!((e.code(), e.field_name()), (ErrorCode::InvalidArgument, Some("options.server_only")));
+}

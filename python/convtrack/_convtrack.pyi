@@ -47,6 +47,7 @@ class Tracker:
         nonce: Optional[str] = None,
         script_src: Optional[str] = None,
         payload: Literal["dict", "json"] = "dict",
+        server_only: bool = False,
     ) -> dict[str, Any]: ...
     def track(
         self,
@@ -56,6 +57,7 @@ class Tracker:
         nonce: Optional[str] = None,
         script_src: Optional[str] = None,
         payload: Literal["dict", "json"] = "dict",
+        server_only: bool = False,
     ) -> dict[str, Any]: ...
     def page_snippet(
         self,

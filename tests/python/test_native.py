@@ -133,6 +133,20 @@ def test_payload_as_json_text_is_what_would_be_sent(purchase):
     assert e.value.field == "payload"
 
 
+def test_server_only_is_the_same_server_copy_without_a_snippet(purchase, tmp_path):
+    # A payment provider's webhook: no page to render, only the server copy.
+    t = tracker(outbox_path=str(tmp_path / "outbox.db"), sender="manual")
+    full = t.build(purchase, payload="json")
+    server = t.build(purchase, payload="json", server_only=True)
+    assert "fbq('track'" in full["pixel_html"] and server["pixel_html"] == ""
+    assert server["payload"] == full["payload"] and server["event_id"] == full["event_id"]
+    queued = t.track(purchase, server_only=True)
+    assert queued["server"] == "queued" and queued["pixel_html"] == ""
+    assert t.track(purchase)["server"] == "duplicate"  # the same event, whichever way it came
+    with pytest.raises(TypeError):
+        t.build(purchase, server_only="yes")
+
+
 def test_hostile_title_stays_data(purchase):
     html = tracker().build(purchase)["pixel_html"]
     assert html.count("<script") == 1 and html.count("</script>") == 1

@@ -66,7 +66,7 @@ impl Field {
     ];
 
     /// Meta's key in `user_data` (`em`, `ph`, `fn`, ...).
-    pub fn meta_key(self) -> &'static str {
+    pub const fn meta_key(self) -> &'static str {
         match self {
             Field::Email => "em",
             Field::Phone => "ph",
@@ -90,7 +90,7 @@ impl Field {
 
     /// The shop-terms name used in event input (`customer.email`, ...).
     /// Derived fields have no input name of their own and use their Meta key.
-    pub fn input_name(self) -> &'static str {
+    pub const fn input_name(self) -> &'static str {
         match self {
             Field::Email => "email",
             Field::Phone => "phone",
