@@ -71,6 +71,12 @@ extern "C" {
 // Never NULL; do not free it. Thread-safe.
 const char *convtrack_version(void);
 
+// Does the library's one-time start-up work now (about 100 ms: the phone number
+// metadata is loaded on first use) instead of in the first event with a phone
+// number. Optional; idempotent (microseconds after the first call); thread-safe.
+// In a server that forks workers, call it before forking.
+void convtrack_warm_up(void);
+
 // A static NUL-terminated name for a status value, e.g. "CONVTRACK_STATUS_OK".
 // Takes the raw number so that any value is safe; unknown values give
 // "CONVTRACK_STATUS_UNKNOWN". Never NULL; do not free it. Does not change the

@@ -24,6 +24,8 @@ typedef struct convtrack_tracker convtrack_tracker;
 
 const char *convtrack_version(void);
 
+void convtrack_warm_up(void);
+
 const char *convtrack_status_name(uint32_t status);
 
 size_t convtrack_last_error_message(char *buf, size_t len);

@@ -184,6 +184,16 @@ pub extern "C" fn convtrack_version() -> *const c_char {
     VERSION.as_ptr().cast()
 }
 
+/// Does the library's one-time start-up work now (about 100 ms: the phone number
+/// metadata is loaded on first use) instead of in the first event with a phone
+/// number. Optional; idempotent (microseconds after the first call); thread-safe.
+/// In a server that forks workers, call it before forking.
+#[no_mangle]
+pub extern "C" fn convtrack_warm_up() {
+    // Nothing to report: a panic (never expected) only means the work happens later.
+    let _ = std::panic::catch_unwind(convtrack_core::warm_up);
+}
+
 /// A static NUL-terminated name for a status value, e.g. "CONVTRACK_STATUS_OK".
 /// Takes the raw number so that any value is safe; unknown values give
 /// "CONVTRACK_STATUS_UNKNOWN". Never NULL; do not free it. Does not change the

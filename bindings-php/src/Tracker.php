@@ -197,14 +197,14 @@ final class Tracker
 
     /**
      * Pays the library's one-time start-up cost now (about 100 ms: the phone number metadata is parsed on first use)
-     * by hashing one placeholder phone number. Optional: without it the first event with a phone number in each
+     * through convtrack_warm_up(). Optional: without it the first event with a phone number in each
      * process pays it. Under php-fpm the library and this work survive from request to request in a worker
      * (docs/php-ffi.md), so calling it is useful once per process before latency matters, e.g. in an opcache.preload
      * script that runs in the php-fpm master; calling it again costs a few microseconds.
      */
     public static function warmUp(?string $libPath = null): void
     {
-        self::hash('phone', '030 12345678', 'DE', $libPath);
+        self::ffi($libPath)->convtrack_warm_up();
     }
 
     private static function ffi(?string $libPath): FFI

@@ -235,6 +235,13 @@ fn result_to_py<'py>(py: Python<'py>, r: &convtrack_core::BuildResult, payload_a
     Ok(d.into_any())
 }
 
+/// Does the one-time start-up work now (about 100 ms: phone number metadata) rather
+/// than in the first event with a phone number. Idempotent; releases the GIL.
+#[pyfunction]
+fn warm_up(py: Python<'_>) {
+    py.allow_threads(convtrack_core::warm_up);
+}
+
 /// Normalizes one customer-data value as Meta expects; `None` means "dropped".
 #[pyfunction]
 #[pyo3(signature = (field, value, country=None))]
@@ -717,6 +724,7 @@ fn _convtrack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // They never carry personal data or the token. Ignore a second initialisation.
     let _ = pyo3_log::try_init();
     m.add("__version__", convtrack_core::VERSION)?;
+    m.add_function(wrap_pyfunction!(warm_up, m)?)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(hash, m)?)?;
     m.add_function(wrap_pyfunction!(event_id, m)?)?;

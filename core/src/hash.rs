@@ -36,7 +36,12 @@ pub fn push_hex(out: &mut String, bytes: &[u8]) {
 
 /// Lowercase hex SHA-256 of the UTF-8 bytes of `s`.
 pub fn sha256_hex(s: &str) -> String {
-    to_hex(&Sha256::digest(s.as_bytes()))
+    to_hex(&sha256(s.as_bytes()))
+}
+
+/// SHA-256 of `bytes`: one compression for short messages, else the streaming hasher.
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    one_block_sha256(bytes).unwrap_or_else(|| Sha256::digest(bytes).into())
 }
 
 /// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
@@ -83,9 +88,7 @@ impl Digest {
             hex[..len].make_ascii_lowercase();
             return Digest { hex, len };
         }
-        let bytes = normalized.as_bytes();
-        let digest: [u8; 32] = one_block_sha256(bytes).unwrap_or_else(|| Sha256::digest(bytes).into());
-        for (pair, b) in hex.chunks_exact_mut(2).zip(digest) {
+        for (pair, b) in hex.chunks_exact_mut(2).zip(sha256(normalized.as_bytes())) {
             pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
         }
         Digest { hex, len: 64 }

@@ -8,7 +8,7 @@
 ('blocked', 'data_controls_off')
 """
 
-from convtrack._convtrack import Tracker, __version__, check_catalog, event_id, export_feed, export_feed_string, hash, normalize
+from convtrack._convtrack import Tracker, __version__, check_catalog, event_id, export_feed, export_feed_string, hash, normalize, warm_up
 from convtrack.errors import (
     ConvtrackError,
     EventTimeError,
@@ -35,6 +35,7 @@ __all__ = [
     "export_feed",
     "export_feed_string",
     "check_catalog",
+    "warm_up",
     "ConvtrackError",
     "EventTimeError",
     "InputError",

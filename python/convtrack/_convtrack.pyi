@@ -2,7 +2,7 @@ from typing import IO, Any, Callable, Iterable, Literal, Mapping, Optional, Sequ
 from os import PathLike
 
 
-__all__ = ["__version__", "normalize", "hash", "event_id", "Tracker", "export_feed", "export_feed_string", "check_catalog"]
+__all__ = ["__version__", "normalize", "hash", "event_id", "Tracker", "export_feed", "export_feed_string", "check_catalog", "warm_up"]
 
 # Products/events: a path, or an iterable of JSON lines (str/bytes) or dicts.
 _Source = Union[str, "PathLike[str]", Iterable[Union[str, bytes, Mapping[str, Any]]]]
@@ -15,6 +15,7 @@ __version__: str
 def normalize(field: str, value: str, country: Optional[str] = None) -> Optional[str]: ...
 def hash(field: str, value: str, country: Optional[str] = None) -> Optional[str]: ...
 def event_id(pixel_id: str, event_name: str, order_id: Union[str, int]) -> str: ...
+def warm_up() -> None: ...
 def export_feed(
     products: _Source,
     dst: _Dest,

@@ -133,6 +133,12 @@ def test_payload_as_json_text_is_what_would_be_sent(purchase):
     assert e.value.field == "payload"
 
 
+def test_warm_up_is_idempotent_and_harmless():
+    convtrack.warm_up()
+    convtrack.warm_up()
+    assert convtrack.hash("phone", "020 7183 8750", "GB") == sha("442071838750")
+
+
 def test_server_only_is_the_same_server_copy_without_a_snippet(purchase, tmp_path):
     # A payment provider's webhook: no page to render, only the server copy.
     t = tracker(outbox_path=str(tmp_path / "outbox.db"), sender="manual")

@@ -17,3 +17,4 @@ class ConvtrackConfig(AppConfig):
 
         checks.register()
         conf.connect_signals()
+        conf.warm_up()

@@ -8,7 +8,7 @@ and map the typed error (which names the setting, never its value) to a check id
 - ``convtrack.E002`` ``access_token`` missing (data controls on) or invalid
 - ``convtrack.E003`` ``outbox_path`` cannot be created or written
 - ``convtrack.E004`` any other invalid tracker setting (the message names it)
-- ``convtrack.E005`` an invalid Django-side option (``trusted_proxies``, ``consent``) or
+- ``convtrack.E005`` an invalid Django-side option (``trusted_proxies``, ``consent``, ``warm_up``) or
   ``CONVTRACK`` not a dict
 - ``convtrack.W001`` the admin link is hidden because ``django.contrib.admin`` comes first
 - ``convtrack.W002`` the middleware is not installed (no browser context for events)
@@ -35,7 +35,7 @@ def _settings_errors() -> List[checks.CheckMessage]:
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="convtrack.E005")]
     errors: List[checks.CheckMessage] = []
-    for getter in (conf.trusted_proxies, conf.consent_provider):
+    for getter in (conf.trusted_proxies, conf.consent_provider, conf.warm_up_enabled):
         try:
             getter()
         except ImproperlyConfigured as exc:

@@ -48,6 +48,7 @@ def test_check_passes_for_a_good_config(tmp_path):
     ({"pixel_id": "123", "access_token": SECRET, "batch_size": 0}, "convtrack.E004", "batch_size"),
     ({"pixel_id": "123", "access_token": SECRET, "trusted_proxies": -1}, "convtrack.E005", "trusted_proxies"),
     ({"pixel_id": "123", "access_token": SECRET, "consent": "shop.nope.missing"}, "convtrack.E005", "consent"),
+    ({"pixel_id": "123", "access_token": SECRET, "warm_up": "yes"}, "convtrack.E005", "warm_up"),
     ([1, 2], "convtrack.E005", "CONVTRACK"),
 ])
 def test_check_reports_each_bad_setting(config, check_id, field):

@@ -65,3 +65,19 @@ def test_process_exits_cleanly_with_the_background_sender(tmp_path, sandbox):
         st = t.status()
     assert st["queue"]["depth"] == 0
     assert [e["event_id"] for e in sandbox.received()] == [event_id]
+
+
+def test_startup_warm_up_follows_the_setting(settings, convtrack_settings, monkeypatch):
+    # AppConfig.ready() calls conf.warm_up(): the phone metadata is loaded at startup
+    # (once per process) unless CONVTRACK["warm_up"] is False.
+    import convtrack
+    from django.apps import apps
+
+    calls = []
+    monkeypatch.setattr(convtrack, "warm_up", lambda: calls.append(1))
+    for value, expected in ((None, 1), (True, 1), (False, 0), ("yes", 0)):
+        calls.clear()
+        settings.CONVTRACK = dict(convtrack_settings) if value is None else dict(convtrack_settings, warm_up=value)
+        apps.get_app_config("convtrack").ready()
+        assert len(calls) == expected, value
+    assert "warm_up" not in conf.tracker_settings()  # a Django-side option, not a tracker setting
