@@ -133,6 +133,47 @@ def test_payload_as_json_text_is_what_would_be_sent(purchase):
     assert e.value.field == "payload"
 
 
+def test_track_keeps_the_strings_it_reads_while_another_thread_replaces_them(purchase, tmp_path):
+    # track() reads the event's strings in place and releases the GIL for the build and
+    # the disk write. Another thread replacing those strings in the dict meanwhile frees
+    # the old ones unless the tracker holds them: every result must still be made of
+    # whole values (a hash of one of the e-mails, a title of the written shape).
+    import json
+    import re
+
+    t = tracker(outbox_path=str(tmp_path / "outbox.db"), sender="manual")
+    emails = [f"shopper{i}@example.com" for i in range(64)]
+    hashes = {sha(e) for e in emails}
+    stop = threading.Event()
+    replaced = [0]
+
+    def replace_strings():
+        i = 0
+        while not stop.is_set():
+            purchase["customer"] = {"email": emails[i % 64], "phone": "020 7183 " + str(1000 + i % 9000)}
+            purchase["items"][0]["title"] = "T" * (i % 40) + str(i)  # a new str object each time
+            i += 1
+            replaced[0] = i
+
+    purchase["customer"], purchase["items"][0]["title"] = {"email": emails[0]}, "T0"
+
+    other = threading.Thread(target=replace_strings)
+    other.start()
+    try:
+        for k in range(600):
+            purchase["order_id"] = f"race-{k}"
+            r = t.track(purchase, payload="json")
+            assert r["server"] == "queued"
+            payload = json.loads(r["payload"])
+            assert set(payload["user_data"]["em"]) <= hashes and len(payload["user_data"]["ph"][0]) == 64
+            titles = re.findall(r'"title":"([^"]*)"', r["pixel_html"])
+            assert len(titles) == 1 and re.fullmatch(r"T*\d+", titles[0]), titles
+    finally:
+        stop.set()
+        other.join()
+    assert replaced[0] > 1500, replaced  # the other thread ran while track() had the GIL released
+
+
 def test_warm_up_is_idempotent_and_harmless():
     convtrack.warm_up()
     convtrack.warm_up()
