@@ -93,17 +93,56 @@ pub struct Item<'a> {
     pub category: Option<Cow<'a, str>>,
 }
 
+/// The raw values of one customer field: one value, the usual case, without
+/// an allocation of its own. Reads as a slice.
+#[derive(Clone, Debug)]
+pub enum Values<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'a> std::ops::Deref for Values<'a> {
+    type Target = [Cow<'a, str>];
+    fn deref(&self) -> &[Cow<'a, str>] {
+        match self {
+            Values::One(v) => std::slice::from_ref(v),
+            Values::Many(v) => v,
+        }
+    }
+}
+
+impl Values<'_> {
+    /// The same values, owning their text.
+    pub fn into_owned(self) -> Values<'static> {
+        let own = |s: Cow<'_, str>| Cow::Owned(s.into_owned());
+        match self {
+            Values::One(v) => Values::One(own(v)),
+            Values::Many(v) => Values::Many(v.into_iter().map(own).collect()),
+        }
+    }
+}
+
+/// Equal when the values are: one value equals a list of that one value.
+impl PartialEq for Values<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Values<'_> {}
+
 /// Raw customer data. Personal data: `Debug` prints only which fields are present.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Customer<'a> {
     /// Raw values per field, in input order (multi-valued fields keep every value).
-    pub values: Vec<(Field, Vec<Cow<'a, str>>)>,
+    /// One value, the usual case, is stored inline: no allocation per field.
+    pub values: Vec<(Field, Values<'a>)>,
 }
 
 impl<'a> Customer<'a> {
     /// The raw values of `field`.
     pub fn get(&self, field: Field) -> &[Cow<'a, str>] {
-        self.values.iter().find(|(f, _)| *f == field).map(|(_, v)| v.as_slice()).unwrap_or(&[])
+        self.values.iter().find(|(f, _)| *f == field).map(|(_, v)| &**v).unwrap_or(&[])
     }
 }
 
@@ -510,12 +549,13 @@ fn customer_value<'a>(s: Cow<'a, str>, path: &dyn Fn() -> String) -> Result<Cow<
     Ok(s)
 }
 
-fn customer_values<'a, S: Source<'a>>(v: &S, path: &str) -> Result<Vec<Cow<'a, str>>> {
+fn customer_values<'a, S: Source<'a>>(v: &S, path: &str) -> Result<Values<'a>> {
+    let one = Values::One;
     match read(v, path)? {
-        Raw::Null => Ok(Vec::new()),
-        Raw::Str(s) => Ok(vec![customer_value(s, &|| path.to_string())?]),
-        Raw::Int(i) => Ok(vec![Cow::Owned(i.to_string())]),
-        Raw::UInt(u) => Ok(vec![Cow::Owned(u.to_string())]),
+        Raw::Null => Ok(Values::Many(Vec::new())),
+        Raw::Str(s) => Ok(one(customer_value(s, &|| path.to_string())?)),
+        Raw::Int(i) => Ok(one(Cow::Owned(i.to_string()))),
+        Raw::UInt(u) => Ok(one(Cow::Owned(u.to_string()))),
         Raw::List => {
             if v.list_len() > MAX_CUSTOMER_VALUES {
                 return Err(Error::field(
@@ -534,7 +574,7 @@ fn customer_values<'a, S: Source<'a>>(v: &S, path: &str) -> Result<Vec<Cow<'a, s
                 }
                 Ok(())
             })?;
-            Ok(out)
+            Ok(Values::Many(out))
         }
         _ => Err(Error::wrong_type(path, "a string or a list of strings")),
     }
@@ -776,7 +816,7 @@ impl<'a> EventInput<'a> {
                 })
                 .collect(),
             customer: Customer {
-                values: self.customer.values.into_iter().map(|(f, v)| (f, v.into_iter().map(own).collect())).collect(),
+                values: self.customer.values.into_iter().map(|(f, v)| (f, v.into_owned())).collect(),
             },
             browser: Browser {
                 ip: own_opt(self.browser.ip),
