@@ -135,15 +135,30 @@ fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Valu
         }
         return Ok(Value::Array(out));
     }
-    // decimal.Decimal (money in most Python shops): its exact text; the core validates it.
-    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-    if type_name == "Decimal" {
-        if let Ok(s) = obj.str() {
-            return Ok(Value::String(s.to_string()));
-        }
+    if let Some(s) = decimal_text(obj) {
+        return Ok(Value::String(s.to_string()));
     }
     let at = path.render();
     Err(Error::field(ErrorCode::WrongType, if at.is_empty() { "value" } else { &at }, "has an unsupported Python type"))
+}
+
+/// The exact text of a `decimal.Decimal` (money in most Python shops; the core
+/// validates it), of a subclass, or of any class named `Decimal` (`_pydecimal`'s);
+/// `None` for any other object. Runs the object's `__str__`: never called by the
+/// fast reader. Also looks up the C `Decimal` type for the fast reader.
+fn decimal_text<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyString>> {
+    let py = obj.py();
+    let c_decimal = C_DECIMAL.get_or_init(py, || {
+        let t = py.import("_decimal").and_then(|m| m.getattr("Decimal")).ok();
+        t.and_then(|t| t.downcast_into::<pyo3::types::PyType>().ok()).map(Bound::unbind)
+    });
+    let is_decimal = obj.get_type().name().is_ok_and(|n| n == "Decimal")
+        || c_decimal.as_ref().is_some_and(|t| obj.is_instance(t.bind(py)).unwrap_or(false));
+    if is_decimal {
+        obj.str().ok()
+    } else {
+        None
+    }
 }
 
 /// Python objects for a JSON value: what `json.loads` returns for the same text.
@@ -331,13 +346,10 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
             // path sees them, so validation rejects them with its usual error.
             return Ok(if v.is_finite() { Raw::Float(v) } else { Raw::Str(Cow::Owned(v.to_string())) });
         }
-        // decimal.Decimal (money in most Python shops): its exact text; the core validates it.
-        if obj.get_type().name().is_ok_and(|n| n == "Decimal") {
-            if let Ok(s) = obj.str() {
-                return Ok(Raw::Str(Cow::Owned(s.to_string())));
-            }
+        match decimal_text(obj) {
+            Some(s) => Ok(Raw::Str(Cow::Owned(s.to_string()))),
+            None => Err(Unreadable::Unsupported("Python")),
         }
-        Err(Unreadable::Unsupported("Python"))
     }
 
     fn list_len(&self) -> usize {
@@ -364,13 +376,272 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
     }
 }
 
+/// Reads an event (or a list of events) with the fast reader, [`FastInput`], and
+/// when that meets a value only Python code can turn into text (a `Decimal`
+/// subclass, a pure-Python `Decimal`, any other class), again with the safe
+/// reader, [`PyInput`]. Both hand the core the same values, so the result and
+/// every error are the same either way; `fast` and `safe` are the same parse.
+fn read_input<'k, 'py, T>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    keep: &'k Kept<'py>,
+    fast: impl FnOnce(FastInput<'_, 'k, 'py>) -> Result<T, Error>,
+    safe: impl FnOnce(PyInput<'k, 'py>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let cx = FastRead::new(py, keep);
+    let read = {
+        let _paused = GcPause::new(py);
+        fast(FastInput { obj: obj.as_ptr(), cx: &cx })
+    };
+    if cx.needs_python.get() {
+        return safe(PyInput::new(obj.clone(), keep));
+    }
+    read
+}
+
 /// Reads and validates an event dict with the core's parser; its text borrows
 /// from the dict's strings, which `keep` holds.
 fn event_input<'k, 'py>(py: Python<'py>, event: &Bound<'py, PyAny>, keep: &'k Kept<'py>) -> PyResult<EventInput<'k>> {
     if event.downcast::<PyDict>().is_err() {
         return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "event", "must be a dict")));
     }
-    EventInput::from_source(&PyInput::new(event.clone(), keep)).map_err(|e| to_py_err(py, &e))
+    read_input(py, event, keep, |s| EventInput::from_source(&s), |s| EventInput::from_source(&s)).map_err(|e| to_py_err(py, &e))
+}
+
+/// The events of a list, each read by the core's parser (`events[2].value` in errors).
+fn events_input<'k, S: Source<'k>>(list: &S) -> Result<Vec<EventInput<'k>>, Error> {
+    if !matches!(list.raw(), Ok(Raw::List)) {
+        return Err(Error::field(ErrorCode::WrongType, "events", "must be a list of event dicts"));
+    }
+    let mut inputs = Vec::with_capacity(list.list_len());
+    list.each_item(&mut |i, event| {
+        inputs.push(EventInput::from_source(&event).map_err(|err| err.within(&format!("events[{i}].")))?);
+        Ok(())
+    })?;
+    Ok(inputs)
+}
+
+/// Pauses Python's cyclic garbage collector while it lives (unless it was off
+/// already). The fast reader borrows objects without holding references; with
+/// the GIL held and the collector paused, no Python code can run meanwhile (no
+/// finalizer, no `__del__`), so nothing can free or change what it borrows.
+struct GcPause {
+    resume: bool,
+}
+
+impl GcPause {
+    fn new(_py: Python<'_>) -> Self {
+        // SAFETY: the GIL is held (`_py`); PyGC_Disable only flips the collector's flag.
+        GcPause { resume: unsafe { pyo3::ffi::PyGC_Disable() } == 1 }
+    }
+}
+
+impl Drop for GcPause {
+    fn drop(&mut self) {
+        if self.resume {
+            // SAFETY: created with the GIL held, dropped in the same scope.
+            unsafe { pyo3::ffi::PyGC_Enable() };
+        }
+    }
+}
+
+/// The UTF-8 text of the `str` at `s`, valid while `s` lives unchanged (CPython
+/// caches it in the object); a lone surrogate is [`Unreadable::InvalidUnicode`].
+///
+/// # Safety
+/// The GIL is held and `s` is a live `str` object (or a subclass) for `'t`.
+unsafe fn utf8<'t>(s: *mut pyo3::ffi::PyObject) -> Result<&'t str, Unreadable> {
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: as the caller promises; on success CPython returns `size` bytes of
+    // valid UTF-8 (it refuses lone surrogates), owned by `s`.
+    unsafe {
+        let data = pyo3::ffi::PyUnicode_AsUTF8AndSize(s, &mut size);
+        if data.is_null() {
+            pyo3::ffi::PyErr_Clear();
+            return Err(Unreadable::InvalidUnicode);
+        }
+        let bytes = std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(size).unwrap_or(0));
+        Ok(std::str::from_utf8_unchecked(bytes))
+    }
+}
+
+/// What one fast read shares: the strings kept for the event, and whether it
+/// met a value it must leave to the safe reader.
+struct FastRead<'k, 'py> {
+    py: Python<'py>,
+    keep: &'k Kept<'py>,
+    needs_python: std::cell::Cell<bool>,
+    /// The C `decimal.Decimal` type, once the safe reader has met one.
+    decimal: *mut pyo3::ffi::PyTypeObject,
+}
+
+/// The C implementation of `decimal.Decimal`, looked up the first time the safe
+/// reader meets a `Decimal` (never during a fast read: an import runs Python code).
+/// `None` when there is none (a Python built without `_decimal`).
+static C_DECIMAL: pyo3::sync::GILOnceCell<Option<Py<pyo3::types::PyType>>> = pyo3::sync::GILOnceCell::new();
+
+impl<'k, 'py> FastRead<'k, 'py> {
+    fn new(py: Python<'py>, keep: &'k Kept<'py>) -> Self {
+        let decimal = C_DECIMAL.get(py).and_then(Option::as_ref).map_or(std::ptr::null_mut(), |t| t.as_ptr().cast());
+        FastRead { py, keep, needs_python: std::cell::Cell::new(false), decimal }
+    }
+}
+
+/// A Python value read in place with borrowed pointers and no reference counting
+/// (only the `str`s the event keeps get a reference, in `keep`). Sound because a
+/// fast read runs entirely inside a [`GcPause`] with the GIL held, and it calls
+/// only C-API functions that run no Python code: type checks, `PyDict_Next`,
+/// `PyList_GetItem` within bounds, `PyUnicode_AsUTF8AndSize`, number reads, and
+/// `str()` of the C `Decimal` type. A value that needs Python code sets
+/// `needs_python`; from then on the reader touches no pointer again (every method
+/// answers "unreadable"), and [`read_input`] reads the event again, safely.
+#[derive(Clone, Copy)]
+struct FastInput<'c, 'k, 'py> {
+    obj: *mut pyo3::ffi::PyObject,
+    cx: &'c FastRead<'k, 'py>,
+}
+
+impl<'k> FastInput<'_, 'k, '_> {
+    /// Keeps the new or borrowed `str` at `s` for the event's lifetime and lends its text.
+    ///
+    /// # Safety
+    /// `s` is a live `str` object (or a subclass); `owned` says whether the caller hands over a reference.
+    unsafe fn keep_str(&self, s: *mut pyo3::ffi::PyObject, owned: bool) -> Result<Raw<'k>, Unreadable> {
+        let py = self.cx.py;
+        // SAFETY: `s` is live; a borrowed pointer gets its own reference here.
+        let s: Bound<'_, PyString> = unsafe {
+            if owned { Bound::from_owned_ptr(py, s) } else { Bound::from_borrowed_ptr(py, s) }.downcast_into_unchecked()
+        };
+        let kept: &'k Bound<'_, PyString> = self.cx.keep.alloc(s);
+        // SAFETY: `kept` is a live `str` that lives as long as the text is lent.
+        unsafe { utf8(kept.as_ptr()) }.map(|s| Raw::Str(Cow::Borrowed(s)))
+    }
+
+    /// Leaves this value to the safe reader.
+    fn needs_python(&self) -> Unreadable {
+        self.cx.needs_python.set(true);
+        Unreadable::Unsupported("Python")
+    }
+
+    fn stopped(&self) -> bool {
+        self.cx.needs_python.get()
+    }
+}
+
+impl<'k> Source<'k> for FastInput<'_, 'k, '_> {
+    fn raw(&self) -> Result<Raw<'k>, Unreadable> {
+        use pyo3::ffi;
+        if self.stopped() {
+            return Err(Unreadable::Unsupported("Python"));
+        }
+        let o = self.obj;
+        // SAFETY (every block below): `o` is live and unchanged, see `FastInput`;
+        // the checks and reads run no Python code.
+        unsafe {
+            if ffi::PyUnicode_CheckExact(o) != 0 || ffi::PyUnicode_Check(o) != 0 {
+                return self.keep_str(o, false);
+            }
+            if o == ffi::Py_None() {
+                return Ok(Raw::Null);
+            }
+            if ffi::PyDict_Check(o) != 0 {
+                return Ok(Raw::Object);
+            }
+            // bool before int: in Python, bool is a subclass of int.
+            if ffi::PyBool_Check(o) != 0 {
+                return Ok(Raw::Bool(o == ffi::Py_True()));
+            }
+            if ffi::PyLong_Check(o) != 0 {
+                let mut overflow = 0;
+                let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);
+                if overflow == 0 {
+                    return Ok(Raw::Int(v));
+                }
+                if overflow > 0 {
+                    let u = ffi::PyLong_AsUnsignedLongLong(o);
+                    if ffi::PyErr_Occurred().is_null() {
+                        return Ok(Raw::UInt(u));
+                    }
+                    ffi::PyErr_Clear();
+                }
+                return Err(Unreadable::IntOutOfRange);
+            }
+            if ffi::PyList_Check(o) != 0 || ffi::PyTuple_Check(o) != 0 {
+                return Ok(Raw::List);
+            }
+            if ffi::PyFloat_Check(o) != 0 {
+                let v = ffi::PyFloat_AsDouble(o);
+                // NaN and infinities have no JSON form; as text, as the JSON path sees them.
+                return Ok(if v.is_finite() { Raw::Float(v) } else { Raw::Str(Cow::Owned(v.to_string())) });
+            }
+            // The C Decimal's str() is C code: its exact text, which the core validates.
+            if !self.cx.decimal.is_null() && ffi::Py_TYPE(o) == self.cx.decimal {
+                let text = ffi::PyObject_Str(o);
+                if !text.is_null() && ffi::PyUnicode_Check(text) != 0 {
+                    return self.keep_str(text, true);
+                }
+                if !text.is_null() {
+                    ffi::Py_DecRef(text);
+                }
+                ffi::PyErr_Clear();
+            }
+        }
+        Err(self.needs_python())
+    }
+
+    fn list_len(&self) -> usize {
+        use pyo3::ffi;
+        if self.stopped() {
+            return 0;
+        }
+        // SAFETY: see `raw`.
+        let n = unsafe {
+            if ffi::PyList_Check(self.obj) != 0 {
+                ffi::PyList_Size(self.obj)
+            } else if ffi::PyTuple_Check(self.obj) != 0 {
+                ffi::PyTuple_Size(self.obj)
+            } else {
+                0
+            }
+        };
+        usize::try_from(n).unwrap_or(0)
+    }
+
+    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
+        use pyo3::ffi;
+        // SAFETY: see `raw`; the index is checked against the length first, so
+        // the item getters neither fail nor raise.
+        let is_list = unsafe { ffi::PyList_Check(self.obj) } != 0;
+        let mut i = 0;
+        while !self.stopped() && i < self.list_len() {
+            let index = i as ffi::Py_ssize_t;
+            let item = unsafe { if is_list { ffi::PyList_GetItem(self.obj, index) } else { ffi::PyTuple_GetItem(self.obj, index) } };
+            f(i, FastInput { obj: item, cx: self.cx })?;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
+        use pyo3::ffi;
+        // SAFETY: see `raw`. Keys and values are borrowed from the dict, which
+        // nothing can change while the fast read runs.
+        unsafe {
+            if self.stopped() || ffi::PyDict_Check(self.obj) == 0 {
+                return Ok(());
+            }
+            let (mut pos, mut key, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
+            while !self.stopped() && ffi::PyDict_Next(self.obj, &mut pos, &mut key, &mut value) != 0 {
+                let text = if ffi::PyUnicode_CheckExact(key) != 0 || ffi::PyUnicode_Check(key) != 0 {
+                    utf8(key)
+                } else {
+                    Err(Unreadable::NonStringKey)
+                };
+                f(text, FastInput { obj: value, cx: self.cx })?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The deterministic event id of an event with an order.
@@ -576,16 +847,7 @@ impl Tracker {
     ) -> PyResult<String> {
         // Each event is read in place by the core's parser, as in `build`.
         let keep = Kept::with_capacity(64);
-        let list = PyInput::new(events.clone(), &keep);
-        if !matches!(list.raw(), Ok(Raw::List)) {
-            return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "events", "must be a list of event dicts")));
-        }
-        let mut inputs = Vec::with_capacity(list.list_len());
-        list.each_item(&mut |i, event| {
-            inputs.push(EventInput::from_source(&event).map_err(|err| err.within(&format!("events[{i}].")))?);
-            Ok(())
-        })
-        .map_err(|e| to_py_err(py, &e))?;
+        let inputs = read_input(py, events, &keep, |s| events_input(&s), |s| events_input(&s)).map_err(|e| to_py_err(py, &e))?;
         self.inner.page_snippet(&inputs, &BuildOptions { now, nonce, script_src, server_only: false }).map_err(|e| to_py_err(py, &e))
     }
 

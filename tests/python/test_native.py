@@ -5,6 +5,8 @@ import struct
 import threading
 from decimal import Decimal
 
+from _pydecimal import Decimal as PyDecimal
+
 import pytest
 
 import convtrack
@@ -229,6 +231,91 @@ def test_python_shapes_read_in_place(purchase):
     assert t.build(purchase)["payload"]["custom_data"]["order_id"] == str(2**64 - 1)
 
 
+def test_fast_and_safe_readers_give_the_same_event(purchase):
+    # build() reads the dict with borrowed pointers and the collector paused; a value
+    # only Python code can read (a pure-Python or subclassed Decimal, any class
+    # named Decimal) makes it read the whole event again with references held.
+    class MyDecimal(Decimal):
+        pass
+
+    t = tracker()
+    expected = t.build(purchase, payload="json")["payload"]
+    for money in (Decimal, PyDecimal, MyDecimal):
+        event = dict(purchase, value=money("59.90"), items=[dict(purchase["items"][0], price=money("19.95"))])
+        assert t.build(event, payload="json")["payload"] == expected, money
+    event = dict(purchase, order_id=PyDecimal("1001"))
+    assert t.build(event, payload="json")["payload"] == expected
+
+
+DECIMAL_THAT_CHANGES_THE_EVENT = """
+import gc, hashlib, json, sys
+import convtrack
+
+class Decimal:  # the name is what the reader looks for
+    def __init__(self, text, event):
+        self.text, self.event = text, event
+
+    def __str__(self):
+        self.event["customer"].clear()
+        self.event["items"][:] = []
+        self.event.pop("browser", None)
+        gc.collect()
+        return self.text
+
+purchase = json.loads(sys.argv[1])
+email = "x" * 40 + "@example.com"
+t = convtrack.Tracker(pixel_id="1234567890", access_token="t", data_controls=True)
+for _ in range(50):
+    event = {k: (dict(v) if isinstance(v, dict) else v) for k, v in purchase.items()}
+    event["customer"] = {"email": "".join(email), "phone": "020 7183 8750"}
+    event["items"] = [dict(purchase["items"][0], title="".join("t" * 100))]
+    event["value"] = Decimal("59.90", event)
+    r = t.build(event, payload="json")
+    assert r["server"] == "send", r["server"]
+    payload = json.loads(r["payload"])
+    assert payload["custom_data"]["value"] == 59.9
+    assert payload["user_data"].get("em", [hashlib.sha256(email.encode()).hexdigest()]) == [hashlib.sha256(email.encode()).hexdigest()]
+    assert payload["user_data"]["client_user_agent"] == purchase["browser"]["user_agent"]
+assert gc.isenabled()
+print("ok")
+"""
+
+
+def test_a_decimal_whose_str_changes_the_event_is_read_safely(purchase):
+    # A class named Decimal runs Python code while the event is read: it empties the
+    # dicts being read and forces a collection. Nothing the reader holds may be freed
+    # under it: the result is a whole event, never a crash. In a child process with
+    # Python's debug allocator, which fails loudly on a use after free.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONMALLOC="debug")
+    run = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", DECIMAL_THAT_CHANGES_THE_EVENT, json.dumps(purchase)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+
+
+def test_reading_leaves_the_collector_as_it_was(purchase):
+    import gc
+
+    t = tracker()
+    bad = dict(purchase, colour="red")
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            t.build(purchase)
+            t.build(dict(purchase, value=PyDecimal("59.90")))
+            with pytest.raises(convtrack.UnknownFieldError):
+                t.build(bad)
+            assert gc.isenabled() == enabled
+    finally:
+        gc.enable()
+
+
 def test_python_money_types(purchase):
     purchase["value"] = Decimal("59.90")
     purchase["items"][0]["price"] = 19.95
@@ -263,7 +350,12 @@ def test_python_money_types(purchase):
         (lambda e: e["browser"].update(ip=None, colour=1), convtrack.UnknownFieldError, "browser.colour"),
     ],
 )
-def test_bad_input_raises_typed_errors_naming_the_field(purchase, mutate, exc, field):
+@pytest.mark.parametrize("reader", ["fast", "safe"])
+def test_bad_input_raises_typed_errors_naming_the_field(purchase, mutate, exc, field, reader):
+    if reader == "safe":
+        # A value only Python code can turn into text (a pure-Python Decimal) sends the
+        # event to the safe reader, from the third field it reads (order_id) on.
+        purchase["order_id"] = PyDecimal(purchase["order_id"])
     mutate(purchase)
     with pytest.raises(exc) as info:
         tracker().build(purchase)
