@@ -388,7 +388,7 @@ fn read_input<'k, 'py, T>(
     fast: impl FnOnce(FastInput<'_, 'k, 'py>) -> Result<T, Error>,
     safe: impl FnOnce(PyInput<'k, 'py>) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let cx = FastRead::new(py, keep);
+    let cx = FastRead::new(py, keep, false);
     let read = {
         let _paused = GcPause::new(py);
         fast(FastInput { obj: obj.as_ptr(), cx: &cx })
@@ -397,6 +397,30 @@ fn read_input<'k, 'py, T>(
         return safe(PyInput::new(obj.clone(), keep));
     }
     read
+}
+
+/// `build()`'s fast path: reads the event dict and runs `build` on it in one
+/// window, with the GIL held and the collector paused ([`GcPause`]), lending the
+/// dict's strings to the event without taking references (`lend_only`). Sound
+/// because nothing in the window runs Python code: the fast reader calls none,
+/// and the core's parser and `Tracker::build` are pure Rust that does not log
+/// (a log record would reach Python's `logging` through pyo3-log; the test
+/// `test_build_runs_no_python_code` checks that `build` emits none). The event
+/// cannot outlive the window: it borrows `cx`, made inside it. `None` when the
+/// fast reader met a value only Python code can read, or `event` is not a dict:
+/// the caller then takes the safe path.
+fn build_in_window<T>(py: Python<'_>, event: &Bound<'_, PyAny>, build: impl FnOnce(&EventInput<'_>) -> Result<T, Error>) -> Option<Result<T, Error>> {
+    if event.downcast::<PyDict>().is_err() {
+        return None;
+    }
+    let keep = Kept::with_capacity(1);
+    let _paused = GcPause::new(py);
+    let cx = FastRead::new(py, &keep, true);
+    let read = EventInput::from_source(&FastInput { obj: event.as_ptr(), cx: &cx });
+    if cx.needs_python.get() {
+        return None;
+    }
+    Some(read.and_then(|input| build(&input)))
 }
 
 /// Reads and validates an event dict with the core's parser; its text borrows
@@ -470,6 +494,9 @@ unsafe fn utf8<'t>(s: *mut pyo3::ffi::PyObject) -> Result<&'t str, Unreadable> {
 struct FastRead<'k, 'py> {
     py: Python<'py>,
     keep: &'k Kept<'py>,
+    /// Whether the `str`s of the input are lent without a reference of their own
+    /// (see [`build_in_window`]); new `str`s (a `Decimal`'s text) are always kept.
+    lend_only: bool,
     needs_python: std::cell::Cell<bool>,
     /// The C `decimal.Decimal` type, once the safe reader has met one.
     decimal: *mut pyo3::ffi::PyTypeObject,
@@ -481,9 +508,9 @@ struct FastRead<'k, 'py> {
 static C_DECIMAL: pyo3::sync::GILOnceCell<Option<Py<pyo3::types::PyType>>> = pyo3::sync::GILOnceCell::new();
 
 impl<'k, 'py> FastRead<'k, 'py> {
-    fn new(py: Python<'py>, keep: &'k Kept<'py>) -> Self {
+    fn new(py: Python<'py>, keep: &'k Kept<'py>, lend_only: bool) -> Self {
         let decimal = C_DECIMAL.get(py).and_then(Option::as_ref).map_or(std::ptr::null_mut(), |t| t.as_ptr().cast());
-        FastRead { py, keep, needs_python: std::cell::Cell::new(false), decimal }
+        FastRead { py, keep, lend_only, needs_python: std::cell::Cell::new(false), decimal }
     }
 }
 
@@ -507,6 +534,10 @@ impl<'k> FastInput<'_, 'k, '_> {
     /// # Safety
     /// `s` is a live `str` object (or a subclass); `owned` says whether the caller hands over a reference.
     unsafe fn keep_str(&self, s: *mut pyo3::ffi::PyObject, owned: bool) -> Result<Raw<'k>, Unreadable> {
+        if self.cx.lend_only && !owned {
+            // SAFETY: the caller's window keeps `s` alive and unchanged for `'k`.
+            return unsafe { utf8(s) }.map(|s| Raw::Str(Cow::Borrowed(s)));
+        }
         let py = self.cx.py;
         // SAFETY: `s` is live; a borrowed pointer gets its own reference here.
         let s: Bound<'_, PyString> = unsafe {
@@ -682,9 +713,14 @@ impl Tracker {
             "json" => true,
             _ => return Err(to_py_err(py, &Error::field(ErrorCode::InvalidArgument, "payload", "must be \"dict\" or \"json\""))),
         };
+        let inner = &self.inner;
+        if !track {
+            if let Some(built) = build_in_window(py, event, |input| inner.build(input, &options)) {
+                return result_to_py(py, &built.map_err(|e| to_py_err(py, &e))?, payload_as_text);
+            }
+        }
         let keep = Kept::with_capacity(64);
         let input = event_input(py, event, &keep)?;
-        let inner = &self.inner;
         let result = if track {
             py.allow_threads(|| inner.track(&input, &options))
         } else {

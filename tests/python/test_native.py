@@ -299,6 +299,40 @@ def test_a_decimal_whose_str_changes_the_event_is_read_safely(purchase):
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 
 
+def test_build_runs_no_python_code(purchase):
+    # build() lends the dict's strings to the core without references, in a window
+    # where no Python code may run (the collector is paused). A profiler sees every
+    # Python function that runs: none may run inside build(), even with the
+    # convtrack loggers at DEBUG (a log record in the core would reach Python's
+    # logging through pyo3-log).
+    import logging
+    import sys
+
+    t = tracker()
+    blocked = dict(purchase, consent={"marketing": "denied"})
+    lead = {"event_name": "Lead", "customer": {"email": ["a@example.com", "b@example.com"]}}
+    money = dict(purchase, value=Decimal("59.90"))
+    t.build(money)  # the first Decimal is read safely (and teaches the fast reader its type)
+    ran = []
+
+    def profiler(frame, event, arg):
+        if event == "call":
+            ran.append(frame.f_code.co_name)
+
+    logger = logging.getLogger("convtrack")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    sys.setprofile(profiler)
+    try:
+        for event in (purchase, blocked, lead, money):
+            t.build(event)
+            t.build(event, payload="json", server_only=True)
+    finally:
+        sys.setprofile(None)
+        logger.setLevel(level)
+    assert ran == []
+
+
 def test_reading_leaves_the_collector_as_it_was(purchase):
     import gc
 
