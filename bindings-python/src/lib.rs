@@ -211,33 +211,80 @@ fn source_to_py<'py, 's, S: Source<'s>>(py: Python<'py>, v: &S) -> PyResult<Boun
 /// (parsed into the core's borrowed tree, then [`source_to_py`]).
 fn result_to_py<'py>(py: Python<'py>, r: &convtrack_core::BuildResult, payload_as_text: bool) -> PyResult<Bound<'py, PyAny>> {
     use convtrack_core::tracker::ResultField;
-    // The keys as interned Python strings, made once: `fields()` is a fixed array,
-    // so its keys are the same at the same positions in every result. Each result
-    // starts as a copy of a dict holding every key (values None): CPython copies
-    // such a dict's key table whole, and then each value replaces one in place,
-    // with no insertion and no resize (about half the cost of inserting 10 keys).
-    static KEYS: pyo3::sync::GILOnceCell<(Vec<Py<PyString>>, Py<PyDict>)> = pyo3::sync::GILOnceCell::new();
+    // What every result is made from, made once. `fields()` is a fixed array, so
+    // its keys are the same at the same positions in every result. Each result
+    // starts as a copy of a template dict holding every key: CPython copies such a
+    // dict's key table whole, and each value then replaces one in place, with no
+    // insertion and no resize (about half the cost of inserting 10 keys). The
+    // template holds the first result's numbers, booleans and nulls (`schema`,
+    // `ldu`, `reason`), so a value equal to it is not set again; and the short
+    // texts (`server`, `pixel`, `event_name`) reuse the `str` made for the last
+    // result when they are the same.
+    struct Made {
+        keys: Vec<Py<PyString>>,
+        template: Py<PyDict>,
+        in_template: Vec<Option<ResultField<'static>>>,
+        words: pyo3::sync::GILProtected<std::cell::RefCell<Vec<Option<Word>>>>,
+    }
+    /// A short text and the `str` made for it.
+    type Word = (Box<str>, Py<PyString>);
+    /// Texts up to this long are looked up in `words` (not ids, snippets, payloads).
+    const WORD: usize = 24;
+    static MADE: pyo3::sync::GILOnceCell<Made> = pyo3::sync::GILOnceCell::new();
     let fields = r.fields();
-    let (keys, template) = KEYS.get_or_try_init(py, || -> PyResult<_> {
+    let made = MADE.get_or_try_init(py, || -> PyResult<_> {
         let keys: Vec<Py<PyString>> = fields.iter().map(|(k, _)| PyString::intern(py, k).unbind()).collect();
         let template = PyDict::new(py);
-        for key in &keys {
-            template.set_item(key, py.None())?;
+        let mut in_template = Vec::with_capacity(fields.len());
+        for (key, (_, field)) in keys.iter().zip(&fields) {
+            let value = match *field {
+                ResultField::Int(i) => Some(ResultField::Int(i)),
+                ResultField::Bool(b) => Some(ResultField::Bool(b)),
+                ResultField::Null => Some(ResultField::Null),
+                ResultField::Str(_) => None,
+            };
+            match value {
+                Some(ResultField::Int(i)) => template.set_item(key, i)?,
+                Some(ResultField::Bool(b)) => template.set_item(key, b)?,
+                _ => template.set_item(key, py.None())?,
+            }
+            in_template.push(value);
         }
         template.set_item(pyo3::intern!(py, "payload"), py.None())?;
-        Ok((keys, template.unbind()))
+        let words = pyo3::sync::GILProtected::new(std::cell::RefCell::new(fields.iter().map(|_| None).collect()));
+        Ok(Made { keys, template: template.unbind(), in_template, words })
     })?;
-    let d = template.bind(py).copy()?;
-    for ((name, field), key) in fields.into_iter().zip(keys) {
+    let d = made.template.bind(py).copy()?;
+    // Busy only if a finalizer run by an allocation below builds re-entrantly:
+    // that build then goes without the cache.
+    let mut words = made.words.get(py).try_borrow_mut().ok();
+    for (i, ((name, field), key)) in fields.into_iter().zip(&made.keys).enumerate() {
         let key = key.bind(py);
         debug_assert!(key.to_str().is_ok_and(|k| k == name));
+        if made.in_template.get(i).is_some_and(|t| t.as_ref() == Some(&field)) {
+            continue;
+        }
         match field {
             ResultField::Int(i) => d.set_item(key, i)?,
+            ResultField::Str(s) if s.len() <= WORD => {
+                let slot = words.as_mut().and_then(|w| w.get_mut(i));
+                let word = match slot {
+                    Some(Some((text, obj))) if **text == *s => obj.clone_ref(py),
+                    Some(slot) => {
+                        let obj = PyString::new(py, s).unbind();
+                        *slot = Some((s.into(), obj.clone_ref(py)));
+                        obj
+                    }
+                    None => PyString::new(py, s).unbind(),
+                };
+                d.set_item(key, word)?
+            }
             ResultField::Str(s) => d.set_item(key, s)?,
             ResultField::Bool(b) => d.set_item(key, b)?,
             ResultField::Null => d.set_item(key, py.None())?,
         }
     }
+    drop(words);
     let payload = match &r.payload {
         Some(p) if payload_as_text => PyString::new(py, p.as_str()).into_any(),
         Some(p) => match convtrack_core::input::json::Json::parse(p.as_str()) {

@@ -333,6 +333,31 @@ def test_build_runs_no_python_code(purchase):
     assert ran == []
 
 
+def test_results_carry_nothing_over_from_earlier_results(purchase):
+    # Result dicts start from a template holding the first result's numbers and
+    # flags, and short texts reuse the str of the previous result: every field must
+    # still be this event's own.
+    t = tracker()
+    denied = dict(purchase, consent={"marketing": "denied"})
+    ldu = dict(purchase, consent={"marketing": "granted", "ldu": True})
+    lead = dict(purchase, event_name="Lead")
+    custom = dict(purchase, event_name="Quote Request")
+    expected = {
+        "purchase": ("Purchase", "send", None, "track", False),
+        "denied": ("Purchase", "blocked", "consent_denied", "revoked", False),
+        "ldu": ("Purchase", "send", None, "track", True),
+        "lead": ("Lead", "send", None, "track", False),
+        "custom": ("Quote Request", "send", None, "track", False),
+    }
+    events = {"purchase": purchase, "denied": denied, "ldu": ldu, "lead": lead, "custom": custom}
+    for name in ["ldu", "denied", "purchase", "custom", "lead", "denied", "ldu", "purchase", "lead"]:
+        r = t.build(events[name])
+        got = (r["event_name"], r["server"], r["reason"], r["pixel"], r["ldu"])
+        assert got == expected[name], name
+        assert r["schema"] == 1 and r["event_time"] == purchase["event_time"]
+        assert set(r) == {"schema", "event_id", "event_name", "event_time", "server", "reason", "pixel", "ldu", "pixel_html", "payload"}
+
+
 def test_reading_leaves_the_collector_as_it_was(purchase):
     import gc
 
