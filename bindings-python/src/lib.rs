@@ -403,7 +403,7 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
         self.obj.len().unwrap_or(0)
     }
 
-    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
+    fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
         if let Ok(list) = self.obj.downcast::<PyList>() {
             list.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput::new(item, self.keep)))
         } else if let Ok(tuple) = self.obj.downcast::<PyTuple>() {
@@ -413,7 +413,7 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
         }
     }
 
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
+    fn each_entry(&self, f: &mut impl FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
         let Ok(dict) = self.obj.downcast::<PyDict>() else { return Ok(()) };
         for (key, value) in dict.iter() {
             let key = key.downcast::<PyString>().map_err(|_| Unreadable::NonStringKey);
@@ -685,7 +685,7 @@ impl<'k> Source<'k> for FastInput<'_, 'k, '_> {
         usize::try_from(n).unwrap_or(0)
     }
 
-    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
+    fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
         use pyo3::ffi;
         // SAFETY: see `raw`; the index is checked against the length first, so
         // the item getters neither fail nor raise.
@@ -700,7 +700,7 @@ impl<'k> Source<'k> for FastInput<'_, 'k, '_> {
         Ok(())
     }
 
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
+    fn each_entry(&self, f: &mut impl FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
         use pyo3::ffi;
         // SAFETY: see `raw`. Keys and values are borrowed from the dict, which
         // nothing can change while the fast read runs.

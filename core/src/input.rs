@@ -310,10 +310,10 @@ pub trait Source<'a>: Clone {
     /// The number of items of a list (only called on [`Raw::List`]).
     fn list_len(&self) -> usize;
     /// Calls `f` on each item of a list, in order (only called on [`Raw::List`]).
-    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<()>) -> Result<()>;
+    fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<()>) -> Result<()>;
     /// Calls `f` on each entry of an object, in order, with its key, or why the
     /// key cannot be read (only called on [`Raw::Object`]).
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()>;
+    fn each_entry(&self, f: &mut impl FnMut(Key<'_>, Self) -> Result<()>) -> Result<()>;
 }
 
 impl<'a> Source<'a> for &'a Value {
@@ -336,14 +336,14 @@ impl<'a> Source<'a> for &'a Value {
         self.as_array().map_or(0, Vec::len)
     }
 
-    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<()>) -> Result<()> {
+    fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<()>) -> Result<()> {
         for (i, v) in self.as_array().into_iter().flatten().enumerate() {
             f(i, v)?;
         }
         Ok(())
     }
 
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
+    fn each_entry(&self, f: &mut impl FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
         for (k, v) in self.as_object().into_iter().flatten() {
             f(Ok(k), v)?;
         }

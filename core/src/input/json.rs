@@ -62,11 +62,11 @@ impl<'r> Source<'r> for &'r Json<'_> {
         self.items().len()
     }
 
-    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<()>) -> Result<()> {
+    fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<()>) -> Result<()> {
         self.items().iter().enumerate().try_for_each(|(i, v)| f(i, v))
     }
 
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
+    fn each_entry(&self, f: &mut impl FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
         self.entries().iter().try_for_each(|(k, v)| f(Ok(k), v))
     }
 }
@@ -89,11 +89,11 @@ impl<'a> Source<'a> for Lend<'_, 'a> {
         self.0.items().len()
     }
 
-    fn each_item(&self, f: &mut dyn FnMut(usize, Self) -> Result<()>) -> Result<()> {
+    fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<()>) -> Result<()> {
         self.0.items().iter().enumerate().try_for_each(|(i, v)| f(i, Lend(v)))
     }
 
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
+    fn each_entry(&self, f: &mut impl FnMut(Key<'_>, Self) -> Result<()>) -> Result<()> {
         self.0.entries().iter().try_for_each(|(k, v)| f(Ok(k), Lend(v)))
     }
 }
