@@ -20,7 +20,7 @@ use convtrack_core::catalog::feed::MAX_LINE_BYTES;
 use convtrack_core::error::{Error, ErrorCode};
 use convtrack_core::Tracker as CoreTracker;
 
-use super::{json_to_py, py_to_json, to_py_err};
+use super::{json_to_py, py_to_json, to_py_err, Failure};
 
 /// The first Python exception raised by an iterator, file object or hook; re-raised after the export.
 type Stash = Arc<Mutex<Option<PyErr>>>;
@@ -70,7 +70,9 @@ impl RecordSource for PyRecords {
             }
             Ok(Some(match py_to_json(&item, "", 0) {
                 Ok(v) => Record::Value(v),
-                Err(e) => Record::Invalid(e),
+                Err(Failure::Core(e)) => Record::Invalid(e),
+                // Python's own exception (a KeyboardInterrupt, say) ends the export.
+                Err(Failure::Python(e)) => return Err(stash(&self.stash, e, "a product")),
             }))
         })
     }

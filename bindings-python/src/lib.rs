@@ -14,6 +14,12 @@ use convtrack_core::settings::SenderMode;
 use convtrack_core::tracker::BuildOptions;
 use convtrack_core::{EventInput, Settings, Tracker as CoreTracker};
 
+// The result cache in `result_to_py` is protected by the GIL. A free-threaded
+// CPython (3.13t) has none, so this module refuses to build there rather than
+// building something unsound (abi3 excludes it too, but only by accident).
+#[cfg(Py_GIL_DISABLED)]
+compile_error!("convtrack's Python module needs the GIL: free-threaded CPython builds are not supported");
+
 /// Deepest nesting accepted from Python (the event schema needs 4).
 const MAX_DEPTH: usize = 32;
 
@@ -76,15 +82,39 @@ impl Path<'_> {
     }
 }
 
+/// Why reading Python input failed: the core's typed error (naming the path), or
+/// an exception raised by Python code that ran during the read (a `Decimal`'s
+/// `__str__`, or a signal handler such as gunicorn's or a `KeyboardInterrupt`,
+/// which CPython may run inside any C-API call), passed on unchanged.
+enum Failure {
+    Core(Error),
+    Python(PyErr),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+impl Failure {
+    fn into_py(self, py: Python<'_>) -> PyErr {
+        match self {
+            Failure::Core(e) => to_py_err(py, &e),
+            Failure::Python(e) => e,
+        }
+    }
+}
+
 /// Converts a Python value (dict, list, tuple, str, int, float, bool, None,
 /// Decimal) to a JSON value; errors name the path (`items[2].price`).
-fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value, Error> {
+fn py_to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> Result<Value, Failure> {
     convert(obj, &Path::Root(path), depth)
 }
 
-fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Value, Error> {
+fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Value, Failure> {
     if depth > MAX_DEPTH {
-        return Err(Error::field(ErrorCode::TooLarge, path.render(), "is nested too deeply"));
+        return Err(Error::field(ErrorCode::TooLarge, path.render(), "is nested too deeply").into());
     }
     if obj.is_none() {
         return Ok(Value::Null);
@@ -94,7 +124,7 @@ fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Valu
         return s
             .to_cow()
             .map(|s| Value::String(s.into_owned()))
-            .map_err(|_| Error::field(ErrorCode::InvalidUtf8, path.render(), "is not valid Unicode (lone surrogate)"));
+            .map_err(|_| Error::field(ErrorCode::InvalidUtf8, path.render(), "is not valid Unicode (lone surrogate)").into());
     }
     if let Ok(b) = obj.downcast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
@@ -106,7 +136,7 @@ fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Valu
         if let Ok(v) = i.extract::<u64>() {
             return Ok(Value::from(v));
         }
-        return Err(Error::field(ErrorCode::InvalidValue, path.render(), "is an integer out of range"));
+        return Err(Error::field(ErrorCode::InvalidValue, path.render(), "is an integer out of range").into());
     }
     if let Ok(f) = obj.downcast::<PyFloat>() {
         let v = f.value();
@@ -115,6 +145,9 @@ fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Valu
         return Ok(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or_else(|| Value::String(v.to_string())));
     }
     if let Ok(d) = obj.downcast::<PyDict>() {
+        // A private copy: Python code run while reading a value (a `Decimal`'s
+        // `__str__`, a signal handler) may change the caller's dict, not this one.
+        let d = d.copy().map_err(Failure::Python)?;
         let mut m = Map::with_capacity(d.len());
         for (k, v) in d.iter() {
             let key = k
@@ -127,26 +160,41 @@ fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Valu
         }
         return Ok(Value::Object(m));
     }
-    if obj.downcast::<PyList>().is_ok() || obj.downcast::<PyTuple>().is_ok() {
-        let mut out = Vec::new();
-        for (i, item) in obj.try_iter().map_err(|_| Error::general(ErrorCode::Internal, "list iteration failed"))?.enumerate() {
-            let item = item.map_err(|_| Error::general(ErrorCode::Internal, "list iteration failed"))?;
+    if let Some(items) = snapshot(obj).map_err(Failure::Python)? {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
             out.push(convert(&item, &Path::Index(path, i), depth + 1)?);
         }
         return Ok(Value::Array(out));
     }
-    if let Some(s) = decimal_text(obj) {
-        return Ok(Value::String(s.to_string()));
+    match decimal_text(obj) {
+        Some(Ok(s)) => Ok(Value::String(s.to_cow().map_err(Failure::Python)?.into_owned())),
+        Some(Err(e)) => Err(Failure::Python(e)),
+        None => {
+            let at = path.render();
+            Err(Error::field(ErrorCode::WrongType, if at.is_empty() { "value" } else { &at }, "has an unsupported Python type").into())
+        }
     }
-    let at = path.render();
-    Err(Error::field(ErrorCode::WrongType, if at.is_empty() { "value" } else { &at }, "has an unsupported Python type"))
+}
+
+/// A list or tuple as a tuple of its items at this moment (a tuple is returned
+/// as it is: it cannot change); `None` for any other object. The reader walks the
+/// snapshot, so Python code that runs meanwhile cannot change its length or items.
+fn snapshot<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    if let Ok(t) = obj.downcast::<PyTuple>() {
+        return Ok(Some(t.clone()));
+    }
+    match obj.downcast::<PyList>() {
+        Ok(l) => Ok(Some(l.to_tuple())),
+        Err(_) => Ok(None),
+    }
 }
 
 /// The exact text of a `decimal.Decimal` (money in most Python shops; the core
 /// validates it), of a subclass, or of any class named `Decimal` (`_pydecimal`'s);
-/// `None` for any other object. Runs the object's `__str__`: never called by the
-/// fast reader. Also looks up the C `Decimal` type for the fast reader.
-fn decimal_text<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyString>> {
+/// `None` for any other object. Runs the object's `__str__`, which may run any
+/// Python code: the callers hold a reference to everything they still read.
+fn decimal_text<'py>(obj: &Bound<'py, PyAny>) -> Option<PyResult<Bound<'py, PyString>>> {
     let py = obj.py();
     let c_decimal = C_DECIMAL.get_or_init(py, || {
         let t = py.import("_decimal").and_then(|m| m.getattr("Decimal")).ok();
@@ -154,12 +202,12 @@ fn decimal_text<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyString>> {
     });
     let is_decimal = obj.get_type().name().is_ok_and(|n| n == "Decimal")
         || c_decimal.as_ref().is_some_and(|t| obj.is_instance(t.bind(py)).unwrap_or(false));
-    if is_decimal {
-        obj.str().ok()
-    } else {
-        None
-    }
+    is_decimal.then(|| obj.str())
 }
+
+/// The C implementation of `decimal.Decimal`, looked up once (`None` for a
+/// Python built without `_decimal`).
+static C_DECIMAL: pyo3::sync::GILOnceCell<Option<Py<pyo3::types::PyType>>> = pyo3::sync::GILOnceCell::new();
 
 /// Python objects for a JSON value: what `json.loads` returns for the same text.
 fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -338,26 +386,56 @@ fn id_text(py: Python<'_>, order_id: &Bound<'_, PyAny>, field: &str) -> PyResult
     }
 }
 
-/// The `str` objects a parsed event borrows its text from, each held by a
-/// strong reference for as long as the event lives (`'k`). Python strings are
-/// immutable and their UTF-8 form lives as long as the object, so the event's
-/// `&str`s stay valid even if the caller's dict is changed meanwhile (by another
-/// thread while `track` has released the GIL, say).
-type Kept<'py> = typed_arena::Arena<Bound<'py, PyString>>;
+/// What one read of Python input shares. `kept`: the `str` objects the parsed
+/// event borrows its text from, each held by a strong reference for as long as
+/// the event lives (`'k`); Python strings are immutable and their UTF-8 form lives
+/// as long as the object, so the event's `&str`s stay valid whatever happens to
+/// the caller's dict meanwhile (another thread while `track` has released the GIL,
+/// a signal handler run inside a C-API call). `raised`: an exception raised by
+/// Python code during the read, re-raised as it is.
+struct Reading<'py> {
+    kept: typed_arena::Arena<Bound<'py, PyString>>,
+    raised: std::cell::RefCell<Option<PyErr>>,
+}
+
+impl<'py> Reading<'py> {
+    fn new() -> Self {
+        Reading { kept: typed_arena::Arena::with_capacity(64), raised: std::cell::RefCell::new(None) }
+    }
+
+    /// Keeps `s` for as long as the reading lives and lends its text.
+    fn lend(&self, s: Bound<'py, PyString>) -> Result<&str, Unreadable> {
+        self.kept.alloc(s).to_str().map_err(|_| Unreadable::InvalidUnicode)
+    }
+
+    /// Records a Python exception; the read stops with a placeholder error, which
+    /// [`Reading::error`] replaces with this exception.
+    fn raise(&self, e: PyErr) -> Unreadable {
+        self.raised.borrow_mut().get_or_insert(e);
+        Unreadable::Unsupported("Python")
+    }
+
+    /// The exception to raise for a failed read: Python's own, if one was raised.
+    fn error(&self, py: Python<'_>, e: &Error) -> PyErr {
+        self.raised.borrow_mut().take().unwrap_or_else(|| to_py_err(py, e))
+    }
+}
 
 /// A Python value read in place by the core's event parser
-/// ([`convtrack_core::input::Source`]): no JSON value is built in between, and
-/// strings are borrowed as UTF-8 from the `str` objects (abi3 >= 3.10), kept
-/// alive by `keep`.
+/// ([`convtrack_core::input::Source`]): no JSON value is built in between.
+/// Every object is held by a strong reference (`Bound`) while it is read, and
+/// containers are read from a private snapshot (a dict's shallow copy, a list's
+/// tuple), so nothing this reader looks at can be freed or resized by Python code
+/// that runs during the read. No borrowed pointer, no `unsafe`.
 #[derive(Clone)]
 struct PyInput<'k, 'py> {
     obj: Bound<'py, PyAny>,
-    keep: &'k Kept<'py>,
+    cx: &'k Reading<'py>,
 }
 
 impl<'k, 'py> PyInput<'k, 'py> {
-    fn new(obj: Bound<'py, PyAny>, keep: &'k Kept<'py>) -> Self {
-        PyInput { obj, keep }
+    fn new(obj: Bound<'py, PyAny>, cx: &'k Reading<'py>) -> Self {
+        PyInput { obj, cx }
     }
 }
 
@@ -369,8 +447,7 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
         }
         // Strings first (the common case), then bool before int: in Python, bool is a subclass of int.
         if let Ok(s) = obj.downcast::<PyString>() {
-            let kept: &'k Bound<'_, PyString> = self.keep.alloc(s.clone());
-            return kept.to_str().map(|s| Raw::Str(Cow::Borrowed(s))).map_err(|_| Unreadable::InvalidUnicode);
+            return self.cx.lend(s.clone()).map(|s| Raw::Str(Cow::Borrowed(s)));
         }
         if obj.downcast::<PyDict>().is_ok() {
             return Ok(Raw::Object);
@@ -394,7 +471,8 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
             return Ok(if v.is_finite() { Raw::Float(v) } else { Raw::Str(Cow::Owned(v.to_string())) });
         }
         match decimal_text(obj) {
-            Some(s) => Ok(Raw::Str(Cow::Owned(s.to_string()))),
+            Some(Ok(s)) => self.cx.lend(s).map(|s| Raw::Str(Cow::Borrowed(s))),
+            Some(Err(e)) => Err(self.cx.raise(e)),
             None => Err(Unreadable::Unsupported("Python")),
         }
     }
@@ -404,79 +482,33 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
     }
 
     fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
-        if let Ok(list) = self.obj.downcast::<PyList>() {
-            list.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput::new(item, self.keep)))
-        } else if let Ok(tuple) = self.obj.downcast::<PyTuple>() {
-            tuple.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput::new(item, self.keep)))
-        } else {
-            Ok(())
-        }
+        let items = match snapshot(&self.obj) {
+            Ok(Some(items)) => items,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(self.cx.raise(e).at("value")),
+        };
+        items.iter().enumerate().try_for_each(|(i, item)| f(i, PyInput::new(item, self.cx)))
     }
 
     fn each_entry(&self, f: &mut impl FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
         let Ok(dict) = self.obj.downcast::<PyDict>() else { return Ok(()) };
+        // A private copy (see `snapshot`): the caller's dict may change while we read.
+        let dict = dict.copy().map_err(|e| self.cx.raise(e).at("value"))?;
         for (key, value) in dict.iter() {
             let key = key.downcast::<PyString>().map_err(|_| Unreadable::NonStringKey);
-            f(key.and_then(|k| k.to_str().map_err(|_| Unreadable::InvalidUnicode)), PyInput::new(value, self.keep))?;
+            f(key.and_then(|k| k.to_str().map_err(|_| Unreadable::InvalidUnicode)), PyInput::new(value, self.cx))?;
         }
         Ok(())
     }
 }
 
-/// Reads an event (or a list of events) with the fast reader, [`FastInput`], and
-/// when that meets a value only Python code can turn into text (a `Decimal`
-/// subclass, a pure-Python `Decimal`, any other class), again with the safe
-/// reader, [`PyInput`]. Both hand the core the same values, so the result and
-/// every error are the same either way; `fast` and `safe` are the same parse.
-fn read_input<'k, 'py, T>(
-    py: Python<'py>,
-    obj: &Bound<'py, PyAny>,
-    keep: &'k Kept<'py>,
-    fast: impl FnOnce(FastInput<'_, 'k, 'py>) -> Result<T, Error>,
-    safe: impl FnOnce(PyInput<'k, 'py>) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let cx = FastRead::new(py, keep, false);
-    let read = {
-        let _paused = GcPause::new(py);
-        fast(FastInput { obj: obj.as_ptr(), cx: &cx })
-    };
-    if cx.needs_python.get() {
-        return safe(PyInput::new(obj.clone(), keep));
-    }
-    read
-}
-
-/// `build()`'s fast path: reads the event dict and runs `build` on it in one
-/// window, with the GIL held and the collector paused ([`GcPause`]), lending the
-/// dict's strings to the event without taking references (`lend_only`). Sound
-/// because nothing in the window runs Python code: the fast reader calls none,
-/// and the core's parser and `Tracker::build` are pure Rust that does not log
-/// (a log record would reach Python's `logging` through pyo3-log; the test
-/// `test_build_runs_no_python_code` checks that `build` emits none). The event
-/// cannot outlive the window: it borrows `cx`, made inside it. `None` when the
-/// fast reader met a value only Python code can read, or `event` is not a dict:
-/// the caller then takes the safe path.
-fn build_in_window<T>(py: Python<'_>, event: &Bound<'_, PyAny>, build: impl FnOnce(&EventInput<'_>) -> Result<T, Error>) -> Option<Result<T, Error>> {
-    if event.downcast::<PyDict>().is_err() {
-        return None;
-    }
-    let keep = Kept::with_capacity(1);
-    let _paused = GcPause::new(py);
-    let cx = FastRead::new(py, &keep, true);
-    let read = EventInput::from_source(&FastInput { obj: event.as_ptr(), cx: &cx });
-    if cx.needs_python.get() {
-        return None;
-    }
-    Some(read.and_then(|input| build(&input)))
-}
-
 /// Reads and validates an event dict with the core's parser; its text borrows
-/// from the dict's strings, which `keep` holds.
-fn event_input<'k, 'py>(py: Python<'py>, event: &Bound<'py, PyAny>, keep: &'k Kept<'py>) -> PyResult<EventInput<'k>> {
+/// from the dict's strings, which `cx` keeps.
+fn event_input<'k, 'py>(py: Python<'py>, event: &Bound<'py, PyAny>, cx: &'k Reading<'py>) -> PyResult<EventInput<'k>> {
     if event.downcast::<PyDict>().is_err() {
         return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "event", "must be a dict")));
     }
-    read_input(py, event, keep, |s| EventInput::from_source(&s), |s| EventInput::from_source(&s)).map_err(|e| to_py_err(py, &e))
+    EventInput::from_source(&PyInput::new(event.clone(), cx)).map_err(|e| cx.error(py, &e))
 }
 
 /// The events of a list, each read by the core's parser (`events[2].value` in errors).
@@ -490,236 +522,6 @@ fn events_input<'k, S: Source<'k>>(list: &S) -> Result<Vec<EventInput<'k>>, Erro
         Ok(())
     })?;
     Ok(inputs)
-}
-
-/// Pauses Python's cyclic garbage collector while it lives (unless it was off
-/// already). The fast reader borrows objects without holding references; with
-/// the GIL held and the collector paused, no Python code can run meanwhile (no
-/// finalizer, no `__del__`), so nothing can free or change what it borrows.
-struct GcPause {
-    resume: bool,
-}
-
-impl GcPause {
-    fn new(_py: Python<'_>) -> Self {
-        // SAFETY: the GIL is held (`_py`); PyGC_Disable only flips the collector's flag.
-        GcPause { resume: unsafe { pyo3::ffi::PyGC_Disable() } == 1 }
-    }
-}
-
-impl Drop for GcPause {
-    fn drop(&mut self) {
-        if self.resume {
-            // SAFETY: created with the GIL held, dropped in the same scope.
-            unsafe { pyo3::ffi::PyGC_Enable() };
-        }
-    }
-}
-
-/// The UTF-8 text of the `str` at `s`, valid while `s` lives unchanged (CPython
-/// caches it in the object); a lone surrogate is [`Unreadable::InvalidUnicode`].
-///
-/// # Safety
-/// The GIL is held and `s` is a live `str` object (or a subclass) for `'t`.
-unsafe fn utf8<'t>(s: *mut pyo3::ffi::PyObject) -> Result<&'t str, Unreadable> {
-    let mut size: pyo3::ffi::Py_ssize_t = 0;
-    // SAFETY: as the caller promises; on success CPython returns `size` bytes of
-    // valid UTF-8 (it refuses lone surrogates), owned by `s`.
-    unsafe {
-        let data = pyo3::ffi::PyUnicode_AsUTF8AndSize(s, &mut size);
-        if data.is_null() {
-            pyo3::ffi::PyErr_Clear();
-            return Err(Unreadable::InvalidUnicode);
-        }
-        let bytes = std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(size).unwrap_or(0));
-        Ok(std::str::from_utf8_unchecked(bytes))
-    }
-}
-
-/// What one fast read shares: the strings kept for the event, and whether it
-/// met a value it must leave to the safe reader.
-struct FastRead<'k, 'py> {
-    py: Python<'py>,
-    keep: &'k Kept<'py>,
-    /// Whether the `str`s of the input are lent without a reference of their own
-    /// (see [`build_in_window`]); new `str`s (a `Decimal`'s text) are always kept.
-    lend_only: bool,
-    needs_python: std::cell::Cell<bool>,
-    /// The C `decimal.Decimal` type, once the safe reader has met one.
-    decimal: *mut pyo3::ffi::PyTypeObject,
-}
-
-/// The C implementation of `decimal.Decimal`, looked up the first time the safe
-/// reader meets a `Decimal` (never during a fast read: an import runs Python code).
-/// `None` when there is none (a Python built without `_decimal`).
-static C_DECIMAL: pyo3::sync::GILOnceCell<Option<Py<pyo3::types::PyType>>> = pyo3::sync::GILOnceCell::new();
-
-impl<'k, 'py> FastRead<'k, 'py> {
-    fn new(py: Python<'py>, keep: &'k Kept<'py>, lend_only: bool) -> Self {
-        let decimal = C_DECIMAL.get(py).and_then(Option::as_ref).map_or(std::ptr::null_mut(), |t| t.as_ptr().cast());
-        FastRead { py, keep, lend_only, needs_python: std::cell::Cell::new(false), decimal }
-    }
-}
-
-/// A Python value read in place with borrowed pointers and no reference counting
-/// (only the `str`s the event keeps get a reference, in `keep`). Sound because a
-/// fast read runs entirely inside a [`GcPause`] with the GIL held, and it calls
-/// only C-API functions that run no Python code: type checks, `PyDict_Next`,
-/// `PyList_GetItem` within bounds, `PyUnicode_AsUTF8AndSize`, number reads, and
-/// `str()` of the C `Decimal` type. A value that needs Python code sets
-/// `needs_python`; from then on the reader touches no pointer again (every method
-/// answers "unreadable"), and [`read_input`] reads the event again, safely.
-#[derive(Clone, Copy)]
-struct FastInput<'c, 'k, 'py> {
-    obj: *mut pyo3::ffi::PyObject,
-    cx: &'c FastRead<'k, 'py>,
-}
-
-impl<'k> FastInput<'_, 'k, '_> {
-    /// Keeps the new or borrowed `str` at `s` for the event's lifetime and lends its text.
-    ///
-    /// # Safety
-    /// `s` is a live `str` object (or a subclass); `owned` says whether the caller hands over a reference.
-    unsafe fn keep_str(&self, s: *mut pyo3::ffi::PyObject, owned: bool) -> Result<Raw<'k>, Unreadable> {
-        if self.cx.lend_only && !owned {
-            // SAFETY: the caller's window keeps `s` alive and unchanged for `'k`.
-            return unsafe { utf8(s) }.map(|s| Raw::Str(Cow::Borrowed(s)));
-        }
-        let py = self.cx.py;
-        // SAFETY: `s` is live; a borrowed pointer gets its own reference here.
-        let s: Bound<'_, PyString> = unsafe {
-            if owned { Bound::from_owned_ptr(py, s) } else { Bound::from_borrowed_ptr(py, s) }.downcast_into_unchecked()
-        };
-        let kept: &'k Bound<'_, PyString> = self.cx.keep.alloc(s);
-        // SAFETY: `kept` is a live `str` that lives as long as the text is lent.
-        unsafe { utf8(kept.as_ptr()) }.map(|s| Raw::Str(Cow::Borrowed(s)))
-    }
-
-    /// Leaves this value to the safe reader.
-    fn needs_python(&self) -> Unreadable {
-        self.cx.needs_python.set(true);
-        Unreadable::Unsupported("Python")
-    }
-
-    fn stopped(&self) -> bool {
-        self.cx.needs_python.get()
-    }
-}
-
-impl<'k> Source<'k> for FastInput<'_, 'k, '_> {
-    fn raw(&self) -> Result<Raw<'k>, Unreadable> {
-        use pyo3::ffi;
-        if self.stopped() {
-            return Err(Unreadable::Unsupported("Python"));
-        }
-        let o = self.obj;
-        // SAFETY (every block below): `o` is live and unchanged, see `FastInput`;
-        // the checks and reads run no Python code.
-        unsafe {
-            if ffi::PyUnicode_CheckExact(o) != 0 || ffi::PyUnicode_Check(o) != 0 {
-                return self.keep_str(o, false);
-            }
-            if o == ffi::Py_None() {
-                return Ok(Raw::Null);
-            }
-            if ffi::PyDict_Check(o) != 0 {
-                return Ok(Raw::Object);
-            }
-            // bool before int: in Python, bool is a subclass of int.
-            if ffi::PyBool_Check(o) != 0 {
-                return Ok(Raw::Bool(o == ffi::Py_True()));
-            }
-            if ffi::PyLong_Check(o) != 0 {
-                let mut overflow = 0;
-                let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);
-                if overflow == 0 {
-                    return Ok(Raw::Int(v));
-                }
-                if overflow > 0 {
-                    let u = ffi::PyLong_AsUnsignedLongLong(o);
-                    if ffi::PyErr_Occurred().is_null() {
-                        return Ok(Raw::UInt(u));
-                    }
-                    ffi::PyErr_Clear();
-                }
-                return Err(Unreadable::IntOutOfRange);
-            }
-            if ffi::PyList_Check(o) != 0 || ffi::PyTuple_Check(o) != 0 {
-                return Ok(Raw::List);
-            }
-            if ffi::PyFloat_Check(o) != 0 {
-                let v = ffi::PyFloat_AsDouble(o);
-                // NaN and infinities have no JSON form; as text, as the JSON path sees them.
-                return Ok(if v.is_finite() { Raw::Float(v) } else { Raw::Str(Cow::Owned(v.to_string())) });
-            }
-            // The C Decimal's str() is C code: its exact text, which the core validates.
-            if !self.cx.decimal.is_null() && ffi::Py_TYPE(o) == self.cx.decimal {
-                let text = ffi::PyObject_Str(o);
-                if !text.is_null() && ffi::PyUnicode_Check(text) != 0 {
-                    return self.keep_str(text, true);
-                }
-                if !text.is_null() {
-                    ffi::Py_DecRef(text);
-                }
-                ffi::PyErr_Clear();
-            }
-        }
-        Err(self.needs_python())
-    }
-
-    fn list_len(&self) -> usize {
-        use pyo3::ffi;
-        if self.stopped() {
-            return 0;
-        }
-        // SAFETY: see `raw`.
-        let n = unsafe {
-            if ffi::PyList_Check(self.obj) != 0 {
-                ffi::PyList_Size(self.obj)
-            } else if ffi::PyTuple_Check(self.obj) != 0 {
-                ffi::PyTuple_Size(self.obj)
-            } else {
-                0
-            }
-        };
-        usize::try_from(n).unwrap_or(0)
-    }
-
-    fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {
-        use pyo3::ffi;
-        // SAFETY: see `raw`; the index is checked against the length first, so
-        // the item getters neither fail nor raise.
-        let is_list = unsafe { ffi::PyList_Check(self.obj) } != 0;
-        let mut i = 0;
-        while !self.stopped() && i < self.list_len() {
-            let index = i as ffi::Py_ssize_t;
-            let item = unsafe { if is_list { ffi::PyList_GetItem(self.obj, index) } else { ffi::PyTuple_GetItem(self.obj, index) } };
-            f(i, FastInput { obj: item, cx: self.cx })?;
-            i += 1;
-        }
-        Ok(())
-    }
-
-    fn each_entry(&self, f: &mut impl FnMut(Key<'_>, Self) -> Result<(), Error>) -> Result<(), Error> {
-        use pyo3::ffi;
-        // SAFETY: see `raw`. Keys and values are borrowed from the dict, which
-        // nothing can change while the fast read runs.
-        unsafe {
-            if self.stopped() || ffi::PyDict_Check(self.obj) == 0 {
-                return Ok(());
-            }
-            let (mut pos, mut key, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
-            while !self.stopped() && ffi::PyDict_Next(self.obj, &mut pos, &mut key, &mut value) != 0 {
-                let text = if ffi::PyUnicode_CheckExact(key) != 0 || ffi::PyUnicode_Check(key) != 0 {
-                    utf8(key)
-                } else {
-                    Err(Unreadable::NonStringKey)
-                };
-                f(text, FastInput { obj: value, cx: self.cx })?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The deterministic event id of an event with an order.
@@ -761,13 +563,8 @@ impl Tracker {
             _ => return Err(to_py_err(py, &Error::field(ErrorCode::InvalidArgument, "payload", "must be \"dict\" or \"json\""))),
         };
         let inner = &self.inner;
-        if !track {
-            if let Some(built) = build_in_window(py, event, |input| inner.build(input, &options)) {
-                return result_to_py(py, &built.map_err(|e| to_py_err(py, &e))?, payload_as_text);
-            }
-        }
-        let keep = Kept::with_capacity(64);
-        let input = event_input(py, event, &keep)?;
+        let cx = Reading::new();
+        let input = event_input(py, event, &cx)?;
         let result = if track {
             py.allow_threads(|| inner.track(&input, &options))
         } else {
@@ -784,20 +581,20 @@ impl Tracker {
     #[pyo3(signature = (settings=None, **kwargs))]
     fn new(py: Python<'_>, settings: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let mut map = Map::new();
-        let mut merge = |obj: &Bound<'_, PyAny>| -> Result<(), Error> {
+        let mut merge = |obj: &Bound<'_, PyAny>| -> Result<(), Failure> {
             match py_to_json(obj, "", 0)? {
                 Value::Object(m) => {
                     map.extend(m);
                     Ok(())
                 }
-                _ => Err(Error::setting("settings", "must be a dict")),
+                _ => Err(Error::setting("settings", "must be a dict").into()),
             }
         };
         if let Some(s) = settings {
-            merge(s).map_err(|e| to_py_err(py, &e))?;
+            merge(s).map_err(|e| e.into_py(py))?;
         }
         if let Some(k) = kwargs {
-            merge(k.as_any()).map_err(|e| to_py_err(py, &e))?;
+            merge(k.as_any()).map_err(|e| e.into_py(py))?;
         }
         // Python processes are long-lived: deliver from a background thread unless told otherwise.
         map.entry("sender").or_insert_with(|| Value::from("thread"));
@@ -929,8 +726,8 @@ impl Tracker {
         script_src: Option<String>,
     ) -> PyResult<String> {
         // Each event is read in place by the core's parser, as in `build`.
-        let keep = Kept::with_capacity(64);
-        let inputs = read_input(py, events, &keep, |s| events_input(&s), |s| events_input(&s)).map_err(|e| to_py_err(py, &e))?;
+        let cx = Reading::new();
+        let inputs = events_input(&PyInput::new(events.clone(), &cx)).map_err(|e| cx.error(py, &e))?;
         self.inner.page_snippet(&inputs, &BuildOptions { now, nonce, script_src, server_only: false }).map_err(|e| to_py_err(py, &e))
     }
 
@@ -965,7 +762,7 @@ impl Tracker {
     /// `catalog_id`, `access_token`, `outbox_path`). Returns `{"retailer_id", "method",
     /// "coalesced", "queued"}`; the sender posts it to the catalog's items_batch edge.
     fn catalog_update<'py>(&self, py: Python<'py>, product: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let value = py_to_json(product, "product", 0).map_err(|e| to_py_err(py, &e))?;
+        let value = py_to_json(product, "product", 0).map_err(|e| e.into_py(py))?;
         let inner = &self.inner;
         let change = py.allow_threads(|| inner.catalog_update(&value)).map_err(|e| to_py_err(py, &e))?;
         json_to_py(py, &change.to_json())

@@ -231,10 +231,9 @@ def test_python_shapes_read_in_place(purchase):
     assert t.build(purchase)["payload"]["custom_data"]["order_id"] == str(2**64 - 1)
 
 
-def test_fast_and_safe_readers_give_the_same_event(purchase):
-    # build() reads the dict with borrowed pointers and the collector paused; a value
-    # only Python code can read (a pure-Python or subclassed Decimal, any class
-    # named Decimal) makes it read the whole event again with references held.
+def test_every_kind_of_decimal_gives_the_same_event(purchase):
+    # Money as a C Decimal, a pure-Python Decimal (any class named Decimal) or a
+    # Decimal subclass: the same payload as the same amount given as text.
     class MyDecimal(Decimal):
         pass
 
@@ -299,12 +298,115 @@ def test_a_decimal_whose_str_changes_the_event_is_read_safely(purchase):
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 
 
+SIGNAL_HANDLER_REPLACES_THE_ITEMS = """
+import decimal, json, os, signal, subprocess, sys, threading, time
+import convtrack
+
+purchase = json.loads(sys.argv[1])
+t = convtrack.Tracker(pixel_id="1234567890", access_token="t", data_controls=True, sender="manual")
+N = 1000
+lists = [[{"id": f"{tag}-{i}", "title": f"{tag} title {i}", "quantity": 1, "price": decimal.Decimal("1.50")}
+          for i in range(N)] for tag in ("a", "b")]
+event = dict(purchase, value=decimal.Decimal("1500.00"), items=list(lists[0]))
+handled = 0
+done = threading.Event()
+in_build = False
+
+def handler(signum, frame):
+    # What a signal handler in a shop may do (gunicorn, Celery and Django install
+    # several): replace the list being read, which frees it; or raise (Ctrl-C), here
+    # only while build() runs so that the loop below can catch every one.
+    global handled
+    if done.is_set():
+        return
+    handled += 1
+    event["items"] = list(lists[handled % 2])
+    if os.environ.get("RAISE") and in_build:
+        raise KeyboardInterrupt
+
+signal.signal(signal.SIGUSR1, handler)
+
+# Signals come from another process: a thread of this one would need the GIL,
+# which build() holds, so its signals would never arrive during a build.
+PINGER = "import os, signal, sys, time\\nwhile True:\\n    os.kill(int(sys.argv[1]), signal.SIGUSR1)\\n    time.sleep(0.0003)"
+pinger = subprocess.Popen([sys.executable, "-c", PINGER, str(os.getpid())], env={})
+builds = interrupts = 0
+deadline = time.monotonic() + 3
+while True:
+    try:
+        if time.monotonic() >= deadline:
+            done.set()
+            pinger.kill()
+            pinger.wait()
+            break
+        in_build = True
+        r = t.build(event, payload="json")
+        in_build = False
+        ids = [c["id"] for c in json.loads(r["payload"])["custom_data"]["contents"]]
+        builds += 1
+        # One whole list of items, as it was at some moment: never cut short, never garbage.
+        assert len(ids) == N and len({i[0] for i in ids}) == 1, (len(ids), ids[:2])
+        assert sorted(int(i[2:]) for i in ids) == list(range(N))
+    except KeyboardInterrupt:
+        in_build = False
+        interrupts += 1
+assert handled > 0, "no signal arrived"
+if os.environ.get("RAISE"):
+    assert interrupts > 0, "no interrupt reached build()"
+else:
+    assert builds > 0 and interrupts == 0, (builds, interrupts)
+print("ok", builds, handled, interrupts)
+"""
+
+
+@pytest.mark.parametrize("raise_interrupt", [False, True])
+def test_a_signal_handler_that_replaces_the_items_during_build(purchase, raise_interrupt):
+    # A signal handler may run inside any C-API call build() makes (CPython checks
+    # for pending signals there): it replaces event["items"] and collects garbage
+    # while 500 items with Decimal prices are read. Every result must be one whole
+    # list of items, and a KeyboardInterrupt raised by the handler must come out as
+    # a KeyboardInterrupt (never swallowed, never a convtrack error). In a child
+    # process with Python's debug allocator, which fails loudly on a use after free.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONMALLOC="debug")
+    if raise_interrupt:
+        env["RAISE"] = "1"
+    run = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", SIGNAL_HANDLER_REPLACES_THE_ITEMS, json.dumps(purchase)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0 and run.stdout.startswith("ok"), (run.returncode, run.stdout[-500:], run.stderr[-2000:])
+    assert "Exception ignored" not in run.stderr, run.stderr[-2000:]
+
+
+def test_an_exception_raised_while_reading_a_value_comes_out_unchanged(purchase):
+    # A Decimal whose str() raises (as a signal handler's KeyboardInterrupt would):
+    # the caller gets that exception, not a convtrack error about the value's type.
+    class Interrupting(Decimal):
+        def __str__(self):
+            raise KeyboardInterrupt
+
+    t = tracker()
+    event = dict(purchase, value=Interrupting("59.90"))
+    with pytest.raises(KeyboardInterrupt):
+        t.build(event)
+    with pytest.raises(KeyboardInterrupt):
+        t.page_snippet([event])
+    with pytest.raises(KeyboardInterrupt):
+        convtrack.Tracker(pixel_id=PIXEL, access_token=TOKEN, batch_size=Interrupting("5"))
+    # The tracker is still fine afterwards.
+    assert t.build(purchase)["server"] == "send"
+
+
 def test_build_runs_no_python_code(purchase):
-    # build() lends the dict's strings to the core without references, in a window
-    # where no Python code may run (the collector is paused). A profiler sees every
-    # Python function that runs: none may run inside build(), even with the
-    # convtrack loggers at DEBUG (a log record in the core would reach Python's
-    # logging through pyo3-log).
+    # build() is pure: it calls no Python code of the shop's (a profiler sees every
+    # Python function that runs), and the core logs nothing while building, even
+    # with the convtrack loggers at DEBUG (a record would reach Python's logging
+    # through pyo3-log and cost a checkout time).
     import logging
     import sys
 
@@ -312,7 +414,7 @@ def test_build_runs_no_python_code(purchase):
     blocked = dict(purchase, consent={"marketing": "denied"})
     lead = {"event_name": "Lead", "customer": {"email": ["a@example.com", "b@example.com"]}}
     money = dict(purchase, value=Decimal("59.90"))
-    t.build(money)  # the first Decimal is read safely (and teaches the fast reader its type)
+    t.build(money)  # the first Decimal looks up the C Decimal type (an import)
     ran = []
 
     def profiler(frame, event, arg):
