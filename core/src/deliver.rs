@@ -46,6 +46,11 @@ pub fn classify(result: &std::result::Result<HttpReply, TransportError>) -> Outc
         Err(e) => return Outcome::Retry { code: None, why: format!("network: {}", e.kind), fbtrace_id: None },
         Ok(r) => r,
     };
+    // A redirect is never followed (see `UreqTransport::new`) and never counts as
+    // delivery, whatever its body says: the events stay queued and are retried.
+    if (300..400).contains(&reply.status) {
+        return Outcome::Retry { code: None, why: format!("http {}: redirect not followed", reply.status), fbtrace_id: None };
+    }
     let body: Option<Value> = serde_json::from_str(&reply.body).ok();
     let fbtrace = |v: &Value| v.get("fbtrace_id").and_then(Value::as_str).map(str::to_owned);
     if (200..300).contains(&reply.status) {
@@ -562,6 +567,15 @@ mod tests {
     }
     fn graph(status: u16, code: i64, transient: bool) -> std::result::Result<HttpReply, TransportError> {
         reply(status, &json!({"error": {"code": code, "is_transient": transient, "fbtrace_id": "T"}}).to_string())
+    }
+
+    #[test]
+    fn a_redirect_is_never_delivery() {
+        for status in [301, 302, 303, 307, 308] {
+            assert!(matches!(classify(&reply(status, "")), Outcome::Retry { .. }), "{status}");
+            assert!(matches!(classify(&reply(status, r#"{"events_received": 1}"#)), Outcome::Retry { .. }), "{status}");
+            assert!(matches!(classify(&graph(status, 100, false)), Outcome::Retry { .. }), "{status}");
+        }
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub struct Settings {
     pub test_event_code: Option<String>,
     pub api_version: String,
     pub endpoint: String,
+    /// An outbound HTTP proxy (`http://[user:password@]host:port`); may hold
+    /// credentials, so it is a [`Secret`]. `None`: `HTTPS_PROXY` from the
+    /// environment applies (see [`Settings::effective_proxy`]).
+    pub proxy: Option<Secret>,
     /// ISO-3166 alpha-2, lowercase.
     pub default_country: Option<String>,
     /// Merchant-wide Limited Data Use; `None` = off.
@@ -146,6 +150,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "test_event_code",
     "api_version",
     "endpoint",
+    "proxy",
     "default_country",
     "ldu",
     "allowed_fields",
@@ -293,6 +298,11 @@ impl Settings {
 
         let endpoint = text("endpoint")?.unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
         let endpoint = validate_endpoint(&endpoint)?;
+        let proxy = match text("proxy")? {
+            None => None,
+            Some(p) if p.is_empty() => None,
+            Some(p) => Some(Secret::new(validate_proxy(&p).map_err(|why| Error::setting("proxy", why))?)),
+        };
 
         let default_country = match text("default_country")? {
             None => None,
@@ -383,6 +393,7 @@ impl Settings {
             test_event_code,
             api_version,
             endpoint,
+            proxy,
             default_country,
             ldu,
             allowed_fields,
@@ -437,6 +448,7 @@ impl Settings {
             "test_event_code": self.test_event_code,
             "api_version": self.api_version,
             "endpoint": self.endpoint,
+            "proxy": self.proxy.as_ref().map(|p| redact_proxy(p.expose())),
             "default_country": self.default_country,
             "ldu": self.ldu.map(|l| serde_json::json!({"country": l.country, "state": l.state})),
             "allowed_fields": self.allowed_fields.as_ref().map(|v| v.iter().map(|f| f.input_name()).collect::<Vec<_>>()),
@@ -489,7 +501,104 @@ fn validate_endpoint(raw: &str) -> Result<String> {
     {
         return Err(bad());
     }
+    // The access token travels in a header: in clear over plain http. Only a
+    // receiver on this machine (the sandbox) may be reached that way.
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(Error::setting("endpoint", "must use https (plain http is only allowed for a loopback address such as 127.0.0.1)"));
+    }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Whether `url` names this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Checks a proxy URL (`http://[user:password@]host[:port]`) and returns it in
+/// the form the HTTP client takes. The reason never echoes the URL: it may hold
+/// a password.
+fn validate_proxy(raw: &str) -> std::result::Result<String, &'static str> {
+    const FORM: &str = "must be an http:// proxy URL such as http://proxy.example:3128 (no path, query or fragment)";
+    if raw.len() > 2048 || crate::input::has_control(raw) {
+        return Err(FORM);
+    }
+    let url = url::Url::parse(raw).map_err(|_| FORM)?;
+    // An https:// request is tunnelled through the proxy with CONNECT, so the
+    // token stays encrypted end to end; the proxy itself is spoken to in http.
+    if url.scheme() != "http" {
+        return Err("must use the http:// scheme (requests to Meta are tunnelled through it with CONNECT and stay encrypted)");
+    }
+    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() || !matches!(url.path(), "" | "/") {
+        return Err(FORM);
+    }
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    Ok(match (url.username(), url.password()) {
+        ("", None) => format!("http://{host}:{port}"),
+        (user, password) => format!("http://{user}:{}@{host}:{port}", password.unwrap_or_default()),
+    })
+}
+
+/// A proxy URL as shown on status pages: the host and port, never the credentials.
+pub fn redact_proxy(proxy: &str) -> String {
+    match url::Url::parse(proxy) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            format!("http://<redacted>@{}:{}", u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or(80))
+        }
+        Ok(u) => format!("http://{}:{}", u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or(80)),
+        Err(_) => "<redacted>".to_string(),
+    }
+}
+
+/// Whether `NO_PROXY` (comma-separated host names, domain suffixes such as
+/// `.example.com` or `example.com`, or `*`) exempts `host` from the proxy.
+fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    no_proxy.split(',').map(|e| e.trim().trim_start_matches("*.").trim_start_matches('.').to_ascii_lowercase()).any(|e| {
+        let e = e.split(':').next().unwrap_or_default().to_string();
+        e == "*" || (!e.is_empty() && (host == e || host.ends_with(&format!(".{e}"))))
+    })
+}
+
+impl Settings {
+    /// The proxy requests to the endpoint go through, and where it came from:
+    /// the `proxy` setting, else `HTTPS_PROXY` (or `https_proxy`) from the
+    /// environment for an https endpoint that `NO_PROXY` does not exempt. A
+    /// loopback endpoint takes no proxy from the environment. `HTTP_PROXY` is
+    /// never read: under CGI it can be set by a request header ("httpoxy"), and
+    /// the endpoint is https anyway. An unusable environment value is ignored
+    /// with a warning (direct connection), never an error: the environment is
+    /// not the merchant's setting.
+    pub fn effective_proxy(&self) -> Option<(Secret, &'static str)> {
+        self.effective_proxy_from(|name| std::env::var(name).ok())
+    }
+
+    fn effective_proxy_from(&self, env: impl Fn(&str) -> Option<String>) -> Option<(Secret, &'static str)> {
+        if let Some(p) = &self.proxy {
+            return Some((p.clone(), "setting"));
+        }
+        let url = url::Url::parse(&self.endpoint).ok()?;
+        if url.scheme() != "https" || is_loopback(&url) {
+            return None;
+        }
+        let value = env("HTTPS_PROXY").or_else(|| env("https_proxy")).filter(|v| !v.trim().is_empty())?;
+        let no_proxy = env("NO_PROXY").or_else(|| env("no_proxy")).unwrap_or_default();
+        if no_proxy_matches(&no_proxy, url.host_str().unwrap_or_default()) {
+            return None;
+        }
+        match validate_proxy(value.trim()) {
+            Ok(p) => Some((Secret::new(p), "HTTPS_PROXY")),
+            Err(why) => {
+                log::warn!("convtrack: HTTPS_PROXY is ignored: it {why}");
+                None
+            }
+        }
+    }
 }
 
 fn parse_ldu(v: Option<&Value>) -> Result<Option<LduLocation>> {
@@ -554,6 +663,60 @@ mod tests {
         assert_eq!(err(r#"{"pixel_id": "1", "ldu": {"country": -1}}"#).field_name(), Some("ldu.country"));
         assert_eq!(err("[1]").field_name(), Some("settings"));
         assert_eq!(err("{").code(), ErrorCode::InvalidJson);
+    }
+
+    #[test]
+    fn plain_http_endpoints_are_only_for_loopback() {
+        for ok in ["http://127.0.0.1:8080", "http://127.9.9.9", "http://[::1]:1", "http://localhost:9", "http://LOCALHOST", "https://graph.example.com"] {
+            let s = Settings::from_json(&format!(r#"{{"pixel_id": "1", "endpoint": "{ok}"}}"#));
+            assert!(s.is_ok(), "{ok}");
+        }
+        for bad in ["http://graph.example.com", "http://10.0.0.1", "http://128.0.0.1", "http://localhost.evil.com", "http://[::2]", "http://0.0.0.0"] {
+            let e = err(&format!(r#"{{"pixel_id": "1", "endpoint": "{bad}"}}"#));
+            assert_eq!(e.field_name(), Some("endpoint"), "{bad}");
+            assert!(e.to_string().contains("https"), "{e}");
+        }
+    }
+
+    #[test]
+    fn proxy_setting_is_validated_and_never_shown_with_its_password() {
+        let s = Settings::from_json(r#"{"pixel_id": "1", "proxy": "http://user:s3cret-pw@proxy.example:3128/"}"#).unwrap();
+        assert_eq!(s.proxy.as_ref().unwrap().expose(), "http://user:s3cret-pw@proxy.example:3128");
+        let shown = format!("{:?} {}", s, s.to_public_json());
+        assert!(!shown.contains("s3cret-pw") && !shown.contains("user:"), "{shown}");
+        assert!(s.to_public_json()["proxy"].as_str().unwrap().contains("proxy.example:3128"));
+        let s = Settings::from_json(r#"{"pixel_id": "1", "proxy": "http://proxy.example"}"#).unwrap();
+        assert_eq!(s.proxy.unwrap().expose(), "http://proxy.example:80");
+        for bad in ["https://proxy.example:443", "socks5://p:1080", "proxy.example:3128", "http://p:1/path", "http://p:1/?q", "http://"] {
+            let e = err(&format!(r#"{{"pixel_id": "1", "proxy": "{bad}"}}"#));
+            assert_eq!(e.field_name(), Some("proxy"), "{bad}");
+        }
+        let e = err(r#"{"pixel_id": "1", "proxy": "https://user:s3cret-pw@p:1"}"#);
+        assert!(!e.to_string().contains("s3cret-pw"));
+    }
+
+    #[test]
+    fn https_proxy_from_the_environment() {
+        let env = |vars: &'static [(&'static str, &'static str)]| move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        let meta = Settings::new("1").unwrap();
+        let got = |s: &Settings, vars| s.effective_proxy_from(env(vars)).map(|(p, from)| (p.expose().to_string(), from));
+        assert_eq!(got(&meta, &[]), None);
+        assert_eq!(got(&meta, &[("HTTPS_PROXY", "http://p.example:3128")]), Some(("http://p.example:3128".into(), "HTTPS_PROXY")));
+        assert_eq!(got(&meta, &[("https_proxy", "http://p.example:3128")]), Some(("http://p.example:3128".into(), "HTTPS_PROXY")));
+        // HTTP_PROXY is never read ("httpoxy"), and NO_PROXY exempts hosts and domains.
+        assert_eq!(got(&meta, &[("HTTP_PROXY", "http://p.example:3128")]), None);
+        for no in ["graph.facebook.com", ".facebook.com", "facebook.com", "*", "localhost, facebook.com:443"] {
+            let vars: &'static [(&str, &str)] = Box::leak(vec![("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", no)].into_boxed_slice());
+            assert_eq!(got(&meta, vars), None, "{no}");
+        }
+        assert!(got(&meta, &[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", "book.com,example.com")]).is_some());
+        // An unusable value is ignored, not an error; a loopback endpoint takes no proxy from the environment.
+        assert_eq!(got(&meta, &[("HTTPS_PROXY", "socks5://p:1")]), None);
+        let sandbox = Settings::from_json(r#"{"pixel_id": "1", "endpoint": "http://127.0.0.1:9"}"#).unwrap();
+        assert_eq!(got(&sandbox, &[("HTTPS_PROXY", "http://p:1")]), None);
+        // The setting wins over the environment.
+        let set = Settings::from_json(r#"{"pixel_id": "1", "proxy": "http://mine:8"}"#).unwrap();
+        assert_eq!(got(&set, &[("HTTPS_PROXY", "http://p:1")]), Some(("http://mine:8".into(), "setting")));
     }
 
     #[test]

@@ -209,7 +209,10 @@ impl Tracker {
     /// with `sender = "thread"`, starts the background sender.
     pub fn open(settings: Settings) -> Result<Tracker> {
         let timeout = Duration::from_millis(settings.request_timeout_ms);
-        Tracker::open_with_transport(settings, Arc::new(UreqTransport::new(timeout)))
+        let proxy = settings.effective_proxy();
+        let transport = UreqTransport::new(timeout, proxy.as_ref().map(|(p, _)| p))
+            .map_err(|why| Error::setting("proxy", why))?;
+        Tracker::open_with_transport(settings, Arc::new(transport))
     }
 
     /// As [`Tracker::open`], with a given transport (tests inject faults this way).

@@ -14,7 +14,7 @@ pub struct HttpReply {
 /// A failure below HTTP: no answer was received.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransportError {
-    /// `timeout`, `connect`, `dns`, `tls`, `io` or `other`.
+    /// `timeout`, `connect`, `dns`, `tls`, `io`, `proxy` or `other`.
     pub kind: &'static str,
 }
 
@@ -30,13 +30,25 @@ pub struct UreqTransport {
 
 impl UreqTransport {
     /// `timeout` bounds the whole request; connecting gets at most half of it.
-    pub fn new(timeout: Duration) -> UreqTransport {
-        let agent = ureq::AgentBuilder::new()
+    /// `proxy`: an `http://[user:password@]host:port` proxy (validated by
+    /// `Settings`); https requests are tunnelled through it with CONNECT.
+    ///
+    /// Redirects are never followed: a 3xx would turn the POST into a GET
+    /// without its body, and its 200 would count an event as sent that Meta
+    /// never received. The 3xx is returned as it is, and `classify` retries it.
+    /// The environment is never read here (`Settings::effective_proxy` decides).
+    pub fn new(timeout: Duration, proxy: Option<&crate::settings::Secret>) -> Result<UreqTransport, &'static str> {
+        let mut builder = ureq::AgentBuilder::new()
             .timeout_connect(timeout / 2)
             .timeout(timeout)
-            .user_agent(concat!("convtrack/", env!("CARGO_PKG_VERSION")))
-            .build();
-        UreqTransport { agent }
+            .redirects(0)
+            .try_proxy_from_env(false)
+            .user_agent(concat!("convtrack/", env!("CARGO_PKG_VERSION")));
+        if let Some(p) = proxy {
+            let p = ureq::Proxy::new(p.expose()).map_err(|_| "is not a proxy URL the HTTP client accepts")?;
+            builder = builder.proxy(p);
+        }
+        Ok(UreqTransport { agent: builder.build() })
     }
 }
 
@@ -45,6 +57,7 @@ fn classify_transport(t: &ureq::Transport) -> &'static str {
     match t.kind() {
         K::Dns => "dns",
         K::ConnectionFailed => "connect",
+        K::ProxyConnect | K::ProxyUnauthorized | K::InvalidProxyUrl => "proxy",
         K::TooManyRedirects | K::BadStatus | K::BadHeader | K::InvalidUrl | K::UnknownScheme => "other",
         K::Io => {
             let text = t.to_string();
