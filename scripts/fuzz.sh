@@ -26,7 +26,7 @@ esac
 cd "$(dirname "$0")/.."
 export RUSTC_BOOTSTRAP=1
 TRIPLE=x86_64-unknown-linux-gnu
-TARGETS="${FUZZ_TARGETS:-event_json normalize c_abi catalog}"
+TARGETS="${FUZZ_TARGETS:-event_json normalize c_abi catalog track_outbox}"
 
 if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
     echo "== installing cargo-fuzz $CARGO_FUZZ_VERSION"

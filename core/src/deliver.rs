@@ -160,6 +160,19 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// Dead-letters events past Meta's window and prunes old ledger entries and
+    /// dead letters; returns "now" in milliseconds.
+    fn expire(&self, report: &mut FlushReport) -> Result<i64> {
+        let now = now_ms();
+        let cutoff = now / 1000 - MAX_AGE_SECONDS + EXPIRY_MARGIN_SECONDS;
+        let expired = self.outbox.expire(cutoff, now)?;
+        if expired > 0 {
+            log::warn!("convtrack: {expired} event(s) expired undelivered (older than Meta accepts)");
+            report.expired += expired as u64;
+        }
+        Ok(now)
+    }
+
     pub fn new(settings: Settings, outbox: Arc<Outbox>, transport: Arc<dyn Transport>) -> Sender {
         Sender { settings, outbox, transport }
     }
@@ -229,6 +242,9 @@ impl Sender {
         let deadline = Instant::now() + timeout;
         let mut report = FlushReport::default();
         // Data controls off: the server sends no event (queued ones wait); catalog updates still go.
+        // Expiry and the retention of dead letters apply while delivery is off or
+        // paused too: data past its time must not stay on disk waiting for a resume.
+        self.expire(&mut report)?;
         loop {
             if !self.settings.data_controls {
                 break;
@@ -237,13 +253,7 @@ impl Sender {
                 report.paused = p.get("reason").and_then(Value::as_str).map(str::to_owned);
                 break;
             }
-            let now = now_ms();
-            let cutoff = now / 1000 - MAX_AGE_SECONDS + EXPIRY_MARGIN_SECONDS;
-            let expired = self.outbox.expire(cutoff, now)?;
-            if expired > 0 {
-                log::warn!("convtrack: {expired} event(s) expired undelivered (older than Meta accepts)");
-                report.expired += expired as u64;
-            }
+            let now = self.expire(&mut report)?;
             let rows = self.outbox.claim(now, self.settings.batch_size, self.lease_ms())?;
             if rows.is_empty() {
                 if wait_for_retries {

@@ -18,6 +18,9 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// The ledger keeps accepted ids at least this long (Meta dedups within 48 h).
 pub const LEDGER_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+/// How long a dead letter (and the hashed payload it holds) is kept for
+/// inspection and retry. After Meta's 7-day window it can no longer be sent.
+pub const DEAD_LETTER_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 fn storage(e: rusqlite::Error) -> Error {
     // rusqlite messages carry SQLite's text (table/column names, "database is locked"),
@@ -138,16 +141,58 @@ fn placeholders(n: usize) -> String {
     s
 }
 
-impl Outbox {
-    /// Opens (creating if needed) the outbox file for `pixel_id`.
-    pub fn open(path: &str, pixel_id: &str) -> Result<Outbox> {
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() && !parent.exists() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::field(ErrorCode::Storage, "outbox_path", format!("cannot create its directory: {}", e.kind()))
-                })?;
+/// Creates the outbox's directory (0700) and file (0600) if they are missing,
+/// and takes group and other access away from an existing file and its
+/// `-wal`/`-shm`/`-journal` companions (from an older version, or a umask
+/// of 022). SQLite creates the companions with the main file's mode. An
+/// in-memory or URI path is left to SQLite.
+fn make_private(path: &str) -> Result<()> {
+    if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    let io = |what: &str, e: std::io::Error| Error::field(ErrorCode::Storage, "outbox_path", format!("{what}: {}", e.kind()));
+    let file = std::path::Path::new(path);
+    if let Some(parent) = file.parent() {
+        if !parent.as_os_str().is_empty() && !parent.exists() {
+            let mut dir = std::fs::DirBuilder::new();
+            dir.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+            dir.create(parent).map_err(|e| io("cannot create its directory", e))?;
+        }
+    }
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    match create.open(file) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io("cannot create the database file", e)),
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        use std::os::unix::fs::PermissionsExt;
+        let p = format!("{path}{suffix}");
+        let Ok(meta) = std::fs::metadata(&p) else { continue };
+        let mode = meta.permissions().mode();
+        if meta.is_file() && mode & 0o077 != 0 {
+            // Not ours to change (another owner): SQLite reports what it cannot open.
+            if std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode & 0o700)).is_err() {
+                log::warn!("convtrack: the outbox file{suffix} is readable by other users and could not be made private");
             }
         }
+    }
+    Ok(())
+}
+
+impl Outbox {
+    /// Opens (creating if needed) the outbox file for `pixel_id`. The file, its
+    /// `-wal`/`-shm` companions and any directory created for it are private to
+    /// the owner (0600 / 0700): they hold client IPs, user agents and hashed
+    /// customer data.
+    pub fn open(path: &str, pixel_id: &str) -> Result<Outbox> {
+        make_private(path)?;
         let conn = Connection::open(path)
             .map_err(|e| Error::field(ErrorCode::Storage, "outbox_path", format!("cannot open the database: {e}")))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
@@ -373,18 +418,28 @@ impl Outbox {
             }
             // Keep the ledger bounded: ids older than the retention can no longer be sent anyway.
             tx.execute("DELETE FROM ledger WHERE accepted_at < ?1", params![now_ms - LEDGER_RETENTION_MS])?;
+            // Dead letters hold hashed customer data: kept for a bounded time only.
+            tx.execute(
+                "DELETE FROM dead_letters WHERE pixel_id = ?1 AND failed_at < ?2",
+                params![pixel, now_ms - DEAD_LETTER_RETENTION_MS],
+            )?;
             tx.commit()?;
             Ok(n)
         })
     }
 
-    /// Drops a queued event (consent revoked). Returns whether one was queued.
+    /// Drops a queued event (consent revoked), and its dead letter if it has
+    /// one (it holds the same hashed data). Returns whether one was queued.
     pub fn revoke(&self, event_name: &str, event_id: &str) -> Result<bool> {
         let key = self.key(event_name, event_id);
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx.execute("DELETE FROM outbox WHERE event_key = ?1", params![key])?;
+            tx.execute(
+                "DELETE FROM dead_letters WHERE pixel_id = ?1 AND event_name = ?2 AND event_id = ?3",
+                params![pixel, event_name, event_id],
+            )?;
             if n > 0 {
                 incr(&tx, pixel, "revoked", n as i64)?;
             }

@@ -68,6 +68,18 @@ impl BuildOptions {
         }
         Ok(o)
     }
+
+    /// "Now" for this call: the option, checked to lie between 1970 and the end of
+    /// year 9999 (so that no time arithmetic can overflow), or the system clock.
+    pub fn now(&self) -> Result<i64> {
+        /// 9999-12-31T23:59:59Z.
+        const LAST: i64 = 253_402_300_799;
+        match self.now {
+            None => Ok(unix_now()),
+            Some(n) if (0..=LAST).contains(&n) => Ok(n),
+            Some(_) => Err(Error::field(ErrorCode::InvalidArgument, "now", "must be Unix seconds between 1970 and 9999")),
+        }
+    }
 }
 
 /// What `build` returns for one event.
@@ -472,7 +484,7 @@ impl Tracker {
 
     /// Pure: validate → gate → normalize/hash → event id → snippet and payload. No I/O.
     pub fn build(&self, input: &EventInput, options: &BuildOptions) -> Result<BuildResult> {
-        let now = options.now.unwrap_or_else(unix_now);
+        let now = options.now()?;
         let event_time = input.event_time.unwrap_or(now);
         input::check_event_time(event_time, now)?;
 
@@ -546,7 +558,7 @@ impl Tracker {
         if options.server_only {
             return Err(Error::field(ErrorCode::InvalidArgument, "options.server_only", "does not apply to a page snippet"));
         }
-        let now = options.now.unwrap_or_else(unix_now);
+        let now = options.now()?;
         let mut prepared = Vec::with_capacity(inputs.len());
         let (mut page, mut ldu) = match inputs.is_empty() {
             true => {

@@ -355,3 +355,22 @@ fn server_only_builds_the_same_server_copy_without_a_snippet() {
     let e = t.page_snippet_json("[]", &opts).unwrap_err();
     assert_eq!((e.code(), e.field_name()), (ErrorCode::InvalidArgument, Some("options.server_only")));
 }
+
+#[test]
+fn a_now_that_would_overflow_the_time_checks_is_a_typed_error() {
+    // `now ± 7 days` wrapped in release builds and panicked in debug ones.
+    let t = tracker(json!({}));
+    let mut event = purchase();
+    event.as_object_mut().unwrap().remove("event_time");
+    for now in [i64::MAX, i64::MAX - 300, 9_223_372_036_854_775_507, i64::MIN, -1, 253_402_300_800] {
+        let options = BuildOptions { now: Some(now), ..Default::default() };
+        let e = t.build_json(&event.to_string(), &options).unwrap_err();
+        assert_eq!((e.code(), e.field_name()), (ErrorCode::InvalidArgument, Some("now")), "{now}");
+        let e = t.page_snippet(&[], &options).unwrap_err();
+        assert_eq!(e.field_name(), Some("now"), "{now}");
+        let json_options = BuildOptions::from_json(&format!(r#"{{"now": {now}}}"#)).unwrap();
+        assert_eq!(t.build_json(&event.to_string(), &json_options).unwrap_err().field_name(), Some("now"));
+    }
+    let last = BuildOptions { now: Some(253_402_300_799), ..Default::default() };
+    assert_eq!(t.build_json(&event.to_string(), &last).unwrap().event_time, 253_402_300_799);
+}

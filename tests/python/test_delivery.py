@@ -166,6 +166,75 @@ def test_revoked_consent_drops_the_queued_order(sandbox, tmp_path, now):
         assert [e["custom_data"]["order_id"] for e in sandbox.received()] == ["o-2"]
 
 
+PRIVATE_OUTBOX = """
+import json, os, stat, sys
+import convtrack
+os.umask(0o022)  # the usual umask: files 0644, directories 0755 unless convtrack says otherwise
+settings, order = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+with convtrack.Tracker(**settings) as t:
+    assert t.track(order)["server"] == "queued"
+    modes = {}
+    for suffix in ("", "-wal", "-shm"):
+        p = settings["outbox_path"] + suffix
+        if os.path.exists(p):
+            modes[suffix or "db"] = oct(stat.S_IMODE(os.stat(p).st_mode))
+    modes["dir"] = oct(stat.S_IMODE(os.stat(os.path.dirname(settings["outbox_path"])).st_mode))
+print(json.dumps(modes))
+"""
+
+
+def test_the_outbox_is_private_to_its_owner(sandbox, tmp_path, now):
+    # The outbox holds client IPs, user agents and hashed customer data: under a
+    # umask of 022 the file, its -wal and -shm and the directory convtrack creates
+    # must still be readable by the owner only.
+    path = tmp_path / "new" / "nested" / "outbox.sqlite3"
+    s = settings(sandbox, tmp_path, outbox_path=str(path))
+    run = subprocess.run([sys.executable, "-c", PRIVATE_OUTBOX, json.dumps(s), json.dumps(order(1, now))],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    modes = json.loads(run.stdout)
+    assert modes["db"] == "0o600" and modes["-wal"] == "0o600" and modes["-shm"] == "0o600", modes
+    assert modes["dir"] == "0o700", modes
+    assert oct(os.stat(path.parent.parent).st_mode & 0o777) == "0o700"
+
+
+def test_an_outbox_left_readable_by_an_older_version_is_made_private(sandbox, tmp_path, now):
+    path = tmp_path / "outbox.sqlite3"
+    with convtrack.Tracker(**settings(sandbox, tmp_path)) as t:
+        t.track(order(1, now))
+    for p in tmp_path.glob("outbox.sqlite3*"):
+        os.chmod(p, 0o644)
+    with convtrack.Tracker(**settings(sandbox, tmp_path)) as t:
+        t.track(order(2, now))
+        for p in tmp_path.glob("outbox.sqlite3*"):
+            assert os.stat(p).st_mode & 0o077 == 0, p
+
+
+def test_dead_letters_are_dropped_on_revoke_and_after_their_retention(sandbox, tmp_path, now):
+    import sqlite3
+
+    with convtrack.Tracker(**settings(sandbox, tmp_path)) as t:
+        for i in (1, 2):
+            t.track(order(i, now))
+            sandbox.inject("graph_error", count=10, code=100, subcode=2804019)
+            t.flush(timeout=5)
+            sandbox.reset()
+        assert t.status()["queue"]["dead_letters"] == 2
+        # Consent revoked after the event failed: its hashed data goes too.
+        t.revoke_order("o-1")
+        assert t.status()["queue"]["dead_letters"] == 1
+        # A dead letter older than the retention (7 days) is pruned by the next flush,
+        # even while delivery is paused.
+        with sqlite3.connect(str(tmp_path / "outbox.sqlite3")) as db:
+            db.execute("UPDATE dead_letters SET failed_at = failed_at - 8 * 86400 * 1000")
+        with sqlite3.connect(str(tmp_path / "outbox.sqlite3")) as db:
+            payloads = [r[0] for r in db.execute("SELECT payload FROM dead_letters")]
+        assert len(payloads) == 1
+    with convtrack.Tracker(**settings(sandbox, tmp_path, data_controls=False, access_token=None)) as t:
+        t.flush(timeout=5)
+        assert t.status()["queue"]["dead_letters"] == 0
+
+
 def test_logs_reach_python_logging_without_pii(sandbox, tmp_path, now, caplog):
     caplog.set_level(logging.DEBUG)
     sandbox.inject("status", count=1, status=500)
