@@ -134,8 +134,10 @@ if ($sandbox) {
     $status = $ct->status($t);
     check($status['counters']['sent'] === 1 && $status['counters']['duplicate'] === 1, 'status counters');
     $ct->freeTracker($t);
-    $stats = json_decode(file_get_contents("$sandbox/_sandbox/stats"), true);
-    $events = json_decode(file_get_contents("$sandbox/_sandbox/events"), true);
+    // The control endpoints take the sandbox token (run.sh starts it with sandbox-token) as a bearer token.
+    $auth = stream_context_create(['http' => ['header' => 'Authorization: Bearer sandbox-token']]);
+    $stats = json_decode(file_get_contents("$sandbox/_sandbox/stats", false, $auth), true);
+    $events = json_decode(file_get_contents("$sandbox/_sandbox/events", false, $auth), true);
     check($stats['received'] === 1 && $events[0]['event_id'] === $expectedId, 'the sandbox received the order with the same event id');
     foreach (glob("$outbox*") as $f) {
         unlink($f);
