@@ -26,8 +26,10 @@ final class Tracker
     /** @var FFI|false|null the preloaded scope; false: not looked up yet, null: none */
     private static FFI|false|null $scope = false;
 
-    private FFI $ffi;
-    private ?CData $handle;
+    // The native handle this object owns, and the library it came from. A Tracker is never copied (see __clone,
+    // __serialize, __unserialize, __set_state): only the object whose constructor created the handle frees it.
+    private ?FFI $ffi = null;
+    private ?CData $handle = null;
 
     /**
      * @param array<string, mixed>|string $settings settings as an array or a JSON string
@@ -35,16 +37,22 @@ final class Tracker
      */
     public function __construct(array|string $settings, ?string $libPath = null)
     {
-        $this->ffi = self::ffi($libPath);
-        $json = is_string($settings) ? $settings : self::encode($settings, 'settings');
-        $out = $this->ffi->new('convtrack_tracker*');
-        $status = $this->ffi->convtrack_tracker_new($json, strlen($json), FFI::addr($out));
-        if ($status !== Errors::OK) {
-            throw self::error($this->ffi, $status);
+        if ($this->handle !== null) {
+            // `$t->__construct(...)` on a live tracker would drop the old handle without freeing it.
+            throw new ArgumentException('tracker: is already constructed; create another Tracker', 102);
         }
+        $ffi = self::ffi($libPath);
+        $json = is_string($settings) ? $settings : self::encode($settings, 'settings');
+        $out = $ffi->new('convtrack_tracker*');
+        $status = $ffi->convtrack_tracker_new($json, strlen($json), FFI::addr($out));
+        if ($status !== Errors::OK) {
+            throw self::error($ffi, $status);
+        }
+        $this->ffi = $ffi;
         $this->handle = $out;
     }
 
+    /** Frees the handle; copes with an object that never got one (newInstanceWithoutConstructor, a failed constructor). */
     public function __destruct()
     {
         $this->close();
@@ -53,10 +61,67 @@ final class Tracker
     /** Releases the tracker (idempotent). Later calls throw ArgumentException. */
     public function close(): void
     {
-        if (isset($this->handle)) {
-            $this->ffi->convtrack_tracker_free($this->handle);
-            $this->handle = null;
+        $handle = $this->handle;
+        $this->handle = null;
+        if ($handle !== null && $this->ffi !== null) {
+            $this->ffi->convtrack_tracker_free($handle);
         }
+    }
+
+    /**
+     * A Tracker owns its native handle and cannot be copied: create another Tracker instead.
+     * PHP has already made the shallow copy ($this) when it calls __clone, and still runs that copy's destructor after
+     * the throw; the copy is disarmed first so that it can never free (or use) the original's handle.
+     * @throws ArgumentException always
+     */
+    public function __clone()
+    {
+        $this->handle = null;
+        $this->ffi = null;
+        throw new ArgumentException('tracker: cannot be cloned (it owns a native handle); create another Tracker', 102);
+    }
+
+    /** @throws ArgumentException always: a native handle cannot be serialized */
+    public function __serialize(): array
+    {
+        throw new ArgumentException('tracker: cannot be serialized (it owns a native handle)', 102);
+    }
+
+    /**
+     * unserialize() of any `O:17:"Convtrack\Tracker":...` string fails here, before the object can be used; the object
+     * PHP created holds no handle, so its destructor does nothing.
+     * @param array<mixed> $data
+     * @throws ArgumentException always
+     */
+    public function __unserialize(array $data): void
+    {
+        $this->handle = null;
+        $this->ffi = null;
+        throw new ArgumentException('tracker: cannot be unserialized (it owns a native handle)', 102);
+    }
+
+    /** Not used by PHP while __serialize exists; throws as well, for code that calls it directly. @return list<string> */
+    public function __sleep(): array
+    {
+        throw new ArgumentException('tracker: cannot be serialized (it owns a native handle)', 102);
+    }
+
+    /** Not used by PHP while __unserialize exists; throws as well, for code that calls it directly. */
+    public function __wakeup(): void
+    {
+        $this->handle = null;
+        $this->ffi = null;
+        throw new ArgumentException('tracker: cannot be unserialized (it owns a native handle)', 102);
+    }
+
+    /**
+     * The code var_export() writes for a Tracker cannot recreate it.
+     * @param array<mixed> $properties
+     * @throws ArgumentException always
+     */
+    public static function __set_state(array $properties): never
+    {
+        throw new ArgumentException('tracker: cannot be recreated from var_export() output; create another Tracker', 102);
     }
 
     /**
@@ -218,7 +283,13 @@ final class Tracker
         $key = self::libraryPath($libPath);
         if (!isset(self::$ffis[$key])) {
             $header = file_get_contents(self::headerPath());
-            self::$ffis[$key] = FFI::cdef((string) $header, $key);
+            try {
+                self::$ffis[$key] = FFI::cdef((string) $header, $key);
+            } catch (\FFI\Exception $e) {
+                // Not a loadable library, not libconvtrack (a symbol of the header is missing), or a broken header.
+                throw new NotConfiguredException('library: cannot be loaded as libconvtrack with convtrack_php.h ('
+                    . $e->getMessage() . ')', 401, null, $e);
+            }
         }
         return self::$ffis[$key];
     }
@@ -239,7 +310,7 @@ final class Tracker
 
     private function handle(): CData
     {
-        if (!isset($this->handle)) {
+        if ($this->handle === null || $this->ffi === null) {
             throw new ArgumentException('tracker: is closed', 102);
         }
         return $this->handle;
@@ -259,7 +330,11 @@ final class Tracker
     /** @param list<mixed> $args */
     private function callOut(string $fn, array $args): ?string
     {
-        return self::callOutOn($this->ffi, $fn, $args);
+        $ffi = $this->ffi;
+        if ($ffi === null) {
+            throw new ArgumentException('tracker: is closed', 102);
+        }
+        return self::callOutOn($ffi, $fn, $args);
     }
 
     /**

@@ -41,16 +41,34 @@ final class Sandbox
         return self::$url;
     }
 
+    /**
+     * A control endpoint (/_sandbox/...): the sandbox token is their secret, sent as a bearer token; a POST is JSON.
+     * @return mixed
+     */
+    public static function control(string $path, ?string $json = null)
+    {
+        $headers = ['Authorization: Bearer ' . self::TOKEN];
+        $http = ['method' => 'GET', 'ignore_errors' => true];
+        if ($json !== null) {
+            $headers[] = 'Content-Type: application/json';
+            $http = ['method' => 'POST', 'content' => $json] + $http;
+        }
+        $body = file_get_contents(self::url() . $path, false, stream_context_create(['http' => $http + ['header' => $headers]]));
+        $status = (int) explode(' ', $http_response_header[0] ?? 'HTTP/1.1 0')[1];
+        if ($status !== 200) {
+            throw new \RuntimeException("sandbox $path: HTTP $status");
+        }
+        return json_decode((string) $body, true, 512, JSON_THROW_ON_ERROR);
+    }
+
     /** @return mixed */
     public static function get(string $path)
     {
-        $body = file_get_contents(self::url() . $path);
-        return json_decode((string) $body, true, 512, JSON_THROW_ON_ERROR);
+        return self::control($path);
     }
 
     public static function reset(): void
     {
-        $ctx = stream_context_create(['http' => ['method' => 'POST', 'header' => 'Content-Type: application/json', 'content' => '{}']]);
-        file_get_contents(self::url() . '/_sandbox/reset', false, $ctx);
+        self::control('/_sandbox/reset', '{}');
     }
 }

@@ -27,6 +27,23 @@ Other processes (PHP, subprocesses) drive it over HTTP: ``GET /_sandbox/stats``,
 (``{"kind": ..., "count": ..., ...options}``), ``POST /_sandbox/reset`` and
 ``POST /_sandbox/pixel`` (``{"event_name", "event_id"}``), ``GET /_sandbox/catalog``.
 
+One rule guards these control endpoints, so that a web page open in the developer's browser
+cannot drive them: every control request carries the sandbox's token (the one the Conversions
+API calls use) as ``Authorization: Bearer <token>`` (else 401), names the sandbox by a loopback
+``Host`` (``localhost``, a loopback address or the bound address, else 403: DNS rebinding sends
+the attacker's domain name), and a POST has ``Content-Type: application/json`` (else 415). A
+page cannot send that header nor an ``Authorization`` header to another origin without a CORS
+preflight, and the sandbox answers no CORS. The in-process API (``inject``, ``stats``, ...)
+needs no secret.
+
+Bounds: a request body is at most ``MAX_BODY_BYTES`` (10 MB; a ``Content-Length`` or chunked
+framing that is negative, malformed, repeated or ambiguous is a 400, and the sandbox never reads
+past the limit); at most ``MAX_FAULTS`` (1000) faults may be pending; the recorded events, API
+requests and catalog items keep the latest ``max_records`` (``MAX_RECORDS``, 10,000) each, the
+oldest dropped first. ``stats()`` counters stay exact; ``unique``, ``duplicates`` and
+``deduplicated_with_pixel`` remember the latest ``10 * max_records`` distinct (event_name,
+event_id) pairs of the server and of the pixel each (a duplicate of an older pair counts as unique).
+
 It also takes live catalog updates: ``POST /{version}/{catalog_id}/items_batch``
 with ``{"item_type": "PRODUCT_ITEM", "requests": [{"method": "UPDATE"|"CREATE"|"DELETE",
 "data": {"id": ..., ...}}]}``, checks each item's fields, applies the valid ones to
@@ -43,7 +60,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import hmac
+import ipaddress
 import json
 import math
 import re
@@ -54,15 +73,27 @@ import sys
 import threading
 import time
 import types
-from collections import deque
+from collections import OrderedDict, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Deque, Dict, List, NoReturn, Optional, Sequence, Set, Tuple, Type, cast
+from typing import Any, Callable, Deque, Dict, List, NoReturn, Optional, Sequence, Tuple, Type, cast
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Sandbox", "ERRORS", "FAULT_KINDS", "MAX_BODY_BYTES", "MAX_EVENTS", "main"]
+__all__ = ["Sandbox", "ERRORS", "FAULT_KINDS", "MAX_BODY_BYTES", "MAX_EVENTS", "MAX_FAULTS", "MAX_RECORDS", "main"]
 
 #: Largest request body accepted; anything bigger gets HTTP 413.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: Most bytes of chunked framing (size lines, chunk extensions, trailer) read with one body.
+MAX_CHUNK_FRAMING = 1024 * 1024
+#: Longest chunk-size line (with its extensions) and longest trailer section, in bytes.
+MAX_CHUNK_LINE = 1024
+MAX_TRAILER_BYTES = 8192
+#: Most faults that may be pending at once (``inject`` and ``POST /_sandbox/faults``).
+MAX_FAULTS = 1000
+#: Default ``max_records``: how many events, API requests and catalog items are kept.
+MAX_RECORDS = 10_000
+#: Largest Graph ``code``/``subcode`` a fault may carry, and longest fault ``message``.
+MAX_FAULT_CODE = 2**31 - 1
+MAX_FAULT_MESSAGE = 1000
 #: Most events one request may carry.
 MAX_EVENTS = 1000
 #: How old an event may be (seconds).
@@ -95,6 +126,8 @@ _PRICE = re.compile(r"\d+(\.\d{1,2})? [A-Z]{3}")
 _VERSION = re.compile(r"v\d+\.\d+")
 _PIXEL = re.compile(r"\d+")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+_DIGITS = re.compile(r"[0-9]+")
+_HEXDIGITS = re.compile(rb"[0-9A-Fa-f]+")
 
 # Every error the sandbox answers with: rule -> (HTTP status, Graph code, error_subcode, error_user_title).
 # 2804003 (too old), 2804004 (in the future) and 2804019 (bad hashed key) are the ones client code
@@ -123,6 +156,8 @@ ERRORS: Dict[str, Tuple[int, int, int, str]] = {
     "wrong_api_version": (400, 100, 2804022, "Unsupported API Version"),
     "unsupported_method": (400, 100, 2804023, "Unsupported Request Method"),
     "body_too_large": (413, 100, 2804024, "Request Too Large"),
+    "unsupported_media_type": (415, 100, 2804025, "Unsupported Content Type"),
+    "forbidden_host": (403, 100, 2804026, "Forbidden Host"),
     "unknown_path": (404, 100, 33, "Unknown Path"),
     "missing_token": (401, 190, 467, "Missing Access Token"),
     "invalid_token": (401, 190, 467, "Invalid Access Token"),
@@ -170,6 +205,41 @@ def _rule_error(rule: str, detail: str) -> Tuple[int, Dict[str, Any]]:
     return status, _graph_error(f"Invalid parameter: {detail}" if code == 100 else detail, code, subcode, False, title, detail)
 
 
+def _pair_key(event_name: str, event_id: str) -> bytes:
+    """A fixed-size digest of (event_name, event_id) for the dedup memory, whatever their length."""
+    name = event_name.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(len(name).to_bytes(8, "big") + name + event_id.encode("utf-8", "surrogatepass"),
+                           digest_size=16).digest()
+
+
+def _loopback_host(value: str, bound: str) -> bool:
+    """True for a Host header that names this machine: ``localhost``, a loopback address, or the
+    address the sandbox was bound to (unless that is a wildcard), with an optional port. A page
+    that uses DNS rebinding sends its own domain name, which is refused."""
+    v = value.strip(" \t")
+    if v.startswith("["):
+        name, sep, rest = v[1:].partition("]")
+        if not sep:
+            return False
+    else:
+        name, sep, port = v.partition(":")
+        rest = sep + port
+    if rest and not re.fullmatch(r":[0-9]{1,5}", rest):
+        return False
+    if name.lower() == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if ip.is_loopback:
+        return True
+    try:
+        return not ipaddress.ip_address(bound).is_unspecified and ip == ipaddress.ip_address(bound)
+    except ValueError:
+        return False
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -181,6 +251,10 @@ def _loads(raw: bytes) -> Any:
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _int_in(v: Any, low: int, high: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
 
 
 def _is_number(v: Any) -> bool:
@@ -354,14 +428,14 @@ def _make_fault(kind: str, opts: Dict[str, Any]) -> _Fault:
         if not _is_int(status) or not (status == 429 or 500 <= status <= 599):
             raise ValueError("fault 'status': status must be 429 or 5xx")
         code = opts.get("code", 4 if status == 429 else 2)
-        if not _is_int(code):
-            raise ValueError("fault 'status': code must be an integer")
+        if not _int_in(code, 0, MAX_FAULT_CODE):
+            raise ValueError(f"fault 'status': code must be an integer between 0 and {MAX_FAULT_CODE}")
         o = {"status": status, "code": code, "subcode": opts.get("subcode"), "message": opts.get("message")}
     elif kind == "graph_error":
         code = opts.get("code")
         status = opts.get("status", 400)
-        if not _is_int(code):
-            raise ValueError("fault 'graph_error': code (an integer) is required")
+        if not _int_in(code, 0, MAX_FAULT_CODE):
+            raise ValueError(f"fault 'graph_error': code (an integer between 0 and {MAX_FAULT_CODE}) is required")
         if not _is_int(status) or not 100 <= status <= 599:
             raise ValueError("fault 'graph_error': status must be an HTTP status")
         transient = opts.get("is_transient", False)
@@ -374,10 +448,12 @@ def _make_fault(kind: str, opts: Dict[str, Any]) -> _Fault:
         if not _is_number(seconds) or not 0 <= seconds <= 300:
             raise ValueError("fault 'slow': seconds must be a number between 0 and 300")
         o = {"seconds": float(seconds)}
-    if "subcode" in o and o["subcode"] is not None and not _is_int(o["subcode"]):
-        raise ValueError(f"fault {kind!r}: subcode must be an integer")
-    if "message" in o and o["message"] is not None and not isinstance(o["message"], str):
-        raise ValueError(f"fault {kind!r}: message must be a string")
+    if "subcode" in o and o["subcode"] is not None and not _int_in(o["subcode"], 0, MAX_FAULT_CODE):
+        raise ValueError(f"fault {kind!r}: subcode must be an integer between 0 and {MAX_FAULT_CODE}")
+    if "message" in o and o["message"] is not None and not (
+        isinstance(o["message"], str) and len(o["message"]) <= MAX_FAULT_MESSAGE
+    ):
+        raise ValueError(f"fault {kind!r}: message must be a string of at most {MAX_FAULT_MESSAGE} characters")
     return _Fault(kind, o)
 
 
@@ -426,52 +502,96 @@ class _Handler(BaseHTTPRequestHandler):
         """Silenced: request lines and bodies are never logged."""
 
     def handle_expect_100(self) -> bool:
-        # Too large: no "100 Continue"; the request is handled (HTTP 413) without reading the body.
-        if self._content_length() > MAX_BODY_BYTES:
+        # Too large or badly framed: no "100 Continue"; the request is answered without reading the body.
+        if self._framing_error() is not None or self._content_length() > MAX_BODY_BYTES:
             return True
         return super().handle_expect_100()
 
     # -- plumbing -------------------------------------------------------------------------------
 
+    def _framing_error(self) -> Optional[_Reply]:
+        """The answer to a body whose length is invalid or ambiguous (request smuggling), else None.
+        Accepted: no body headers, one Content-Length of plain digits, or ``Transfer-Encoding: chunked``
+        alone."""
+        te = self.headers.get_all("Transfer-Encoding") or []
+        cl = self.headers.get_all("Content-Length") or []
+        if te:
+            if len(te) > 1 or te[0].strip(" \t").lower() != "chunked":
+                return _Reply.rule("invalid_body", "unsupported Transfer-Encoding (only chunked is accepted)")
+            if cl:
+                return _Reply.rule("invalid_body", "both Content-Length and Transfer-Encoding are given")
+        elif len(cl) > 1:
+            return _Reply.rule("invalid_body", "more than one Content-Length")
+        elif cl and not _DIGITS.fullmatch(cl[0].strip(" \t")):
+            return _Reply.rule("invalid_body", "invalid Content-Length")
+        return None
+
     def _content_length(self) -> int:
-        raw = self.headers.get("Content-Length")
-        if raw is None:
+        """The declared length (0 without one); meaningful once _framing_error() is None."""
+        raw = (self.headers.get("Content-Length") or "").strip(" \t")
+        if not _DIGITS.fullmatch(raw):
             return 0
-        try:
-            n = int(raw)
-        except ValueError:
-            return -1
-        return n if n >= 0 else -1
+        return int(raw) if len(raw) <= 18 else MAX_BODY_BYTES + 1
 
     def _read_body(self) -> Tuple[Optional[bytes], Optional[_Reply]]:
-        """The body, or None and the error to answer (too large, bad length, bad chunking)."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        """The body, or None and the error to answer (too large, bad length, bad chunking).
+        Never reads more than MAX_BODY_BYTES of body (plus MAX_CHUNK_FRAMING of chunked framing)."""
+        error = self._framing_error()
+        if error is not None:
+            return None, error
+        if self.headers.get("Transfer-Encoding") is not None:
             return self._read_chunked()
         n = self._content_length()
-        if n < 0:
-            return None, _Reply.rule("invalid_body", "invalid Content-Length")
         if n > MAX_BODY_BYTES:
             return None, _Reply.rule("body_too_large", "the request body is larger than 10 MB")
-        return (self.rfile.read(n) if n else b""), None
+        body = self.rfile.read(n) if n else b""
+        if len(body) != n:
+            return None, _Reply.rule("invalid_body", "the request body is shorter than its Content-Length")
+        return body, None
 
     def _read_chunked(self) -> Tuple[Optional[bytes], Optional[_Reply]]:
+        """A ``Transfer-Encoding: chunked`` body (RFC 9112 7.1): each size line is hex digits, optionally
+        followed by ``;`` extensions (ignored), at most MAX_CHUNK_LINE bytes; each chunk's data ends with
+        CRLF; the trailer after the last chunk is at most MAX_TRAILER_BYTES. The size is checked against
+        the limit before any data is read."""
+
+        def invalid(detail: str) -> Tuple[Optional[bytes], Optional[_Reply]]:
+            return None, _Reply.rule("invalid_body", f"invalid chunked encoding: {detail}")
+
+        def too_large() -> Tuple[Optional[bytes], Optional[_Reply]]:
+            return None, _Reply.rule("body_too_large", "the request body is larger than 10 MB")
+
         parts: List[bytes] = []
         total = 0
+        framing = 0
         while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                return None, _Reply.rule("invalid_body", "invalid chunked encoding")
+            line = self.rfile.readline(MAX_CHUNK_LINE + 1)
+            framing += len(line)
+            if not line.endswith(b"\n") or len(line) > MAX_CHUNK_LINE:
+                return invalid("a chunk-size line is too long or cut off")
+            size_field = line.split(b";", 1)[0].rstrip(b"\r\n").rstrip(b" \t")
+            if not _HEXDIGITS.fullmatch(size_field):
+                return invalid("a chunk size is not hexadecimal digits")
+            size = int(size_field, 16)
+            if size > MAX_BODY_BYTES - total or framing > MAX_CHUNK_FRAMING:
+                return too_large()
             if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts), None
+                trailer = 0
+                while True:
+                    line = self.rfile.readline(MAX_TRAILER_BYTES + 1)
+                    trailer += len(line)
+                    if not line.endswith(b"\n") or trailer > MAX_TRAILER_BYTES:
+                        return invalid("the trailer is too long or cut off")
+                    if line in (b"\r\n", b"\n"):
+                        return b"".join(parts), None
+            data = self.rfile.read(size)
+            if len(data) != size:
+                return invalid("a chunk is cut off")
+            parts.append(data)
             total += size
-            if total > MAX_BODY_BYTES:
-                return None, _Reply.rule("body_too_large", "the request body is larger than 10 MB")
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(1024)
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                return invalid("a chunk's data is not followed by CRLF")
+            framing += 2
 
     def _send(self, status: int, payload: bytes, content_type: str = "application/json; charset=UTF-8") -> None:
         self.close_connection = True
@@ -531,9 +651,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- /_sandbox/ control endpoints -----------------------------------------------------------
 
+    def _control_refusal(self, method: str) -> Optional[_Reply]:
+        """Why a control request is refused (see the module docstring), or None."""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1 or not _loopback_host(hosts[0], self.sandbox.host):
+            return _Reply.rule("forbidden_host", "the control endpoints answer only to a loopback Host header")
+        scheme, _, value = (self.headers.get("Authorization") or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            return _Reply.rule("missing_token", "the control endpoints need the sandbox token as Authorization: Bearer")
+        if not hmac.compare_digest(value.strip().encode("utf-8"), self.sandbox.token.encode("utf-8")):
+            return _Reply.rule("invalid_token", "Invalid OAuth access token - Cannot parse access token")
+        if method == "POST":
+            media = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip(" \t").lower()
+            if media != "application/json":
+                return _Reply.rule("unsupported_media_type", "control requests must have Content-Type: application/json")
+        return None
+
     def _control(self, method: str, path: str) -> None:
         sb = self.sandbox
-        if method == "GET" and path == "/_sandbox/stats":
+        refusal = self._control_refusal(method)
+        if refusal is not None:
+            self._answer(refusal)
+        elif method == "GET" and path == "/_sandbox/stats":
             self._send_json(200, sb.stats())
         elif method == "GET" and path == "/_sandbox/events":
             self._send_json(200, sb.received())
@@ -706,9 +845,11 @@ class Sandbox:
     """A loopback Conversions API receiver; see the module docstring.
 
     ``port=0`` picks a free port (read it back from ``url``). ``token`` is the
-    access token it accepts. ``api_version`` (like ``"v24.0"``), when given, is
-    the only version served. ``now`` returns the current Unix time in seconds;
-    inject a clock to test event-age rules.
+    access token it accepts (also the secret of the ``/_sandbox/`` control endpoints).
+    ``api_version`` (like ``"v24.0"``), when given, is the only version served. ``now``
+    returns the current Unix time in seconds; inject a clock to test event-age rules.
+    ``max_records`` bounds the recorded events, API requests and catalog items (each keeps
+    the latest ones); the dedup memory holds ``10 * max_records`` pairs per side.
     """
 
     def __init__(
@@ -718,9 +859,12 @@ class Sandbox:
         token: str = "sandbox-token",
         api_version: Optional[str] = None,
         now: Optional[Callable[[], float]] = None,
+        max_records: int = MAX_RECORDS,
     ) -> None:
         if api_version is not None and not _VERSION.fullmatch(api_version):
             raise ValueError("api_version must look like 'v24.0'")
+        if not _is_int(max_records) or max_records < 1:
+            raise ValueError("max_records must be a positive integer")
         self.host = host
         self.port = port
         self.token = token
@@ -730,17 +874,26 @@ class Sandbox:
         self._stopping = threading.Event()
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
+        self.max_records = max_records
+        self._max_keys = 10 * max_records
         self._faults: Deque[_Fault] = deque()
-        self._events: List[Dict[str, Any]] = []
-        self._requests: List[Dict[str, Any]] = []
-        self._keys: Set[Tuple[str, str]] = set()
-        self._no_id = 0
-        self._pixel: Set[Tuple[str, str]] = set()
+        # Recorded data, bounded: the latest max_records of each (deque(maxlen) drops the oldest).
+        self._events: Deque[Dict[str, Any]] = deque(maxlen=max_records)
+        self._requests: Deque[Dict[str, Any]] = deque(maxlen=max_records)
+        # Dedup memory: digests of (event_name, event_id), oldest first, at most _max_keys each.
+        self._keys: "OrderedDict[bytes, None]" = OrderedDict()
+        self._pixel: "OrderedDict[bytes, None]" = OrderedDict()
+        # Exact counters (the lists above forget; these do not).
+        self._request_count = 0
+        self._received = 0
+        self._unique = 0
+        self._deduplicated = 0
         self._pixel_count = 0
         self._rejected_events = 0
         self._accepted_requests = 0
         self._faults_injected = 0
         self._catalog: Dict[str, Dict[str, Dict[str, Any]]] = {}
+        self._catalog_order: "OrderedDict[Tuple[str, str], None]" = OrderedDict()
         self._catalog_counts = {"requests": 0, "updates": 0, "deletes": 0, "refused": 0}
         self._catalog_refuse: Dict[str, str] = {}
 
@@ -810,19 +963,26 @@ class Sandbox:
         - ``"malformed"``: HTTP 200 with a body that is not JSON.
 
         A faulted request records no event (except ``slow``, which then behaves normally).
-        Raises ValueError on an unknown kind or option.
+        At most ``MAX_FAULTS`` may be pending. Raises ValueError on an unknown kind or option, or
+        when the count is negative or would exceed that bound.
         """
         if not _is_int(count) or count < 0:
             raise ValueError("count must be a non-negative integer")
+        if count > MAX_FAULTS:
+            raise ValueError(f"count must be at most {MAX_FAULTS}")
         fault = _make_fault(kind, opts)
         with self._lock:
+            if len(self._faults) + count > MAX_FAULTS:
+                raise ValueError(f"count: at most {MAX_FAULTS} faults may be pending ({len(self._faults)} are)")
             self._faults.extend(_Fault(fault.kind, dict(fault.opts)) for _ in range(count))
 
     def register_pixel(self, event_name: str, event_id: str) -> None:
         """Records that the browser pixel sent (event_name, event_id), for dedup reporting."""
+        key = _pair_key(event_name, event_id)
         with self._lock:
-            self._pixel.add((event_name, event_id))
             self._pixel_count += 1
+            if self._remember(self._pixel, key) and key in self._keys:
+                self._deduplicated += 1
 
     def reset(self) -> None:
         """Forgets every event, request, pixel copy, counter and pending fault."""
@@ -831,25 +991,31 @@ class Sandbox:
             self._events.clear()
             self._requests.clear()
             self._keys.clear()
-            self._no_id = 0
             self._pixel.clear()
+            self._request_count = 0
+            self._received = 0
+            self._unique = 0
+            self._deduplicated = 0
             self._pixel_count = 0
             self._rejected_events = 0
             self._accepted_requests = 0
             self._faults_injected = 0
             self._catalog.clear()
+            self._catalog_order.clear()
             self._catalog_counts = dict.fromkeys(self._catalog_counts, 0)
             self._catalog_refuse.clear()
 
     # -- what it saw ----------------------------------------------------------------------------
 
     def received(self) -> List[Dict[str, Any]]:
-        """Every accepted event object, in arrival order, duplicates included (a copy)."""
+        """The accepted event objects, in arrival order, duplicates included (a copy); the latest
+        ``max_records`` of them."""
         with self._lock:
-            return copy.deepcopy(self._events)
+            return copy.deepcopy(list(self._events))
 
     def requests(self) -> List[Dict[str, Any]]:
-        """The API request log (control endpoints excluded), oldest first. Each entry:
+        """The API request log (control endpoints excluded), oldest first, the latest
+        ``max_records`` requests. Each entry:
         ``path`` (no query string), ``status`` (None when dropped), ``events`` (how many
         the body carried), ``fault`` (the injected kind or None), ``auth`` ("header",
         "body" or None), plus ``test_event_code`` and ``partner_agent`` from the body."""
@@ -863,20 +1029,20 @@ class Sandbox:
         without event_id is always unique), ``duplicates`` = received - unique,
         ``rejected_events`` the events carried by rejected requests, ``pixel`` the pixel copies
         registered, ``deduplicated_with_pixel`` the distinct server (event_name, event_id) pairs
-        the pixel also sent, ``faults_injected`` faults consumed, ``faults_pending`` still queued."""
+        the pixel also sent, ``faults_injected`` faults consumed, ``faults_pending`` still queued.
+        They count everything since the start (or ``reset``), also what the bounded lists dropped;
+        dedup remembers the latest ``10 * max_records`` pairs per side (see the module docstring)."""
         with self._lock:
-            received = len(self._events)
-            unique = len(self._keys) + self._no_id
             return {
-                "requests": len(self._requests),
+                "requests": self._request_count,
                 "accepted_requests": self._accepted_requests,
-                "rejected_requests": len(self._requests) - self._accepted_requests,
-                "received": received,
-                "unique": unique,
-                "duplicates": received - unique,
+                "rejected_requests": self._request_count - self._accepted_requests,
+                "received": self._received,
+                "unique": self._unique,
+                "duplicates": self._received - self._unique,
                 "rejected_events": self._rejected_events,
                 "pixel": self._pixel_count,
-                "deduplicated_with_pixel": len(self._keys & self._pixel),
+                "deduplicated_with_pixel": self._deduplicated,
                 "faults_injected": self._faults_injected,
                 "faults_pending": len(self._faults),
             }
@@ -910,12 +1076,21 @@ class Sandbox:
                     status.append({"retailer_id": rid, "errors": [{"message": m} for m in errors], "warnings": []})
                 elif method == "DELETE":
                     items.pop(rid, None)
+                    self._catalog_order.pop((catalog_id, rid), None)
                     self._catalog_counts["deletes"] += 1
                 else:
                     merged = dict(items.get(rid, {})) if method == "UPDATE" else {}
                     merged.update(data)
                     items[rid] = merged
                     self._catalog_counts["updates"] += 1
+                    # Bounded: the item written longest ago goes first.
+                    self._catalog_order[(catalog_id, rid)] = None
+                    self._catalog_order.move_to_end((catalog_id, rid))
+                    while len(self._catalog_order) > self.max_records:
+                        (old_catalog, old_rid), _ = self._catalog_order.popitem(last=False)
+                        self._catalog[old_catalog].pop(old_rid, None)
+                        if not self._catalog[old_catalog] and old_catalog != catalog_id:
+                            del self._catalog[old_catalog]
         return status
 
     def _next_fault(self) -> Optional[_Fault]:
@@ -925,20 +1100,35 @@ class Sandbox:
             self._faults_injected += 1
             return self._faults.popleft()
 
+    def _remember(self, keys: "OrderedDict[bytes, None]", key: bytes) -> bool:
+        """Adds key to a bounded dedup memory (the oldest forgotten first); True if it was new."""
+        if key in keys:
+            return False
+        keys[key] = None
+        if len(keys) > self._max_keys:
+            keys.popitem(last=False)
+        return True
+
     def _record(self, record: Dict[str, Any], events: List[Dict[str, Any]]) -> None:
         with self._lock:
             self._requests.append(record)
+            self._request_count += 1
             if record["status"] == 200 and record["fault"] in (None, "slow") and record.get("catalog_items"):
                 self._accepted_requests += 1
             elif record["status"] == 200 and record["fault"] in (None, "slow") and events:
                 self._accepted_requests += 1
                 for e in events:
                     self._events.append(e)
+                    self._received += 1
                     eid = e.get("event_id")
-                    if isinstance(eid, str):
-                        self._keys.add((e["event_name"], eid))
-                    else:
-                        self._no_id += 1
+                    if not isinstance(eid, str):
+                        self._unique += 1  # without event_id an event is never a duplicate
+                        continue
+                    key = _pair_key(e["event_name"], eid)
+                    if self._remember(self._keys, key):
+                        self._unique += 1
+                        if key in self._pixel:
+                            self._deduplicated += 1
             else:
                 self._rejected_events += int(record["events"])
 
@@ -973,7 +1163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stdout.flush()
         sys.stderr.write(
             f"convtrack sandbox listening on {sandbox.url} (POST /{{version}}/{{pixel_id}}/events; "
-            "GET /_sandbox/stats); Ctrl-C to stop\n"
+            "GET /_sandbox/stats with Authorization: Bearer <token>); Ctrl-C to stop\n"
         )
         sys.stderr.flush()
         while not stop.wait(0.5):

@@ -12,6 +12,71 @@ final class ConvtrackException extends RuntimeException
     }
 }
 
+/**
+ * An owned tracker handle. It is freed once, by close() or the destructor; a closed tracker throws
+ * instead of reaching freed memory, and it can be neither cloned nor serialized (a copy would free
+ * the same handle twice).
+ */
+final class ConvtrackTracker
+{
+    private ?FFI\CData $handle;
+
+    public function __construct(private ?FFI $ffi, FFI\CData $handle)
+    {
+        $this->handle = $handle;
+    }
+
+    public function __destruct()
+    {
+        $this->close();
+    }
+
+    /** Frees the handle (idempotent). */
+    public function close(): void
+    {
+        $handle = $this->handle;
+        $this->handle = null;
+        if ($handle !== null && $this->ffi !== null) {
+            $this->ffi->convtrack_tracker_free($handle);
+        }
+    }
+
+    /** The live handle, for the calls of ConvtrackFFI. */
+    public function handle(): FFI\CData
+    {
+        if ($this->handle === null) {
+            throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: is closed');
+        }
+        return $this->handle;
+    }
+
+    public function __clone()
+    {
+        // PHP made the shallow copy ($this) before calling __clone and still destroys it after the
+        // throw: disarm it first so its destructor cannot free the original's handle.
+        $this->handle = null;
+        $this->ffi = null;
+        throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: cannot be cloned');
+    }
+
+    public function __serialize(): array
+    {
+        throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: cannot be serialized');
+    }
+
+    public function __unserialize(array $data): void
+    {
+        $this->handle = null;
+        $this->ffi = null;
+        throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: cannot be unserialized');
+    }
+
+    public static function __set_state(array $properties): never
+    {
+        throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: cannot be recreated');
+    }
+}
+
 final class ConvtrackFFI
 {
     public const OK = 0;
@@ -76,8 +141,8 @@ final class ConvtrackFFI
         return $this->callOut('convtrack_event_id', [...self::arg($pixelId), ...self::arg($eventName), ...self::arg($orderId)]);
     }
 
-    /** @return FFI\CData an owned tracker; release with freeTracker() */
-    public function newTracker(array $settings): FFI\CData
+    /** An owned tracker, freed by freeTracker(), close() or when the last reference goes. */
+    public function newTracker(array $settings): ConvtrackTracker
     {
         $json = json_encode($settings, JSON_THROW_ON_ERROR);
         $out = $this->ffi->new('convtrack_tracker*');
@@ -85,41 +150,42 @@ final class ConvtrackFFI
         if ($status !== self::OK) {
             $this->fail($status);
         }
-        return $out;
+        return new ConvtrackTracker($this->ffi, $out);
     }
 
-    public function freeTracker(?FFI\CData $tracker): void
+    /** Frees the tracker now; null and an already freed tracker are no-ops. */
+    public function freeTracker(?ConvtrackTracker $tracker): void
     {
-        $this->ffi->convtrack_tracker_free($tracker);
+        $tracker?->close();
     }
 
-    public function build(FFI\CData $tracker, array $event, ?array $options = null): array
+    public function build(ConvtrackTracker $tracker, array $event, ?array $options = null): array
     {
         return $this->eventCall('convtrack_tracker_build', $tracker, $event, $options);
     }
 
     /** build + durable enqueue (needs outbox_path): "server" is queued, duplicate or blocked. */
-    public function track(FFI\CData $tracker, array $event, ?array $options = null): array
+    public function track(ConvtrackTracker $tracker, array $event, ?array $options = null): array
     {
         return $this->eventCall('convtrack_tracker_track', $tracker, $event, $options);
     }
 
-    private function eventCall(string $fn, FFI\CData $tracker, array $event, ?array $options): array
+    private function eventCall(string $fn, ConvtrackTracker $tracker, array $event, ?array $options): array
     {
         $json = json_encode($event, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION);
         $opts = $options === null ? null : json_encode($options, JSON_THROW_ON_ERROR);
-        $result = $this->callOut($fn, [$tracker, ...self::arg($json), ...self::arg($opts)]);
+        $result = $this->callOut($fn, [$tracker->handle(), ...self::arg($json), ...self::arg($opts)]);
         return json_decode($result, true, 512, JSON_THROW_ON_ERROR);
     }
 
     /** Delivers queued events now (PHP-FPM: call it after the response, or from cron). */
-    public function flush(FFI\CData $tracker, int $timeoutMs = 5000): array
+    public function flush(ConvtrackTracker $tracker, int $timeoutMs = 5000): array
     {
-        return json_decode($this->callOut('convtrack_tracker_flush', [$tracker, $timeoutMs]), true, 512, JSON_THROW_ON_ERROR);
+        return json_decode($this->callOut('convtrack_tracker_flush', [$tracker->handle(), $timeoutMs]), true, 512, JSON_THROW_ON_ERROR);
     }
 
-    public function status(FFI\CData $tracker): array
+    public function status(ConvtrackTracker $tracker): array
     {
-        return json_decode($this->callOut('convtrack_tracker_status', [$tracker]), true, 512, JSON_THROW_ON_ERROR);
+        return json_decode($this->callOut('convtrack_tracker_status', [$tracker->handle()]), true, 512, JSON_THROW_ON_ERROR);
     }
 }

@@ -95,6 +95,28 @@ try {
 $ct->freeTracker(null);
 check(true, 'freeTracker(null) is a no-op');
 
+// A tracker handle is freed once: clone, serialize, double free and use after free are refused with
+// an error, never a crash. Run in a child php, so that a crash (exit 134/139) fails this check.
+$child = proc_open([PHP_BINARY, '-d', 'ffi.enable=1', '-d', 'display_errors=stderr', __DIR__ . '/handle_child.php', $lib],
+    [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['redirect', 1]], $pipes);
+$out = stream_get_contents($pipes[1]);
+fclose($pipes[1]);
+$code = proc_close($child);
+$expected = <<<'OUT'
+    clone: CONVTRACK_STATUS_INVALID_ARGUMENT tracker: cannot be cloned
+    original after clone: ok blocked
+    serialize: CONVTRACK_STATUS_INVALID_ARGUMENT tracker: cannot be serialized
+    free again: ok
+    build after free: CONVTRACK_STATUS_INVALID_ARGUMENT tracker: is closed
+    status after free: CONVTRACK_STATUS_INVALID_ARGUMENT tracker: is closed
+    end
+
+    OUT;
+check($code === 0 && $out === $expected, "clone/serialize/double free/use after free refused, no crash (exit $code)");
+if ($out !== $expected) {
+    echo $out;
+}
+
 // Delivery: track into an outbox, flush to the sandbox receiver, see it arrive.
 $sandbox = getenv('CONVTRACK_SANDBOX_URL');
 check($sandbox !== false && $sandbox !== '', 'sandbox URL given by run.sh');
@@ -112,8 +134,10 @@ if ($sandbox) {
     $status = $ct->status($t);
     check($status['counters']['sent'] === 1 && $status['counters']['duplicate'] === 1, 'status counters');
     $ct->freeTracker($t);
-    $stats = json_decode(file_get_contents("$sandbox/_sandbox/stats"), true);
-    $events = json_decode(file_get_contents("$sandbox/_sandbox/events"), true);
+    // The control endpoints take the sandbox token (run.sh starts it with sandbox-token) as a bearer token.
+    $auth = stream_context_create(['http' => ['header' => 'Authorization: Bearer sandbox-token']]);
+    $stats = json_decode(file_get_contents("$sandbox/_sandbox/stats", false, $auth), true);
+    $events = json_decode(file_get_contents("$sandbox/_sandbox/events", false, $auth), true);
     check($stats['received'] === 1 && $events[0]['event_id'] === $expectedId, 'the sandbox received the order with the same event id');
     foreach (glob("$outbox*") as $f) {
         unlink($f);

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from convtrack.sandbox import ERRORS, MAX_AGE_SECONDS, Sandbox
+from convtrack.sandbox import ERRORS, MAX_AGE_SECONDS, MAX_BODY_BYTES, MAX_FAULTS, MAX_RECORDS, Sandbox
 
 TOKEN = "sandbox-token"
 PIXEL = "1234567890"
@@ -93,6 +94,12 @@ def send(sb, events, token=TOKEN, where="header", **body_extra):
     elif where == "body":
         body["access_token"] = token
     return request(events_url(sb), body, headers=headers)
+
+
+def control(url, body=None, method=None, headers=None, raw=None, token=TOKEN, timeout=TIMEOUT):
+    """A /_sandbox/ control request with the secret: the sandbox token as a bearer token."""
+    return request(url, body, method=method, headers={"Authorization": f"Bearer {token}", **(headers or {})},
+                   raw=raw, timeout=timeout)
 
 
 def assert_graph_error(doc, code, subcode=None, transient=False):
@@ -639,24 +646,24 @@ def test_server_logs_nothing(sb, capfd):
 
 def test_control_endpoints(sb):
     base = sb.url + "/_sandbox"
-    assert request(base + "/faults", {"kind": "status", "count": 2, "status": 503})[0] == 200
-    assert request(base + "/faults", {"kind": "graph_error", "code": 613})[1] == {"ok": True, "pending": 3}
+    assert control(base + "/faults", {"kind": "status", "count": 2, "status": 503})[0] == 200
+    assert control(base + "/faults", {"kind": "graph_error", "code": 613})[1] == {"ok": True, "pending": 3}
     assert [send(sb, [event(i)])[0] for i in range(4)] == [503, 503, 400, 200]
-    assert request(base + "/pixel", {"event_name": "Purchase", "event_id": "evt-3"}) == (200, {"ok": True})
-    status, stats = request(base + "/stats")
+    assert control(base + "/pixel", {"event_name": "Purchase", "event_id": "evt-3"}) == (200, {"ok": True})
+    status, stats = control(base + "/stats")
     assert status == 200 and stats == sb.stats()
     assert (stats["received"], stats["deduplicated_with_pixel"], stats["faults_injected"]) == (1, 1, 3)
-    status, events = request(base + "/events")
+    status, events = control(base + "/events")
     assert status == 200 and events == [event(3)]
-    status, reqs = request(base + "/requests")
+    status, reqs = control(base + "/requests")
     assert status == 200 and [r["status"] for r in reqs] == [503, 503, 400, 200]
-    assert request(base + "/reset", {})[0] == 200
+    assert control(base + "/reset", {})[0] == 200
     assert sb.stats()["received"] == 0 and sb.stats()["requests"] == 0
 
 
 def test_control_requests_are_not_api_requests(sb):
     sb.inject("drop")
-    assert request(sb.url + "/_sandbox/stats")[0] == 200  # does not consume the fault
+    assert control(sb.url + "/_sandbox/stats")[0] == 200  # does not consume the fault
     assert sb.stats()["requests"] == 0 and sb.stats()["faults_pending"] == 1
 
 
@@ -672,23 +679,290 @@ def test_control_requests_are_not_api_requests(sb):
     ],
 )
 def test_control_bad_input_is_400(sb, path, body):
-    status, doc = request(sb.url + path, body)
+    status, doc = control(sb.url + path, body)
     assert status == 400
     assert_graph_error(doc, 100)
     assert sb.stats()["faults_pending"] == 0 and sb.stats()["pixel"] == 0
 
 
 def test_control_bad_json_is_400(sb):
-    status, doc = request(sb.url + "/_sandbox/faults", raw=b"{nope", method="POST")
+    status, doc = control(sb.url + "/_sandbox/faults", raw=b"{nope", method="POST")
     assert status == 400
     assert_graph_error(doc, 100)
 
 
 @pytest.mark.parametrize("method,path", [("GET", "/_sandbox/nope"), ("POST", "/_sandbox/stats"), ("GET", "/_sandbox/reset")])
 def test_control_unknown_is_404(sb, method, path):
-    status, doc = request(sb.url + path, {} if method == "POST" else None, method=method)
+    status, doc = control(sb.url + path, {} if method == "POST" else None, method=method)
     assert status == 404
     assert_graph_error(doc, 100)
+
+
+# --- hostile clients: framing, secret, browsers, bounds ------------------------------------------
+
+
+def raw_exchange(sb, head, body=b"", timeout=TIMEOUT):
+    """Sends raw bytes and keeps the connection open (never half-closes it); returns the status of
+    the answer. A server that waits for more body bytes than the framing allows never answers, and
+    the socket timeout fails the test."""
+    host, port = sb.url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as c:
+        c.sendall(head + body)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1."), answer[:100]
+    return int(answer.split(b" ", 2)[1])
+
+
+def api_head(url, *headers, path=f"/v24.0/{PIXEL}/events"):
+    host = url.rsplit("/", 1)[1]
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Authorization: Bearer {TOKEN}",
+             "Content-Type: application/json", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def valid_body():
+    return json.dumps({"data": [event(1)]}).encode()
+
+
+@pytest.mark.parametrize(
+    "size_line,status",
+    [
+        (b"-1", 400),  # read(-1) used to read until the connection closed, past the 10 MB limit
+        (b"-ffffffff", 400),
+        (b"+a", 400),
+        (b"0x10", 400),
+        (b"1_0", 400),
+        (b" 10", 400),
+        (b"zz", 400),
+        (b"", 400),
+        (b"1" * 2000, 400),  # a size line longer than any real one
+        (b"f" * 40, 413),
+        (b"%x" % (MAX_BODY_BYTES + 1), 413),
+    ],
+)
+def test_bad_chunk_sizes_are_answered_at_once(sb, size_line, status):
+    # Only the size line is sent, and the connection stays open: the answer must not wait for a body.
+    assert raw_exchange(sb, api_head(sb.url, "Transfer-Encoding: chunked"), size_line + b"\r\n") == status
+    assert sb.received() == []
+
+
+def peak_memory(pid):
+    """The process's peak resident memory (VmHWM), in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        return 1024 * int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
+
+
+def test_negative_chunk_size_does_not_read_the_stream():
+    # The sandbox runs as its own process, so that its peak memory shows what it read and kept: a
+    # reader that follows the stream past the 10 MB limit holds all of it.
+    p = subprocess.Popen([sys.executable, "-m", "convtrack.sandbox", "--port", "0", "--token", TOKEN],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = p.stdout.readline().strip()
+        host, port = url.rsplit("/", 1)[1].split(":")
+        before = peak_memory(p.pid)
+        stream = 3 * MAX_BODY_BYTES  # what the client offers after the size line
+        sent = 0
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as c:
+            c.sendall(api_head(url, "Transfer-Encoding: chunked") + b"-1\r\n")
+            block = b"x" * 65536
+            try:
+                while sent < stream:
+                    c.sendall(block)
+                    sent += len(block)
+                c.shutdown(socket.SHUT_WR)
+                while c.recv(65536):
+                    pass
+            except OSError:
+                pass  # the sandbox answered and closed the connection while bytes were still coming
+        grew = peak_memory(p.pid) - before
+        assert grew < MAX_BODY_BYTES, f"the sandbox's peak memory grew by {grew} bytes; the client offered {sent}"
+    finally:
+        p.terminate()
+        p.wait(timeout=TIMEOUT)
+        p.stdout.close()
+
+
+def test_chunk_data_must_end_with_crlf(sb):
+    body = valid_body()
+    chunked = b"%x\r\n%sXX\r\n0\r\n\r\n" % (len(body), body)
+    assert raw_exchange(sb, api_head(sb.url, "Transfer-Encoding: chunked"), chunked) == 400
+    assert sb.received() == []
+
+
+def test_endless_chunked_trailer_is_refused(sb):
+    # A trailer that never ends (no blank line) must not keep the sandbox reading.
+    trailer = b"X-Pad: " + b"y" * 100 + b"\r\n"
+    head = api_head(sb.url, "Transfer-Encoding: chunked")
+    assert raw_exchange(sb, head, b"0\r\n" + trailer * 200) == 400
+
+
+def test_chunk_extensions_and_valid_chunking_accepted(sb):
+    body = valid_body()
+    chunked = b"%x;name=value;q=\"a;b\"\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n" % (len(body), body)
+    assert raw_exchange(sb, api_head(sb.url, "Transfer-Encoding: chunked"), chunked) == 200
+    assert len(sb.received()) == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        lambda n: [f"Content-Length: +{n}"],
+        lambda n: [f"Content-Length: {str(n)[:-1]}_{str(n)[-1]}"],
+        lambda n: [f"Content-Length: {n}", f"Content-Length: {n + 5}"],
+        lambda n: [f"Content-Length: {n}", f"Content-Length: {n}"],
+        lambda n: [f"Content-Length: {n}", "Transfer-Encoding: chunked"],
+        lambda n: [f"Content-Length: {n}", "Transfer-Encoding: gzip"],
+        lambda n: [f"Content-Length: {n}", "Transfer-Encoding: xchunked"],
+        lambda n: [f"Content-Length: -{n}"],
+        lambda n: ["Content-Length: ten"],
+    ],
+    ids=["plus-sign", "underscore", "two-different", "two-same", "with-chunked", "gzip", "xchunked", "negative",
+         "not-a-number"],
+)
+def test_ambiguous_or_invalid_body_length_is_400(sb, headers):
+    body = valid_body()
+    assert raw_exchange(sb, api_head(sb.url, *headers(len(body))), body) == 400
+    assert sb.received() == []
+
+
+def test_control_endpoints_need_the_secret(sb):
+    base = sb.url + "/_sandbox"
+    for path in ("/stats", "/events", "/requests", "/catalog"):
+        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": f"Basic {TOKEN}"}):
+            status, doc = request(base + path, headers=headers)
+            assert status == 401, (path, headers)
+            assert_graph_error(doc, 190)
+            assert TOKEN not in json.dumps(doc)
+    for path, body in (("/faults", {"kind": "drop"}), ("/reset", {}), ("/pixel", {"event_name": "P", "event_id": "1"})):
+        status, doc = request(base + path, body)
+        assert status == 401
+        assert_graph_error(doc, 190)
+        status, _ = request(base + path, body, headers={"Authorization": "Bearer wrong-token"})
+        assert status == 401
+    assert sb.stats()["faults_pending"] == 0 and sb.stats()["pixel"] == 0
+    assert control(base + "/stats")[0] == 200
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/jsonx", "text/json"])
+def test_control_posts_must_be_json(sb, content_type):
+    # A web page can POST text/plain or a form to any address without a CORS preflight; it cannot
+    # send application/json (nor an Authorization header) without one, and the sandbox answers no CORS.
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    host, port = sb.url.rsplit("/", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+    try:
+        conn.request("POST", "/_sandbox/faults", body=b'{"kind": "drop"}', headers=headers)
+        r = conn.getresponse()
+        assert r.status == 415
+        assert_graph_error(json.loads(r.read()), 100)
+    finally:
+        conn.close()
+    assert sb.stats()["faults_pending"] == 0
+    assert control(sb.url + "/_sandbox/faults", {"kind": "drop"}, headers={"Content-Type": "Application/JSON; charset=utf-8"})[0] == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1.evil.example:{port}",
+                                  "localhost.evil.example", "", None])
+def test_control_refuses_a_foreign_host(sb, host):
+    # DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example.
+    port = sb.url.rsplit(":", 1)[1]
+    lines = ["GET /_sandbox/stats HTTP/1.1", f"Authorization: Bearer {TOKEN}"]
+    if host is not None:
+        lines.append(f"Host: {host.format(port=port)}")
+    assert raw_exchange(sb, ("\r\n".join(lines) + "\r\n\r\n").encode()) == 403
+
+
+@pytest.mark.parametrize("host", ["localhost:{port}", "LOCALHOST", "127.0.0.1:{port}", "127.8.9.10", "[::1]:{port}"])
+def test_control_accepts_loopback_hosts(sb, host):
+    port = sb.url.rsplit(":", 1)[1]
+    lines = ["GET /_sandbox/stats HTTP/1.1", f"Authorization: Bearer {TOKEN}", f"Host: {host.format(port=port)}"]
+    assert raw_exchange(sb, ("\r\n".join(lines) + "\r\n\r\n").encode()) == 200
+
+
+def test_sandbox_answers_no_cors(sb):
+    host, port = sb.url.rsplit("/", 1)[1].split(":")
+    for method, path in (("OPTIONS", "/_sandbox/faults"), ("GET", "/_sandbox/stats"), ("POST", "/_sandbox/reset")):
+        conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+        try:
+            conn.request(method, path, body=b"{}" if method == "POST" else None,
+                         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+                                  "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            assert not [k for k in r.headers if k.lower().startswith("access-control-")], (method, path)
+        finally:
+            conn.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "drop", "count": 2_000_000},
+        {"kind": "drop", "count": MAX_FAULTS + 1},
+        {"kind": "drop", "count": True},
+        {"kind": "status", "code": 2**63},
+        {"kind": "status", "code": -1},
+        {"kind": "graph_error", "code": 100, "subcode": 10**30},
+        {"kind": "graph_error", "code": 100, "message": "m" * 5000},
+        {"kind": "slow", "seconds": 301},
+        {"kind": "slow", "seconds": 1e308},
+    ],
+)
+def test_fault_counts_and_options_are_bounded(sb, body):
+    status, doc = control(sb.url + "/_sandbox/faults", body)
+    assert status == 400
+    assert_graph_error(doc, 100)
+    assert sb.stats()["faults_pending"] == 0
+
+
+def test_pending_faults_are_bounded(sb):
+    sb.inject("drop", count=MAX_FAULTS)
+    with pytest.raises(ValueError, match="pending"):
+        sb.inject("drop")
+    status, doc = control(sb.url + "/_sandbox/faults", {"kind": "drop"})
+    assert status == 400 and "pending" in doc["error"]["message"]
+    assert sb.stats()["faults_pending"] == MAX_FAULTS
+
+
+def test_recorded_lists_are_capped_and_counters_stay_exact():
+    assert MAX_RECORDS == 10_000
+    with Sandbox(token=TOKEN, now=lambda: float(NOW), max_records=3) as s:
+        for i in range(5):
+            assert send(s, [event(2 * i), event(2 * i + 1)])[0] == 200
+        assert send(s, [event(0)])[0] == 200  # a duplicate of an event the list no longer holds
+        assert [e["event_id"] for e in s.received()] == ["evt-8", "evt-9", "evt-0"]
+        assert len(s.requests()) == 3
+        for i in range(5):
+            s.register_pixel("Purchase", f"evt-{i}")
+        s.register_pixel("Purchase", "evt-0")
+        st = s.stats()
+        assert (st["requests"], st["accepted_requests"], st["received"], st["unique"], st["duplicates"]) == (6, 6, 11, 10, 1)
+        assert (st["pixel"], st["deduplicated_with_pixel"]) == (6, 5)
+        status, doc = control(s.url + "/_sandbox/stats")
+        assert status == 200 and doc == st
+        for i in range(5):
+            item = {"title": "t", "description": "d", "availability": "in stock", "condition": "new",
+                    "price": "1.00 EUR", "link": "https://s.example/p", "image_link": "https://s.example/i.jpg",
+                    "brand": "b"}
+            status, _ = request(f"{s.url}/v24.0/555/items_batch",
+                                {"item_type": "PRODUCT_ITEM", "requests": [{"method": "CREATE", "data": {"id": f"sku-{i}", **item}}]},
+                                headers={"Authorization": f"Bearer {TOKEN}"})
+            assert status == 200
+        cat = s.catalog()
+        assert sorted(cat["items"]["555"]) == ["sku-2", "sku-3", "sku-4"]
+        assert (cat["requests"], cat["updates"]) == (5, 5)
+        assert s.stats()["requests"] == 11 and len(s.requests()) == 3
+    with pytest.raises(ValueError):
+        Sandbox(max_records=0)
 
 
 # --- lifecycle and CLI --------------------------------------------------------------------------
@@ -701,11 +975,11 @@ def test_lifecycle():
     assert s.start() is s
     url = s.url
     assert url.startswith("http://127.0.0.1:") and int(url.rsplit(":", 1)[1]) > 0
-    assert request(url + "/_sandbox/stats")[0] == 200
+    assert control(url + "/_sandbox/stats", token="sandbox-token")[0] == 200
     s.stop()
     s.stop()  # idempotent
     with pytest.raises((urllib.error.URLError, ConnectionError)):
-        request(url + "/_sandbox/stats", timeout=2)
+        control(url + "/_sandbox/stats", token="sandbox-token", timeout=2)
 
 
 def test_stop_does_not_wait_for_slow_requests():
@@ -742,7 +1016,7 @@ def test_cli_runs_in_foreground_and_stops_on_sigterm(tmp_path):
         status, doc = request(f"{url}/v24.0/{PIXEL}/events", {"data": [event(1, event_time=now)]},
                               headers={"Authorization": "Bearer T"})
         assert status == 200 and doc["events_received"] == 1
-        assert request(url + "/_sandbox/stats")[1]["received"] == 1
+        assert control(url + "/_sandbox/stats", token="T")[1]["received"] == 1
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=TIMEOUT) == 0
         assert "listening" in p.stderr.read()
