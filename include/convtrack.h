@@ -1,4 +1,14 @@
-/* convtrack: server-side conversion tracking core. C ABI. SPDX-License-Identifier: Apache-2.0 */
+/* convtrack: server-side conversion tracking core. C ABI. SPDX-License-Identifier: Apache-2.0
+ *
+ * Strings go in as (const char *ptr, size_t len): UTF-8, no NUL needed, len is the length in
+ * bytes (e.g. strlen(ptr)). A len above PTRDIFF_MAX, such as (size_t)-1, is never taken for
+ * "NUL-terminated" nor read: the call fails with CONVTRACK_STATUS_INVALID_ARGUMENT, a message
+ * naming the parameter, and no out-param written. A required pointer that is NULL gives
+ * CONVTRACK_STATUS_NULL_POINTER whatever its length; an optional one (options_json, country)
+ * that is NULL or has length 0 is "not given".
+ *
+ * No panic crosses this boundary: every function returns normally, also when called while a
+ * thread exits (e.g. from a pthread-key destructor, after the thread's Rust storage is gone). */
 
 #ifndef CONVTRACK_H
 #define CONVTRACK_H
@@ -87,9 +97,13 @@ const char *convtrack_status_name(uint32_t status);
 // truncated to `len - 1` bytes) and returns the message's full length in
 // bytes, without the NUL. When the last fallible call on this thread
 // succeeded it returns 0 and writes an empty string. Pass `buf = NULL` or
-// `len = 0` to learn the length only. Only functions returning
+// `len = 0` to learn the length only. A `len` above PTRDIFF_MAX (such as
+// `(size_t)-1`) is no buffer size: only the NUL is written (an empty string)
+// and the full length is returned. Only functions returning
 // `convtrack_status` set or clear the message.
-// Messages name the offending field and never contain its value.
+// Messages name the offending field and never contain its value; they are
+// at most 1024 bytes long. Callable at any time, also while the thread exits
+// (e.g. from a pthread-key destructor).
 //
 // # Safety
 // `buf` must be NULL or valid for writes of `len` bytes.
@@ -117,6 +131,7 @@ void convtrack_string_free(char *s);
 //
 // # Safety
 // Each `(ptr, len)` must be valid for reads of `len` bytes; `out` must be valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_normalize(const char *field,
                                           size_t field_len,
                                           const char *value,
@@ -147,6 +162,7 @@ enum convtrack_status convtrack_hash(const char *field,
 //
 // # Safety
 // Each `(ptr, len)` must be valid for reads of `len` bytes; `out` must be valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_event_id(const char *pixel_id,
                                          size_t pixel_id_len,
                                          const char *event_name,
@@ -166,6 +182,7 @@ enum convtrack_status convtrack_event_id(const char *pixel_id,
 //
 // # Safety
 // `(settings_json, len)` must be valid for reads; `out` must be valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_tracker_new(const char *settings_json,
                                             size_t len,
                                             struct convtrack_tracker **out);
@@ -197,6 +214,7 @@ void convtrack_tracker_free(struct convtrack_tracker *tracker);
 //
 // # Safety
 // `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out` valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_tracker_build(const struct convtrack_tracker *tracker,
                                               const char *event_json,
                                               size_t event_json_len,
@@ -232,6 +250,7 @@ enum convtrack_status convtrack_tracker_track(const struct convtrack_tracker *tr
 //
 // # Safety
 // `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out` valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_tracker_page_snippet(const struct convtrack_tracker *tracker,
                                                      const char *events_json,
                                                      size_t events_json_len,
@@ -273,6 +292,7 @@ enum convtrack_status convtrack_tracker_status(const struct convtrack_tracker *t
 // # Safety
 // `tracker` must be a live tracker; `(product_json, product_json_len)` valid for reads;
 // `out` valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_tracker_catalog_update(const struct convtrack_tracker *tracker,
                                                        const char *product_json,
                                                        size_t product_json_len,
@@ -285,6 +305,7 @@ enum convtrack_status convtrack_tracker_catalog_update(const struct convtrack_tr
 // # Safety
 // `tracker` must be a live tracker; `(product_id, product_id_len)` valid for reads;
 // `out` valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_tracker_catalog_delete(const struct convtrack_tracker *tracker,
                                                        const char *product_id,
                                                        size_t product_id_len,
@@ -305,6 +326,7 @@ enum convtrack_status convtrack_tracker_catalog_delete(const struct convtrack_tr
 //
 // # Safety
 // `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_feed` and `out_report` valid for writes.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_tracker_export_feed(const struct convtrack_tracker *tracker,
                                                     const char *products_jsonl,
                                                     size_t products_jsonl_len,
@@ -322,6 +344,7 @@ enum convtrack_status convtrack_tracker_export_feed(const struct convtrack_track
 //
 // # Safety
 // `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_report` valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_tracker_export_feed_file(const struct convtrack_tracker *tracker,
                                                          const char *src_path,
                                                          size_t src_path_len,
@@ -340,6 +363,7 @@ enum convtrack_status convtrack_tracker_export_feed_file(const struct convtrack_
 //
 // # Safety
 // `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_report` valid for a write.
+// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 enum convtrack_status convtrack_tracker_check_catalog(const struct convtrack_tracker *tracker,
                                                       const char *events_jsonl,
                                                       size_t events_jsonl_len,

@@ -7,15 +7,22 @@
 //! - strings go in as `(const char *ptr, size_t len)` UTF-8 (no NUL needed) and
 //!   come out as NUL-terminated `char *` that the caller releases with
 //!   `convtrack_string_free`;
+//! - a `len` above `isize::MAX` (PTRDIFF_MAX; `(size_t)-1` included) is never
+//!   read as a length: `CONVTRACK_STATUS_INVALID_ARGUMENT` naming the parameter
+//!   (`check_len`), so `from_raw_parts` only ever sees lengths it allows;
 //! - every body runs inside one guard that catches panics and records a
 //!   message for `convtrack_last_error_message` (per thread). No panic ever
-//!   crosses the boundary.
+//!   crosses the boundary: what runs outside `catch_unwind` (the error slot,
+//!   `convtrack_status_name`, `convtrack_version`) is panic-free by
+//!   construction, also while the calling thread exits.
 #![allow(non_camel_case_types)]
 // The ABI layer necessarily dereferences caller pointers; each use is commented.
 #![allow(unsafe_code)]
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use convtrack_core::error::{Error, ErrorCode};
@@ -100,35 +107,131 @@ pub struct convtrack_tracker {
     inner: Tracker,
 }
 
+/// The most bytes of an error message kept (a longer one is cut at a character
+/// boundary and ends with "..."). Messages name a field and a reason, far below this.
+const MESSAGE_CAPACITY: usize = 1024;
+
+/// The calling thread's last error message, held inline: no heap and no destructor.
+///
+/// Without a destructor the thread-local needs no registration and is never
+/// destroyed, so it stays usable while the thread exits: glibc runs Rust's TLS
+/// destructors before pthread-key destructors, and a C library calling us from
+/// such a destructor must get a status, not an abort (a `RefCell<Option<CString>>`
+/// panicked there with "cannot access a Thread Local Storage value during or after
+/// destruction", and a first use there leaked its destructor registration).
+struct Message {
+    len: usize,
+    cut: bool,
+    bytes: [u8; MESSAGE_CAPACITY],
+}
+
+impl Message {
+    const EMPTY: Message = Message { len: 0, cut: false, bytes: [0; MESSAGE_CAPACITY] };
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl fmt::Write for Message {
+    /// Appends `s`, NUL bytes replaced by `?` (a C string cannot carry them); never
+    /// fails, never panics: what does not fit is cut at a character boundary.
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.cut {
+            return Ok(());
+        }
+        const MARK: &[u8] = b"...";
+        let room = MESSAGE_CAPACITY.saturating_sub(self.len);
+        let mut take = s.len();
+        if take > room {
+            self.cut = true;
+            take = room.saturating_sub(MARK.len());
+            while take > 0 && !s.is_char_boundary(take) {
+                take -= 1;
+            }
+        }
+        let text = s.as_bytes().iter().take(take).map(|&b| if b == 0 { b'?' } else { b });
+        let tail = if self.cut { MARK } else { &[] };
+        for (dst, b) in self.bytes.iter_mut().skip(self.len).zip(text.chain(tail.iter().copied())) {
+            *dst = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
 thread_local! {
-    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    static LAST_ERROR: RefCell<Message> = const { RefCell::new(Message::EMPTY) };
 }
 
-fn set_last_error(message: &str) {
-    // Messages never contain NUL (they are built from field names and fixed text),
-    // but never fail here: replace any NUL.
-    let c = CString::new(message.replace('\0', "?")).unwrap_or_default();
-    LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(c));
+/// Records `message` as the thread's last error. Panic-free: `try_with` and
+/// `try_borrow_mut`; where the slot is unavailable the message is dropped.
+fn set_last_error(message: &dyn fmt::Display) {
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut m) = slot.try_borrow_mut() {
+            m.len = 0;
+            m.cut = false;
+            let _ = fmt::Write::write_fmt(&mut *m, format_args!("{message}"));
+        }
+    });
 }
 
+/// Clears the thread's last error. Panic-free, as `set_last_error`.
 fn clear_last_error() {
-    LAST_ERROR.with(|slot| *slot.borrow_mut() = None);
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut m) = slot.try_borrow_mut() {
+            m.len = 0;
+            m.cut = false;
+        }
+    });
+}
+
+/// Drops the payload of a caught panic. Its destructor is arbitrary code that may
+/// panic in turn; that panic is caught as well and its payload leaked, so nothing
+/// unwinds out of here.
+fn discard_panic(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
 }
 
 /// Runs `body` with panics caught and errors recorded. `body` returns the success status.
+/// Everything, recording the message included, runs inside `catch_unwind`; the code
+/// after it is panic-free.
 fn guard(body: impl FnOnce() -> Result<convtrack_status, Error>) -> convtrack_status {
-    clear_last_error();
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(status)) => status,
-        Ok(Err(e)) => {
-            set_last_error(&e.to_string());
-            status_of(e.code())
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        clear_last_error();
+        match body() {
+            Ok(status) => status,
+            Err(e) => {
+                set_last_error(&e);
+                status_of(e.code())
+            }
         }
-        Err(_) => {
-            set_last_error("internal error: a panic was caught at the C boundary (this is a bug)");
+    }));
+    match caught {
+        Ok(status) => status,
+        Err(payload) => {
+            discard_panic(payload);
+            set_last_error(&"internal error: a panic was caught at the C boundary (this is a bug)");
             convtrack_status::CONVTRACK_STATUS_PANIC
         }
     }
+}
+
+/// The length rule of every `(ptr, len)` pair: `std::slice::from_raw_parts` needs
+/// `len <= isize::MAX`, and a larger `len` is no real length anyway: it is
+/// `(size_t)-1` (SQLite's "NUL-terminated") or a negative number cast to `size_t`.
+/// Checked before the pointer, whether it is NULL or not.
+fn check_len(len: usize, name: &str) -> Result<(), Error> {
+    if len > isize::MAX as usize {
+        return Err(Error::field(
+            ErrorCode::InvalidArgument,
+            name,
+            "the length is above PTRDIFF_MAX ((size_t)-1 does not mean NUL-terminated here): pass the byte length, e.g. strlen()",
+        ));
+    }
+    Ok(())
 }
 
 /// Borrows `(ptr, len)` as UTF-8. `name` is the parameter name for messages.
@@ -136,19 +239,18 @@ fn guard(body: impl FnOnce() -> Result<convtrack_status, Error>) -> convtrack_st
 /// # Safety
 /// `ptr` must be NULL or valid for reads of `len` bytes for the duration of the call.
 unsafe fn str_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a str, Error> {
-    if ptr.is_null() {
-        return Err(Error::field(ErrorCode::NullPointer, name, "must not be NULL"));
-    }
-    // SAFETY: the caller guarantees `ptr` is valid for `len` bytes (documented per function).
-    let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+    // SAFETY: forwarded caller guarantee.
+    let bytes = unsafe { bytes_arg(ptr, len, name)? };
     std::str::from_utf8(bytes).map_err(|_| Error::field(ErrorCode::InvalidUtf8, name, "is not valid UTF-8"))
 }
 
-/// Like `str_arg`, but NULL (or length 0) means "not given".
+/// Like `str_arg`, but NULL (or length 0) means "not given". The length rule
+/// applies all the same: NULL with `(size_t)-1` is rejected, not ignored.
 ///
 /// # Safety
 /// As `str_arg`.
 unsafe fn opt_str_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<Option<&'a str>, Error> {
+    check_len(len, name)?;
     if ptr.is_null() || len == 0 {
         return Ok(None);
     }
@@ -191,7 +293,9 @@ pub extern "C" fn convtrack_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn convtrack_warm_up() {
     // Nothing to report: a panic (never expected) only means the work happens later.
-    let _ = std::panic::catch_unwind(convtrack_core::warm_up);
+    if let Err(payload) = catch_unwind(convtrack_core::warm_up) {
+        discard_panic(payload);
+    }
 }
 
 /// A static NUL-terminated name for a status value, e.g. "CONVTRACK_STATUS_OK".
@@ -247,30 +351,40 @@ pub extern "C" fn convtrack_status_name(status: u32) -> *const c_char {
 /// truncated to `len - 1` bytes) and returns the message's full length in
 /// bytes, without the NUL. When the last fallible call on this thread
 /// succeeded it returns 0 and writes an empty string. Pass `buf = NULL` or
-/// `len = 0` to learn the length only. Only functions returning
+/// `len = 0` to learn the length only. A `len` above PTRDIFF_MAX (such as
+/// `(size_t)-1`) is no buffer size: only the NUL is written (an empty string)
+/// and the full length is returned. Only functions returning
 /// `convtrack_status` set or clear the message.
-/// Messages name the offending field and never contain its value.
+/// Messages name the offending field and never contain its value; they are
+/// at most 1024 bytes long. Callable at any time, also while the thread exits
+/// (e.g. from a pthread-key destructor).
 ///
 /// # Safety
 /// `buf` must be NULL or valid for writes of `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_last_error_message(buf: *mut c_char, len: usize) -> usize {
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        LAST_ERROR.with(|slot| {
-            let slot = slot.borrow();
-            let bytes: &[u8] = slot.as_ref().map(|m| m.as_bytes()).unwrap_or(b"");
-            if !buf.is_null() && len > 0 {
-                let n = bytes.len().min(len - 1);
-                // SAFETY: `buf` is valid for `len` bytes (caller contract) and n + 1 <= len.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), n);
-                    *buf.add(n) = 0;
-                }
+    // Panic-free by construction (`try_with`, `try_borrow`, no indexing, no
+    // allocation), so no `catch_unwind` is needed here.
+    let copy_out = |bytes: &[u8]| {
+        if !buf.is_null() && len > 0 {
+            let n = if len > isize::MAX as usize { 0 } else { bytes.len().min(len - 1) };
+            // SAFETY: `buf` is valid for `len` bytes (caller contract) and n + 1 <= len;
+            // a `len` that cannot be a real size gets only the one byte every buffer has.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), n);
+                *buf.add(n) = 0;
             }
-            bytes.len()
-        })
-    }));
-    result.unwrap_or(0)
+        }
+        bytes.len()
+    };
+    let copied = LAST_ERROR.try_with(|slot| match slot.try_borrow() {
+        Ok(m) => Some(copy_out(m.as_bytes())),
+        Err(_) => None,
+    });
+    match copied {
+        Ok(Some(n)) => n,
+        _ => copy_out(&[]),
+    }
 }
 
 /// Releases a string returned by any convtrack function. `NULL` is a no-op.
@@ -282,10 +396,13 @@ pub unsafe extern "C" fn convtrack_string_free(s: *mut c_char) {
     if s.is_null() {
         return;
     }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
+    let freed = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: `s` came from `CString::into_raw` in this library (caller contract).
         drop(unsafe { CString::from_raw(s) });
     }));
+    if let Err(payload) = freed {
+        discard_panic(payload);
+    }
 }
 
 /// A by-name field operation of the core (`normalize_named`, `hash_named`).
@@ -344,6 +461,7 @@ unsafe fn field_value_call(
 ///
 /// # Safety
 /// Each `(ptr, len)` must be valid for reads of `len` bytes; `out` must be valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_normalize(
     field: *const c_char,
@@ -386,6 +504,7 @@ pub unsafe extern "C" fn convtrack_hash(
 ///
 /// # Safety
 /// Each `(ptr, len)` must be valid for reads of `len` bytes; `out` must be valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_event_id(
     pixel_id: *const c_char,
@@ -425,6 +544,7 @@ pub unsafe extern "C" fn convtrack_event_id(
 ///
 /// # Safety
 /// `(settings_json, len)` must be valid for reads; `out` must be valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_tracker_new(
     settings_json: *const c_char,
@@ -454,12 +574,15 @@ pub unsafe extern "C" fn convtrack_tracker_free(tracker: *mut convtrack_tracker)
     if tracker.is_null() {
         return;
     }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
+    let freed = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: `tracker` came from `Box::into_raw` in `convtrack_tracker_new`.
         let boxed = unsafe { Box::from_raw(tracker) };
         boxed.inner.close();
         drop(boxed);
     }));
+    if let Err(payload) = freed {
+        discard_panic(payload);
+    }
 }
 
 /// Borrows a live tracker.
@@ -554,6 +677,7 @@ unsafe fn event_call(
 ///
 /// # Safety
 /// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out` valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_tracker_build(
     tracker: *const convtrack_tracker,
@@ -601,6 +725,7 @@ pub unsafe extern "C" fn convtrack_tracker_track(
 ///
 /// # Safety
 /// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out` valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_tracker_page_snippet(
     tracker: *const convtrack_tracker,
@@ -681,6 +806,7 @@ pub unsafe extern "C" fn convtrack_tracker_status(tracker: *const convtrack_trac
 /// # Safety
 /// `tracker` must be a live tracker; `(product_json, product_json_len)` valid for reads;
 /// `out` valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_tracker_catalog_update(
     tracker: *const convtrack_tracker,
@@ -699,6 +825,7 @@ pub unsafe extern "C" fn convtrack_tracker_catalog_update(
 /// # Safety
 /// `tracker` must be a live tracker; `(product_id, product_id_len)` valid for reads;
 /// `out` valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_tracker_catalog_delete(
     tracker: *const convtrack_tracker,
@@ -737,10 +864,12 @@ unsafe fn catalog_call(
 /// # Safety
 /// `ptr` must be NULL or valid for reads of `len` bytes for the duration of the call.
 unsafe fn bytes_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a [u8], Error> {
+    check_len(len, name)?;
     if ptr.is_null() {
         return Err(Error::field(ErrorCode::NullPointer, name, "must not be NULL"));
     }
-    // SAFETY: the caller guarantees `ptr` is valid for `len` bytes.
+    // SAFETY: `ptr` is non-NULL (a `u8` needs no alignment), `len <= isize::MAX`
+    // (checked above), and the caller guarantees `ptr` is valid for `len` bytes.
     Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
@@ -759,6 +888,7 @@ unsafe fn bytes_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'
 ///
 /// # Safety
 /// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_feed` and `out_report` valid for writes.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_tracker_export_feed(
     tracker: *const convtrack_tracker,
@@ -811,6 +941,7 @@ pub unsafe extern "C" fn convtrack_tracker_export_feed(
 ///
 /// # Safety
 /// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_report` valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn convtrack_tracker_export_feed_file(
@@ -853,6 +984,7 @@ pub unsafe extern "C" fn convtrack_tracker_export_feed_file(
 ///
 /// # Safety
 /// `tracker` must be a live tracker; each `(ptr, len)` valid for reads; `out_report` valid for a write.
+/// A `len` above PTRDIFF_MAX (e.g. `(size_t)-1`) is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn convtrack_tracker_check_catalog(
     tracker: *const convtrack_tracker,
@@ -923,5 +1055,26 @@ mod tests {
         // SAFETY: NUL-terminated by convtrack_last_error_message.
         let msg = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
         assert!(!msg.contains("sentinel") && !msg.contains("SENTINEL"), "{msg}");
+    }
+
+    /// The message slot is fixed-size: a longer message is cut at a character
+    /// boundary with "...", NUL bytes become '?', and the length returned is what is held.
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary() {
+        let long = format!("field\0name: {}", "é".repeat(MESSAGE_CAPACITY));
+        set_last_error(&long);
+        // SAFETY: NULL buffer, length query only.
+        let n = unsafe { convtrack_last_error_message(std::ptr::null_mut(), 0) };
+        assert!(n <= MESSAGE_CAPACITY && n > MESSAGE_CAPACITY - 8, "{n}");
+        let mut buf = vec![0 as c_char; n + 1];
+        // SAFETY: `buf` is valid for n + 1 bytes.
+        assert_eq!(unsafe { convtrack_last_error_message(buf.as_mut_ptr(), buf.len()) }, n);
+        // SAFETY: NUL-terminated by convtrack_last_error_message.
+        let Ok(msg) = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_str() else { panic!("not UTF-8") };
+        assert_eq!(msg.len(), n);
+        assert!(msg.starts_with("field?name: é") && msg.ends_with("é..."), "{msg}");
+        set_last_error(&"short");
+        // SAFETY: NULL buffer, length query only.
+        assert_eq!(unsafe { convtrack_last_error_message(std::ptr::null_mut(), 0) }, 5);
     }
 }
