@@ -169,7 +169,7 @@ fn convert(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> Result<Valu
     }
     match decimal_text(obj) {
         Some(Ok(s)) => Ok(Value::String(s.to_cow().map_err(Failure::Python)?.into_owned())),
-        Some(Err(e)) => Err(Failure::Python(e)),
+        Some(Err(e)) => Err(failure(obj.py(), e, &Unreadable::Unconvertible.at(&path.render()))),
         None => {
             let at = path.render();
             Err(Error::field(ErrorCode::WrongType, if at.is_empty() { "value" } else { &at }, "has an unsupported Python type").into())
@@ -408,17 +408,43 @@ impl<'py> Reading<'py> {
         self.kept.alloc(s).to_str().map_err(|_| Unreadable::InvalidUnicode)
     }
 
-    /// Records a Python exception; the read stops with a placeholder error, which
-    /// [`Reading::error`] replaces with this exception.
+    /// Records a Python exception raised during the read; the read stops with
+    /// an error for the value's path, which [`Reading::error`] completes.
     fn raise(&self, e: PyErr) -> Unreadable {
         self.raised.borrow_mut().get_or_insert(e);
-        Unreadable::Unsupported("Python")
+        Unreadable::Unconvertible
     }
 
-    /// The exception to raise for a failed read: Python's own, if one was raised.
-    fn error(&self, py: Python<'_>, e: &Error) -> PyErr {
-        self.raised.borrow_mut().take().unwrap_or_else(|| to_py_err(py, e))
+    /// A read that succeeded although Python code raised during it (a parser
+    /// that skips a value it cannot use): the exception still comes out.
+    fn check<T>(&self, read: T) -> PyResult<T> {
+        match self.raised.borrow_mut().take() {
+            Some(raised) => Err(raised),
+            None => Ok(read),
+        }
     }
+
+    /// The exception to raise for a failed read (see [`failure`]).
+    fn error(&self, py: Python<'_>, e: &Error) -> PyErr {
+        match self.raised.borrow_mut().take() {
+            Some(raised) => failure(py, raised, e).into_py(py),
+            None => to_py_err(py, e),
+        }
+    }
+}
+
+/// What a Python exception raised while reading a value becomes. An `Exception`
+/// (a `Decimal` subclass whose `__str__` fails) is bad input: the convtrack
+/// error `e` naming the value's path, with the exception as its `__cause__`.
+/// Anything else (`KeyboardInterrupt` from a signal handler, `SystemExit`) is
+/// not about the input and is passed on unchanged.
+fn failure(py: Python<'_>, raised: PyErr, e: &Error) -> Failure {
+    if !raised.is_instance_of::<pyo3::exceptions::PyException>(py) {
+        return Failure::Python(raised);
+    }
+    let err = to_py_err(py, e);
+    err.set_cause(py, Some(raised));
+    Failure::Python(err)
 }
 
 /// A Python value read in place by the core's event parser
@@ -508,7 +534,8 @@ fn event_input<'k, 'py>(py: Python<'py>, event: &Bound<'py, PyAny>, cx: &'k Read
     if event.downcast::<PyDict>().is_err() {
         return Err(to_py_err(py, &Error::field(ErrorCode::WrongType, "event", "must be a dict")));
     }
-    EventInput::from_source(&PyInput::new(event.clone(), cx)).map_err(|e| cx.error(py, &e))
+    let input = EventInput::from_source(&PyInput::new(event.clone(), cx)).map_err(|e| cx.error(py, &e))?;
+    cx.check(input)
 }
 
 /// The events of a list, each read by the core's parser (`events[2].value` in errors).
@@ -728,6 +755,7 @@ impl Tracker {
         // Each event is read in place by the core's parser, as in `build`.
         let cx = Reading::new();
         let inputs = events_input(&PyInput::new(events.clone(), &cx)).map_err(|e| cx.error(py, &e))?;
+        let inputs = cx.check(inputs)?;
         self.inner.page_snippet(&inputs, &BuildOptions { now, nonce, script_src, server_only: false }).map_err(|e| to_py_err(py, &e))
     }
 

@@ -283,6 +283,9 @@ pub enum Unreadable {
     Unsupported(&'static str),
     /// An object key that is not a string.
     NonStringKey,
+    /// A value whose own code failed to give its text (a Python `Decimal`
+    /// subclass whose `__str__` raised); the binding chains the cause.
+    Unconvertible,
 }
 
 impl Unreadable {
@@ -293,6 +296,7 @@ impl Unreadable {
             Unreadable::IntOutOfRange => Error::field(ErrorCode::InvalidValue, path, "is an integer out of range"),
             Unreadable::Unsupported(kind) => Error::field(ErrorCode::WrongType, path, format!("has an unsupported {kind} type")),
             Unreadable::NonStringKey => Error::field(ErrorCode::WrongType, path, "must have string keys"),
+            Unreadable::Unconvertible => Error::field(ErrorCode::InvalidValue, path, "could not be turned into text (its conversion raised)"),
         }
     }
 }

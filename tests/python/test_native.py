@@ -402,6 +402,24 @@ def test_an_exception_raised_while_reading_a_value_comes_out_unchanged(purchase)
     assert t.build(purchase)["server"] == "send"
 
 
+def test_a_money_value_whose_str_fails_is_a_typed_error_naming_it(purchase):
+    # An ordinary exception from a Decimal subclass's __str__ is bad input: a
+    # convtrack error naming the field, with the shop's exception as its cause.
+    class Broken(Decimal):
+        def __str__(self):
+            raise ValueError("broken money class")
+
+    t = tracker()
+    item = dict(purchase["items"][0], price=Broken("19.95"))
+    with pytest.raises(convtrack.ConvtrackError) as info:
+        t.build(dict(purchase, items=[item]))
+    assert info.value.field == "items[0].price"
+    assert isinstance(info.value.__cause__, ValueError)
+    with pytest.raises(convtrack.ConvtrackError) as info:
+        convtrack.Tracker(pixel_id=PIXEL, access_token=TOKEN, batch_size=Broken("5"))
+    assert info.value.field == "batch_size" and isinstance(info.value.__cause__, ValueError)
+
+
 def test_build_runs_no_python_code(purchase):
     # build() is pure: it calls no Python code of the shop's (a profiler sees every
     # Python function that runs), and the core logs nothing while building, even
