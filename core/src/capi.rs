@@ -43,16 +43,16 @@ impl std::fmt::Debug for Payload {
     }
 }
 
-/// The country used to complete national phone numbers (an ISO code): the
-/// customer's, else the merchant default.
-fn phone_country(input: &EventInput, settings: &Settings) -> Option<&'static str> {
+/// The country (an ISO code) used to complete national phone numbers and to
+/// cut US postcodes to 5 digits: the customer's, else the merchant default.
+fn customer_country(input: &EventInput, settings: &Settings) -> Option<&'static str> {
     input.customer.get(Field::Country).iter().find_map(|c| normalize::iso_code(c)).or_else(|| settings.default_country.as_deref().and_then(normalize::iso_code))
 }
 
 /// Writes the hashed customer fields (`"em":[...],"ph":[...]`, no braces): per Meta
 /// key, de-duplicated digests in first-seen order. Returns whether anything was written.
 fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Settings) -> bool {
-    let country = phone_country(input, settings);
+    let country = customer_country(input, settings);
     let mut any = false;
     // One buffer for every normalized value.
     let mut normalized = String::with_capacity(64);

@@ -8,12 +8,16 @@
 //!
 //! Which records apply (SPEC §4): for `em ph fn ln ge db ct st zp country
 //! external_id` the capi-param-builder records; for `f5first f5last fi dobd
-//! dobm doby` the Python/PHP SDK records.
+//! dobm doby` the Python/PHP SDK records. Two rules of SPEC §4 differ from the
+//! reference's records: a postcode loses its inner white space (deviation 2:
+//! those reference records are skipped, the SDK records are checked), and an
+//! upper-case digest passes through lowercased (checked against the digest
+//! lowercased, which is the record's own `sha256`: what the reference sends).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use convtrack_core::normalize::{country_code, normalize, Field};
+use convtrack_core::normalize::{country_code, is_hashed, normalize, Field};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -58,6 +62,8 @@ struct Check {
     input: String,
     country: Option<String>,
     expected: Option<String>,
+    /// The record's expected digest was upper case: `expected` is it lowercased.
+    digest_lowercased: bool,
 }
 
 enum Plan {
@@ -98,6 +104,13 @@ fn synthetic_part<'a>(input: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
+/// True when a postcode keeps white space inside it under the reference's rule
+/// (the part before the first `-`, trimmed): SPEC §4 deviation 2 removes it.
+fn zip_has_inner_space(input: &str) -> bool {
+    let space = |c: char| c.is_whitespace() || c == '\u{FEFF}';
+    input.split('-').next().unwrap_or("").trim_matches(space).contains(space)
+}
+
 /// The year a date-of-birth input mentions, if any 4-digit group looks like one.
 fn mentions_year_at_or_after(input: &str, year: u64) -> bool {
     input
@@ -128,7 +141,14 @@ fn plan(record: &Value) -> Plan {
         return Plan::Skip("non-string input (a library's type handling, not normalization)");
     };
     let reference_field = REFERENCE_FIELDS.contains(&field);
-    if reference_field && implementation != REFERENCE {
+    // SPEC §4 deviation 2: postcodes lose their inner white space, as the
+    // Python and PHP SDKs do; the reference keeps it.
+    let zip_space = field == "zp" && zip_has_inner_space(input);
+    if zip_space && implementation == REFERENCE {
+        return Plan::Skip("capi-param-builder keeps white space inside a postcode; SPEC §4 deviation 2 removes it (the SDK records with one are checked instead)");
+    }
+    let sdk_zip_check = zip_space && matches!(implementation, "python-sdk" | "php-sdk");
+    if reference_field && implementation != REFERENCE && !sdk_zip_check {
         return Plan::Skip(
             "SDK/docs record on a field where capi-param-builder is the reference (agreement reported below, informational)",
         );
@@ -150,7 +170,7 @@ fn plan(record: &Value) -> Plan {
 
     // Expected outcome: a value, or dropped. An SDK exception on a derived
     // field means "invalid value": convtrack drops it.
-    let expected = if record.get("error").is_some() {
+    let mut expected = if record.get("error").is_some() {
         if reference_field {
             return Plan::Skip("exception record on a reference field (the library's error type)");
         }
@@ -161,6 +181,17 @@ fn plan(record: &Value) -> Plan {
             Some(s) => Some(s.to_owned()),
         }
     };
+    // SPEC §4: a digest, in any case, passes through lowercased. The reference's
+    // normalizer keeps the case and its hashing step lowercases it: the record's
+    // `sha256` is the digest lowercased, and that is what convtrack returns.
+    let mut digest_lowercased = false;
+    if let Some(e) = expected.as_mut() {
+        if is_hashed(e) && *e != e.to_ascii_lowercase() {
+            e.make_ascii_lowercase();
+            assert_eq!(record["sha256"].as_str(), Some(e.as_str()), "the record's sha256 is the digest lowercased");
+            digest_lowercased = true;
+        }
+    }
 
     // Synthetic phone descriptions: the reference's API takes the country
     // or calling code beside the number. Drive them through our API: a
@@ -186,6 +217,7 @@ fn plan(record: &Value) -> Plan {
             input,
             country,
             expected,
+            digest_lowercased,
         });
     }
 
@@ -194,6 +226,7 @@ fn plan(record: &Value) -> Plan {
         input: input.to_owned(),
         country: None,
         expected,
+        digest_lowercased,
     })
 }
 
@@ -228,6 +261,7 @@ fn conformance_with_reference_vectors() {
     let mut skip_reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut mismatches: Vec<String> = Vec::new();
     let (mut info_total, mut info_agree, mut info_disagree) = (0usize, 0usize, Vec::new());
+    let (mut digests_lowercased, mut sdk_zips) = (0usize, 0usize);
 
     for record in records {
         let field = record["field"].as_str().unwrap_or("?").to_owned();
@@ -263,6 +297,8 @@ fn conformance_with_reference_vectors() {
             }
             Plan::Check(check) => {
                 row.checked += 1;
+                digests_lowercased += usize::from(check.digest_lowercased);
+                sdk_zips += usize::from(field == "zp" && record["impl"].as_str() != Some(REFERENCE));
                 let mut all_agree = true;
                 for f in &check.fields {
                     let got = normalize(*f, &check.input, check.country.as_deref());
@@ -309,6 +345,9 @@ fn conformance_with_reference_vectors() {
     for (reason, n) in &skip_reasons {
         println!("  {n:>4}  {reason}");
     }
+    println!(
+        "\nchecked as SPEC §4 rules them: {digests_lowercased} reference records with an upper-case digest (against the digest lowercased, the record's sha256), {sdk_zips} SDK postcode record(s) with a space inside (deviation 2)"
+    );
     println!(
         "\ninformational: {info_agree} of {info_total} SDK/docs records on reference fields agree with the reference rule"
     );
@@ -367,9 +406,9 @@ fn phone_country_deviation() {
         ph("020 7183 8750", Some("ZZ")).as_deref(),
         Some("2071838750")
     );
-    // Hashed values pass through whatever the country.
+    // Hashed values pass through, lowercased, whatever the country.
     let h = "A665A45920422F9D417E4867EFDC4FB8A04A1F3FFF1FA07E998E86F7F7A27AE3";
-    assert_eq!(ph(h, Some("GB")).as_deref(), Some(h));
+    assert_eq!(ph(h, Some("GB")), Some(h.to_ascii_lowercase()));
 }
 
 #[test]
@@ -413,6 +452,17 @@ fn huge_and_odd_inputs() {
         "too slow: {:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn postcode_deviation() {
+    let zp = |v: &str, c: Option<&str>| normalize(Field::Zip, v, c);
+    assert_eq!(zp("SW1A 1AA", None).as_deref(), Some("sw1a1aa"));
+    assert_eq!(zp("NR9 5AL", Some("GB")).as_deref(), Some("nr95al"));
+    assert_eq!(zp("94025 1234", Some("US")).as_deref(), Some("94025"));
+    assert_eq!(zp("94025 1234", Some("United States of America")).as_deref(), Some("94025"));
+    assert_eq!(zp("94025 1234", None).as_deref(), Some("940251234"));
+    assert_eq!(zp("94025 1234", Some("ZZ")).as_deref(), Some("940251234"), "an unknown country is ignored");
 }
 
 // ---------------------------------------------------------------------------

@@ -188,6 +188,39 @@ fn default_country_completes_phone_numbers() {
 }
 
 #[test]
+fn postcodes_follow_the_customers_country_or_the_default() {
+    let zp = |t: &Tracker, customer: Value| {
+        let mut e = purchase();
+        e["customer"] = customer;
+        build(t, &e).unwrap().payload.unwrap().to_value()["user_data"]["zp"].clone()
+    };
+    let plain = tracker(json!({}));
+    let us = tracker(json!({"default_country": "US"}));
+    // Spaces go whatever the country (SPEC §4, second deviation).
+    assert_eq!(zp(&plain, json!({"zip": "SW1A 1AA", "country": "GB"})), json!([sha256_hex("sw1a1aa")]));
+    assert_eq!(zp(&plain, json!({"zip": "SW1A\u{A0}1AA"})), json!([sha256_hex("sw1a1aa")]));
+    // The customer's country US: the first five digits.
+    assert_eq!(zp(&plain, json!({"zip": "94025 1234", "country": "US"})), json!([sha256_hex("94025")]));
+    assert_eq!(zp(&plain, json!({"zip": ["94025-1234", "94025 1234", "94025"], "country": "United States"})), json!([sha256_hex("94025")]));
+    // No customer country: the merchant default decides.
+    assert_eq!(zp(&us, json!({"zip": "94025 1234"})), json!([sha256_hex("94025")]));
+    assert_eq!(zp(&us, json!({"zip": "SW1A 1AA", "country": "GB"})), json!([sha256_hex("sw1a1aa")]), "the customer's country wins");
+    assert_eq!(zp(&us, json!({"zip": "94025 1234", "country": "GB"})), json!([sha256_hex("940251234")]));
+    // No country at all: the generic rule.
+    assert_eq!(zp(&plain, json!({"zip": "94025 1234"})), json!([sha256_hex("940251234")]));
+}
+
+#[test]
+fn upper_case_digests_are_sent_lowercased_once() {
+    let sha = "A665A45920422F9D417E4867EFDC4FB8A04A1F3FFF1FA07E998E86F7F7A27AE3";
+    let mut e = purchase();
+    e["customer"] = json!({"email": [sha, sha.to_ascii_lowercase(), format!(" {sha} ")], "zip": sha, "country": "US"});
+    let ud = build(&tracker(json!({})), &e).unwrap().payload.unwrap().to_value()["user_data"].clone();
+    assert_eq!(ud["em"], json!([sha.to_ascii_lowercase()]));
+    assert_eq!(ud["zp"], json!([sha.to_ascii_lowercase()]));
+}
+
+#[test]
 fn event_ids_for_events_without_orders() {
     let t = tracker(json!({}));
     let mut e = json!({"event_name": "AddToCart", "event_id": "page-abc-123", "event_source_url": "https://shop.example/p",

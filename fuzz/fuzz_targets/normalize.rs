@@ -6,12 +6,15 @@
 //! - without a country, normalize is idempotent for every field:
 //!   `normalize(normalize(x)) == normalize(x)`. The one documented exception,
 //!   phone *with* a country, is not checked;
-//! - the country only matters for `ph`: any other field gives the same result
-//!   with and without it;
+//! - the country only matters for `ph` and `zp`: any other field gives the same
+//!   result with and without it; for `zp` only the country US changes it, by
+//!   keeping the first 5 of at least 5 leading digits;
+//! - a `zp` result holds no white space;
 //! - `hash_field` is `None` exactly when normalize drops the value, else 64
 //!   lowercase hex, or 32 lowercase hex when the normalized value is an MD5
 //!   digest that passes through (documented in `hash::hash_field`), and it
-//!   equals `hash_normalized(normalize(x))`.
+//!   equals `hash_normalized(normalize(x))`; a digest that passes through is
+//!   the same text from `normalize` and `hash_field` (lowercased).
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -59,9 +62,21 @@ fuzz_target!(|input: Input| {
             let again = normalize::normalize(field, s, None);
             assert_eq!(again.as_deref(), Some(s.as_str()), "{field:?} is not idempotent on {value:?}");
         }
+    } else if field == Field::Zip {
+        let without = normalize::normalize(field, value, None);
+        if n != without {
+            let cut = without.as_deref().filter(|w| w.as_bytes().get(..5).is_some_and(|d| d.iter().all(u8::is_ascii_digit)));
+            assert!(
+                country.and_then(normalize::country_code).as_deref() == Some("us") && n.as_deref() == cut.map(|w| &w[..5]),
+                "zp: country {country:?} changed {without:?} to {n:?} for {value:?}"
+            );
+        }
     } else if field != Field::Phone {
         let without = normalize::normalize(field, value, None);
         assert_eq!(n, without, "{field:?}: country {country:?} changed the result for {value:?}");
+    }
+    if let (Field::Zip, Some(s)) = (field, &n) {
+        assert!(!s.chars().any(|c| c.is_whitespace() || c == '\u{FEFF}'), "zp: white space in {s:?} for {value:?}");
     }
 
     let h = hash::hash_field(field, value, country);
@@ -74,6 +89,9 @@ fuzz_target!(|input: Input| {
                 "{field:?}: hash {d:?} is not 64 lowercase hex (normalized {s:?})"
             );
             assert_eq!(d, &hash::hash_normalized(s), "{field:?}: hash_field differs from hash_normalized");
+            if normalize::is_hashed(s) {
+                assert_eq!(d, s, "{field:?}: a digest passes through the same from normalize and hash_field");
+            }
         }
         (Some(s), None) => panic!("{field:?}: normalized to {s:?} but hash_field dropped it"),
         (None, Some(d)) => panic!("{field:?}: dropped by normalize but hash_field gave {d:?}"),

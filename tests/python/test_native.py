@@ -71,6 +71,26 @@ def test_normalize_and_hash():
     assert convtrack.hash("email", digest) == digest.lower()
 
 
+def test_postcodes_lose_spaces_and_us_keeps_five_digits():
+    # SPEC §4, second deviation: Meta's "no spaces and no dash", as the SDKs send it.
+    assert convtrack.normalize("zip", "SW1A 1AA") == "sw1a1aa"
+    assert convtrack.hash("zp", "SW1A 1AA") == sha("sw1a1aa")
+    assert convtrack.normalize("zip", "K1A 0B1", country="CA") == "k1a0b1"
+    assert convtrack.normalize("zip", "1234 AB", country="NL") == "1234ab"
+    assert convtrack.normalize("zip", "SW1A\u00a01AA\t") == "sw1a1aa"
+    assert convtrack.normalize("zip", "94025 1234", country="US") == "94025"
+    assert convtrack.normalize("zip", "94025-1234", country="United States") == "94025"
+    assert convtrack.hash("zip", "94025 1234", country="US") == sha("94025")
+    assert convtrack.normalize("zip", "94025 1234") == "940251234", "no country: the generic rule"
+
+
+@pytest.mark.parametrize("digest", ["A665A45920422F9D417E4867EFDC4FB8A04A1F3FFF1FA07E998E86F7F7A27AE3", "0CC175B9C0F1B6A831C399E269772661"])
+@pytest.mark.parametrize("field", ["email", "phone", "first_name", "zip", "country", "external_id", "f5first", "doby"])
+def test_normalize_and_hash_agree_on_upper_case_digests(field, digest):
+    assert convtrack.normalize(field, f" {digest} ") == digest.lower()
+    assert convtrack.hash(field, f" {digest} ") == digest.lower()
+
+
 def test_normalize_errors_name_the_argument():
     with pytest.raises(convtrack.InvalidArgumentError) as info:
         convtrack.normalize("mail", "x@example.com")

@@ -5,7 +5,7 @@
 //! name maps to its code; otherwise the first known name *contained* in the
 //! letters (in table order) wins; otherwise the first two letters are kept.
 
-use super::util::{js_trim, lower, push_lower, utf16_len};
+use super::util::{filter_lower, is_white_space, js_trim, lower, push_lower, utf16_len};
 
 /// US states, then (in the reference's lookup order) preceded by Canadian
 /// provinces: see [`STATE_TABLE`].
@@ -564,13 +564,28 @@ pub(crate) fn city(value: &str, out: &mut String) -> bool {
     out.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
 }
 
-/// `zp` into `out` (empty on entry): lowercase, the part before the first `-`,
-/// trimmed; at least two UTF-16 code units long (the reference measures
-/// JavaScript string length), false otherwise.
-pub(crate) fn zip(value: &str, out: &mut String) -> bool {
+/// `zp` into `out` (empty on entry): the part before the first `-`, every
+/// white-space character removed, lowercased; at least two UTF-16 code units
+/// long (the reference measures JavaScript string length), false otherwise.
+/// The reference only trims (`sw1a 1aa`); removing inner white space is SPEC §4's
+/// second deviation, as Meta's docs and SDKs do it (`sw1a1aa`). With `us` (the
+/// country is the United States), a result starting with 5 ASCII digits keeps
+/// only those 5 (`94025 1234` → `94025`); any other keeps the general rule.
+pub(crate) fn zip(value: &str, us: bool, out: &mut String) -> bool {
     // `-` is ASCII: its byte position is a char boundary.
     let head = value.as_bytes().iter().position(|&b| b == b'-').map_or(value, |at| &value[..at]);
-    push_lower(out, js_trim(head));
+    // ASCII white space: `\t \n \v \f \r` and the space.
+    let ascii_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    if !head.is_ascii() {
+        filter_lower(head, |c| !is_white_space(c), out);
+    } else if head.as_bytes().iter().any(ascii_space) {
+        out.extend(head.bytes().filter(|b| !ascii_space(b)).map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        push_lower(out, head);
+    }
+    if us && out.as_bytes().get(..5).is_some_and(|five| five.iter().all(u8::is_ascii_digit)) {
+        out.truncate(5);
+    }
     utf16_len(out) >= 2
 }
 
@@ -591,7 +606,7 @@ mod tests {
     }
 
     fn zip(value: &str) -> Option<String> {
-        crate::normalize::util::owned(|out| super::zip(value, out))
+        crate::normalize::util::owned(|out| super::zip(value, false, out))
     }
 
     #[test]
@@ -669,7 +684,7 @@ mod tests {
         assert_eq!(city("123Angeles"), None);
         assert_eq!(city("Москва"), None);
         assert_eq!(zip(" 98121-4892 ").as_deref(), Some("98121"));
-        assert_eq!(zip("A1 B2").as_deref(), Some("a1 b2"));
+        assert_eq!(zip("A1 B2").as_deref(), Some("a1b2"), "SPEC §4 deviation 2");
         assert_eq!(zip("-12345"), None);
         assert_eq!(
             zip("🚀").as_deref(),

@@ -18,6 +18,13 @@ pub(crate) fn is_js_whitespace(c: char) -> bool {
     )
 }
 
+/// True for every character either JavaScript's `\s` or Unicode's `White_Space`
+/// counts as white space (the union: U+0085 and U+FEFF included), for rules
+/// that remove all white space rather than follow the reference's trim.
+pub(crate) fn is_white_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{FEFF}'
+}
+
 /// `String.prototype.trim` of JavaScript.
 #[inline]
 pub(crate) fn js_trim(s: &str) -> &str {
@@ -105,6 +112,11 @@ mod tests {
         assert!(!is_js_whitespace('\u{1F}'));
         assert!(!is_js_whitespace('\u{200B}'));
         assert_eq!(js_trim("\u{A0} x \u{2029}"), "x");
+        for c in ['\u{85}', '\u{FEFF}', '\u{A0}', '\u{B}', '\u{3000}'] {
+            assert!(is_white_space(c), "{c:?}");
+        }
+        assert!(!is_white_space('\u{1F}') && !is_white_space('\u{200B}'));
+        assert!((0..=0x10FFFF).filter_map(char::from_u32).all(|c| !is_js_whitespace(c) || is_white_space(c)));
     }
 
     #[test]
