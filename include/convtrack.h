@@ -195,7 +195,7 @@ enum convtrack_status convtrack_tracker_new(const char *settings_json,
 // and no other thread may be using it.
 void convtrack_tracker_free(struct convtrack_tracker *tracker);
 
-// Builds one event: validates the event JSON (SPEC §3 shape), applies the
+// Builds one event: validates the event JSON (docs/spec.md §3 shape), applies the
 // consent gate, normalizes and hashes customer data, derives the event id,
 // and renders the pixel snippet and the Conversions API payload. Pure: no
 // I/O, nothing is sent or stored.

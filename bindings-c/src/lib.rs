@@ -658,7 +658,7 @@ unsafe fn event_call(
     })
 }
 
-/// Builds one event: validates the event JSON (SPEC §3 shape), applies the
+/// Builds one event: validates the event JSON (docs/spec.md §3 shape), applies the
 /// consent gate, normalizes and hashes customer data, derives the event id,
 /// and renders the pixel snippet and the Conversions API payload. Pure: no
 /// I/O, nothing is sent or stored.

@@ -1,4 +1,4 @@
-//! Conversions API payload (SPEC §8): the server copy of an event.
+//! Conversions API payload (docs/spec.md §8): the server copy of an event.
 //!
 //! `build` runs on the checkout thread, so the payload and the pixel
 //! parameters are written straight to JSON text (see [`crate::jsonw`]) in a

@@ -1,4 +1,4 @@
-//! The consent gate (SPEC §6): one pure function that decides what may leave the shop.
+//! The consent gate (docs/spec.md §6): one pure function that decides what may leave the shop.
 
 use crate::input::{Consent, Marketing};
 use crate::settings::{LduLocation, Mode, Settings, UnknownConsent};
@@ -80,7 +80,7 @@ pub struct Decision {
     pub ldu: Option<LduLocation>,
 }
 
-/// The gate. Rules, in order (SPEC §6):
+/// The gate. Rules, in order (docs/spec.md §6):
 /// 1. catalog-only mode: no pixel, no server event;
 /// 2. data controls off: pixel only;
 /// 3. marketing denied: no server event, pixel revoked;

@@ -1,4 +1,4 @@
-//! Dedup keys (SPEC §5): the `event_id` shared by the pixel and the server copy.
+//! Dedup keys (docs/spec.md §5): the `event_id` shared by the pixel and the server copy.
 //!
 //! ## Derivation (wire contract, version 1 — never change it in place)
 //!

@@ -1,4 +1,4 @@
-//! Delivery (SPEC §9): batches from the outbox to the Conversions API, with
+//! Delivery (docs/spec.md §9): batches from the outbox to the Conversions API, with
 //! error classification, exponential backoff with jitter, batch splitting to
 //! isolate a rejected event, a pause on a bad token, and expiry of events that
 //! can no longer be accepted. At-least-once: a re-send after a crash carries
@@ -22,7 +22,7 @@ use crate::transport::{HttpReply, Transport, TransportError};
 /// Events are expired this long before Meta would reject them.
 pub const EXPIRY_MARGIN_SECONDS: i64 = 3600;
 
-/// Graph error codes that are worth retrying (SPEC §9).
+/// Graph error codes that are worth retrying (docs/spec.md §9).
 pub fn is_retryable_code(code: i64) -> bool {
     matches!(code, 1 | 2 | 4 | 17 | 32 | 341 | 368 | 613) || (80000..=80014).contains(&code)
 }

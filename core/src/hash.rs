@@ -1,4 +1,4 @@
-//! SHA-256 hashing of normalized customer data (SPEC §4).
+//! SHA-256 hashing of normalized customer data (docs/spec.md §4).
 
 use sha2::{Digest as _, Sha256};
 

@@ -1,4 +1,4 @@
-//! Event input in shop terms (SPEC §3): strict parsing and validation.
+//! Event input in shop terms (docs/spec.md §3): strict parsing and validation.
 //!
 //! The input is walked by hand from a `serde_json::Value` rather than derived
 //! with serde, so that every error names the exact field path

@@ -9,7 +9,7 @@
 //!
 //! With `script_safe`, `<`, `>`, `&`, U+2028 and U+2029 inside strings are
 //! also written as `\uXXXX` escapes, so the text can sit inside an HTML
-//! `<script>` element (SPEC §7). Those characters only ever occur inside JSON
+//! `<script>` element (docs/spec.md §7). Those characters only ever occur inside JSON
 //! strings, so the escape changes nothing about the value.
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

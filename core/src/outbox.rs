@@ -1,4 +1,4 @@
-//! The durable outbox (SPEC §5, §9): an SQLite file on local disk holding the
+//! The durable outbox (docs/spec.md §5, §9): an SQLite file on local disk holding the
 //! queue of events to send, the ledger of accepted event ids (local dedup),
 //! dead letters, counters and delivery state.
 //!

@@ -1,4 +1,4 @@
-//! The pixel snippet (SPEC §7): Meta's base code plus this page's events,
+//! The pixel snippet (docs/spec.md §7): Meta's base code plus this page's events,
 //! carrying the same `eventID` as the server copy.
 //!
 //! Shop data (product titles!) ends up inside a `<script>` element, so every

@@ -1,4 +1,4 @@
-//! Merchant settings (SPEC §2), validated once at construction.
+//! Merchant settings (docs/spec.md §2), validated once at construction.
 //!
 //! Settings arrive as a JSON object (C, PHP, CLI) or keyword arguments
 //! (Python, converted to the same JSON shape). Unknown keys are errors: a typo
@@ -35,7 +35,7 @@ impl Mode {
     }
 }
 
-/// What an `unknown` marketing consent means (SPEC §6 rule 4).
+/// What an `unknown` marketing consent means (docs/spec.md §6 rule 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnknownConsent {
     /// Fail closed: treat unknown as denied (the default).

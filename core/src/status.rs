@@ -1,4 +1,4 @@
-//! `status()` (SPEC §10): what the merchant's dashboard shows.
+//! `status()` (docs/spec.md §10): what the merchant's dashboard shows.
 
 use serde_json::{json, Map, Value};
 

@@ -368,7 +368,7 @@ impl Tracker {
         }
     }
 
-    /// Status (SPEC §10) as JSON.
+    /// Status (docs/spec.md §10) as JSON.
     pub fn status(&self) -> Result<Value> {
         let mut doc = crate::status::status(&self.settings, self.delivery.as_ref().map(|d| (&*d.outbox, &*d.sender)))?;
         if let Some(m) = doc.as_object_mut() {

@@ -6,9 +6,9 @@
 //! stated reason; any disagreement fails the test after all of them are listed.
 //! A missing vectors file fails the test.
 //!
-//! Which records apply (SPEC §4): for `em ph fn ln ge db ct st zp country
+//! Which records apply (docs/spec.md §4): for `em ph fn ln ge db ct st zp country
 //! external_id` the capi-param-builder records; for `f5first f5last fi dobd
-//! dobm doby` the Python/PHP SDK records. Two rules of SPEC §4 differ from the
+//! dobm doby` the Python/PHP SDK records. Two rules of docs/spec.md §4 differ from the
 //! reference's records: a postcode loses its inner white space (deviation 2:
 //! those reference records are skipped, the SDK records are checked), and an
 //! upper-case digest passes through lowercased (checked against the digest
@@ -105,7 +105,7 @@ fn synthetic_part<'a>(input: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// True when a postcode keeps white space inside it under the reference's rule
-/// (the part before the first `-`, trimmed): SPEC §4 deviation 2 removes it.
+/// (the part before the first `-`, trimmed): docs/spec.md §4 deviation 2 removes it.
 fn zip_has_inner_space(input: &str) -> bool {
     let space = |c: char| c.is_whitespace() || c == '\u{FEFF}';
     input.split('-').next().unwrap_or("").trim_matches(space).contains(space)
@@ -141,11 +141,11 @@ fn plan(record: &Value) -> Plan {
         return Plan::Skip("non-string input (a library's type handling, not normalization)");
     };
     let reference_field = REFERENCE_FIELDS.contains(&field);
-    // SPEC §4 deviation 2: postcodes lose their inner white space, as the
+    // docs/spec.md §4 deviation 2: postcodes lose their inner white space, as the
     // Python and PHP SDKs do; the reference keeps it.
     let zip_space = field == "zp" && zip_has_inner_space(input);
     if zip_space && implementation == REFERENCE {
-        return Plan::Skip("capi-param-builder keeps white space inside a postcode; SPEC §4 deviation 2 removes it (the SDK records with one are checked instead)");
+        return Plan::Skip("capi-param-builder keeps white space inside a postcode; docs/spec.md §4 deviation 2 removes it (the SDK records with one are checked instead)");
     }
     let sdk_zip_check = zip_space && matches!(implementation, "python-sdk" | "php-sdk");
     if reference_field && implementation != REFERENCE && !sdk_zip_check {
@@ -181,7 +181,7 @@ fn plan(record: &Value) -> Plan {
             Some(s) => Some(s.to_owned()),
         }
     };
-    // SPEC §4: a digest, in any case, passes through lowercased. The reference's
+    // docs/spec.md §4: a digest, in any case, passes through lowercased. The reference's
     // normalizer keeps the case and its hashing step lowercases it: the record's
     // `sha256` is the digest lowercased, and that is what convtrack returns.
     let mut digest_lowercased = false;
@@ -346,7 +346,7 @@ fn conformance_with_reference_vectors() {
         println!("  {n:>4}  {reason}");
     }
     println!(
-        "\nchecked as SPEC §4 rules them: {digests_lowercased} reference records with an upper-case digest (against the digest lowercased, the record's sha256), {sdk_zips} SDK postcode record(s) with a space inside (deviation 2)"
+        "\nchecked as docs/spec.md §4 rules them: {digests_lowercased} reference records with an upper-case digest (against the digest lowercased, the record's sha256), {sdk_zips} SDK postcode record(s) with a space inside (deviation 2)"
     );
     println!(
         "\ninformational: {info_agree} of {info_total} SDK/docs records on reference fields agree with the reference rule"

@@ -74,7 +74,7 @@ fn purchase_payload_is_exactly_what_meta_expects() {
     let ud = &p["user_data"];
     // Multi-valued fields are arrays of digests, de-duplicated in first-seen order.
     assert_eq!(ud["em"], json!([sha256_hex("sentinel.person@example.com"), sha256_hex("other@example.org")]));
-    // The national UK number is completed with the country calling code (SPEC §4 deviation).
+    // The national UK number is completed with the country calling code (docs/spec.md §4 deviation).
     assert_eq!(ud["ph"], json!([sha256_hex("442071838750")]));
     assert_eq!(ud["fn"], json!([sha256_hex("sentinel")]));
     assert_eq!(ud["country"], json!([sha256_hex("gb")]));
@@ -196,7 +196,7 @@ fn postcodes_follow_the_customers_country_or_the_default() {
     };
     let plain = tracker(json!({}));
     let us = tracker(json!({"default_country": "US"}));
-    // Spaces go whatever the country (SPEC §4, second deviation).
+    // Spaces go whatever the country (docs/spec.md §4, second deviation).
     assert_eq!(zp(&plain, json!({"zip": "SW1A 1AA", "country": "GB"})), json!([sha256_hex("sw1a1aa")]));
     assert_eq!(zp(&plain, json!({"zip": "SW1A\u{A0}1AA"})), json!([sha256_hex("sw1a1aa")]));
     // The customer's country US: the first five digits.

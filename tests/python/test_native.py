@@ -72,7 +72,7 @@ def test_normalize_and_hash():
 
 
 def test_postcodes_lose_spaces_and_us_keeps_five_digits():
-    # SPEC §4, second deviation: Meta's "no spaces and no dash", as the SDKs send it.
+    # docs/spec.md §4, second deviation: Meta's "no spaces and no dash", as the SDKs send it.
     assert convtrack.normalize("zip", "SW1A 1AA") == "sw1a1aa"
     assert convtrack.hash("zp", "SW1A 1AA") == sha("sw1a1aa")
     assert convtrack.normalize("zip", "K1A 0B1", country="CA") == "k1a0b1"

@@ -567,7 +567,7 @@ pub(crate) fn city(value: &str, out: &mut String) -> bool {
 /// `zp` into `out` (empty on entry): the part before the first `-`, every
 /// white-space character removed, lowercased; at least two UTF-16 code units
 /// long (the reference measures JavaScript string length), false otherwise.
-/// The reference only trims (`sw1a 1aa`); removing inner white space is SPEC §4's
+/// The reference only trims (`sw1a 1aa`); removing inner white space is docs/spec.md §4's
 /// second deviation, as Meta's docs and SDKs do it (`sw1a1aa`). With `us` (the
 /// country is the United States), a result starting with 5 ASCII digits keeps
 /// only those 5 (`94025 1234` → `94025`); any other keeps the general rule.
@@ -684,7 +684,7 @@ mod tests {
         assert_eq!(city("123Angeles"), None);
         assert_eq!(city("Москва"), None);
         assert_eq!(zip(" 98121-4892 ").as_deref(), Some("98121"));
-        assert_eq!(zip("A1 B2").as_deref(), Some("a1b2"), "SPEC §4 deviation 2");
+        assert_eq!(zip("A1 B2").as_deref(), Some("a1b2"), "docs/spec.md §4 deviation 2");
         assert_eq!(zip("-12345"), None);
         assert_eq!(
             zip("🚀").as_deref(),

@@ -1,5 +1,5 @@
 //! Normalization of customer data, field by field, as Meta's reference
-//! normalizer (capi-param-builder) does it. See SPEC §4 and docs/normalization.md.
+//! normalizer (capi-param-builder) does it. See docs/spec.md §4 and docs/normalization.md.
 //!
 //! Every function here is pure and total: any `&str` in, `Some(normalized)` or
 //! `None` ("dropped: normalizes to nothing") out. Nothing panics on any input.
@@ -121,7 +121,7 @@ impl Field {
 /// `country` (ISO-3166 alpha-2 or a name [`country_code`] accepts, any case) is
 /// only used by [`Field::Phone`], to complete national numbers to E.164, and by
 /// [`Field::Zip`], to keep the first 5 digits of a US postcode (the two
-/// deliberate deviations from the reference, SPEC §4). Returns `None` when the
+/// deliberate deviations from the reference, docs/spec.md §4). Returns `None` when the
 /// value normalizes to nothing and must be dropped.
 pub fn normalize(field: Field, value: &str, country: Option<&str>) -> Option<String> {
     util::owned(|out| normalize_into(field, value, country, out))
@@ -153,7 +153,7 @@ pub(crate) fn normalize_in_region(field: Field, value: &str, region: Option<&str
         return util::put(out, derived::normalize(value, which));
     }
 
-    // An already hashed value passes through trimmed and lowercased (SPEC §4),
+    // An already hashed value passes through trimmed and lowercased (docs/spec.md §4),
     // exactly what `hash` sends; the reference keeps its case. The reference's
     // entry point trims before this test.
     let trimmed = util::js_trim(value);

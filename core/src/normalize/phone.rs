@@ -1,6 +1,6 @@
 //! `ph`: the reference keeps ASCII digits only and removes leading zeros.
 //!
-//! The one deliberate deviation (SPEC §4): when the caller knows the
+//! The one deliberate deviation (docs/spec.md §4): when the caller knows the
 //! customer's country, a national number is completed to E.164 with the
 //! `phonenumber` crate (libphonenumber metadata); a number written with `+` or
 //! `00` keeps its own calling code. Anything the library cannot read as a

@@ -26,5 +26,5 @@ def convtrack_pixel(context: Any, nonce: Optional[str] = None) -> SafeString:
             "{% convtrack_pixel %} needs the request in the context: enable "
             "'django.template.context_processors.request'")
     # mark_safe is correct only because the core builds this HTML itself and
-    # JSON-encodes and escapes every shop value in it (see SPEC section 7).
+    # JSON-encodes and escapes every shop value in it (see docs/spec.md §7).
     return mark_safe(render_pixel(request, nonce=str(nonce) if nonce else None))  # noqa: S308
