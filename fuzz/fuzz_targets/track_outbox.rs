@@ -39,7 +39,8 @@ enum Op {
 fn dir() -> &'static std::path::PathBuf {
     static D: OnceLock<std::path::PathBuf> = OnceLock::new();
     D.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("convtrack-fuzz-{}", std::process::id()));
+        // One fixed place, emptied at start: libFuzzer exits without running destructors.
+        let d = std::env::temp_dir().join("convtrack-fuzz-track_outbox");
         let _ = std::fs::remove_dir_all(&d);
         d
     })
