@@ -1,12 +1,15 @@
 /* One-line-per-check bookkeeping shared by the C test programs (test_convtrack.c,
- * test_feed.c): `check(ok, fmt, ...)` prints "ok   - ..." or "FAIL - ..." and counts. */
+ * test_feed.c, test_boundary.c): `check(ok, fmt, ...)` prints "ok   - ..." or "FAIL - ..." and counts. */
 #ifndef CONVTRACK_TESTS_CHECK_H
 #define CONVTRACK_TESTS_CHECK_H
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "convtrack.h"
 
 static int passed = 0;
 static int failed = 0;
@@ -25,6 +28,21 @@ static bool check(bool ok, const char *fmt, ...) {
         failed++;
     }
     return ok;
+}
+
+/* The calling thread's last error message; caller frees. Never NULL. */
+static inline char *last_error(void) {
+    size_t n = convtrack_last_error_message(NULL, 0);
+    char *buf = malloc(n + 1);
+    if (buf == NULL) {
+        abort();
+    }
+    size_t n2 = convtrack_last_error_message(buf, n + 1);
+    if (n2 != n) {
+        buf[0] = '\0';
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 /* A string literal as the (ptr, len) pair the ABI takes. */

@@ -33,21 +33,6 @@
 
 static const char *status_str(convtrack_status s) { return convtrack_status_name(s); }
 
-/* The calling thread's last error message; caller frees. Never NULL. */
-static char *last_error(void) {
-    size_t n = convtrack_last_error_message(NULL, 0);
-    char *buf = malloc(n + 1);
-    if (buf == NULL) {
-        abort();
-    }
-    size_t n2 = convtrack_last_error_message(buf, n + 1);
-    if (n2 != n) {
-        buf[0] = '\0';
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 /* Sentinels for "out-param untouched" checks: a pointer value that no
  * successful call could ever write. */
 static char out_sentinel_storage;

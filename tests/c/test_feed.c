@@ -19,17 +19,6 @@
 
 #include "check.h"
 
-static char *last_error(void) {
-    size_t n = convtrack_last_error_message(NULL, 0);
-    char *buf = malloc(n + 1);
-    if (buf == NULL) {
-        abort();
-    }
-    convtrack_last_error_message(buf, n + 1);
-    buf[n] = '\0';
-    return buf;
-}
-
 static char sentinel_storage;
 #define SENTINEL ((char *)&sentinel_storage)
 
