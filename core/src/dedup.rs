@@ -53,10 +53,7 @@ pub fn random_event_id() -> String {
         // still unique within this process.
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let digest = Sha256::digest(format!("{nanos}:{n}:{}", std::process::id()).as_bytes());
         bytes.copy_from_slice(&digest[..16]);

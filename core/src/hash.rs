@@ -165,14 +165,14 @@ mod tests {
 /// for the by-name API used by C and Python.
 fn resolve(field: &str, country: Option<&str>) -> crate::error::Result<(Field, Option<String>)> {
     use crate::error::{Error, ErrorCode};
-    let f = Field::parse(field).ok_or_else(|| {
-        Error::field(ErrorCode::InvalidArgument, "field", "is not a customer field name (e.g. \"email\" or \"em\")")
-    })?;
+    let f = Field::parse(field)
+        .ok_or_else(|| Error::field(ErrorCode::InvalidArgument, "field", "is not a customer field name (e.g. \"email\" or \"em\")"))?;
     let c = match country.map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => Some(normalize::country_code(c).ok_or_else(|| {
-            Error::field(ErrorCode::InvalidArgument, "country", "is not an ISO-3166 country code or name")
-        })?),
+        Some(c) => Some(
+            normalize::country_code(c)
+                .ok_or_else(|| Error::field(ErrorCode::InvalidArgument, "country", "is not an ISO-3166 country code or name"))?,
+        ),
     };
     Ok((f, c))
 }
