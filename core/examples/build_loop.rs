@@ -4,6 +4,9 @@
 //! target/release/examples/build_loop build 2000` or `perf record`. `parse` times
 //! `EventInput::from_json` of the same event (the C and PHP input path). Same event as `benches/build.rs`.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use convtrack_core::hash::sha256_hex;
 use convtrack_core::tracker::BuildOptions;
 use convtrack_core::{EventInput, Settings, Tracker};

@@ -7,6 +7,9 @@
 //! `cargo run --release -p convtrack-core --example identity` (add `dump` to print
 //! the texts themselves, for a diff).
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use convtrack_core::hash::sha256_hex;
 use convtrack_core::normalize::{normalize, Field};
 use convtrack_core::tracker::BuildOptions;

@@ -2,6 +2,9 @@
 //! `Transport` trait). The end-to-end run over real HTTP against the sandbox's
 //! items_batch endpoint lives in tests/python/test_catalog_updates.py.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

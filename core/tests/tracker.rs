@@ -1,6 +1,9 @@
 //! Behaviour across modules, from the shop developer's side: an order in, the
 //! pixel snippet and the Conversions API event out.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use convtrack_core::hash::sha256_hex;
 use convtrack_core::tracker::BuildOptions;
 use convtrack_core::{event_id, ErrorCode, Settings, Tracker};

@@ -3,6 +3,9 @@
 //! `HTTPS_PROXY` carries the requests. The servers here are small std-only HTTP
 //! peers: a receiver that redirects or accepts, and a forwarding proxy.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
