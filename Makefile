@@ -7,12 +7,12 @@ PY := $(VENV)/bin/python
 CARGO ?= cargo
 export CARGO_TERM_COLOR := never
 
-.PHONY: celery-test django-test feed-test demo test deps venv wheel rust-test header-check c-test valgrind php-test php-package-test python-test browser-test fuzz stubtest header fmt
+.PHONY: celery-test django-test feed-test demo test deps venv wheel rust-test header-check c-test valgrind php-test php-package-test python-test browser-test fuzz stubtest header fmt lint
 
 demo: wheel
 	$(VENV)/bin/convtrack demo
 
-test: deps rust-test header-check c-test valgrind php-test python-test celery-test django-test php-package-test browser-test fuzz stubtest
+test: deps lint rust-test header-check c-test valgrind php-test python-test celery-test django-test php-package-test browser-test fuzz stubtest
 	@echo "all test suites passed"
 
 # System packages the tests need (CI machines start fresh; we are root there).
@@ -38,6 +38,20 @@ wheel: venv
 
 rust-test:
 	$(CARGO) test --quiet
+
+# Formatting (rustfmt.toml) for the workspace and the separate fuzz crate.
+fmt:
+	$(CARGO) fmt --all
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml
+
+# What CI checks before the tests: formatting, clippy with warnings as errors on every
+# target (clippy.toml allows unwrap in tests), ruff on the Python package, tests and benches.
+lint: venv
+	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
+	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
+	$(PY) -m pip install -q --disable-pip-version-check 'ruff>=0.6'
+	$(VENV)/bin/ruff check python/convtrack tests benches
 
 header:
 	scripts/gen-header.sh

@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Any, Dict, List
 
 WRAPPER = """

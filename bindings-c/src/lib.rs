@@ -427,11 +427,7 @@ unsafe fn field_value_call(
         check_out(out)?;
         // SAFETY: caller contract on the (ptr, len) pairs.
         let (f, v, c) = unsafe {
-            (
-                str_arg(field, field_len, "field")?,
-                str_arg(value, value_len, "value")?,
-                opt_str_arg(country, country_len, "country")?,
-            )
+            (str_arg(field, field_len, "field")?, str_arg(value, value_len, "value")?, opt_str_arg(country, country_len, "country")?)
         };
         match op(f, v, c)? {
             None => Ok(convtrack_status::CONVTRACK_STATUS_DROPPED),

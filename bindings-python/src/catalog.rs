@@ -12,11 +12,10 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator, PyString, PyTuple};
 
-use convtrack_core::catalog::{
-    self, CheckOptions, ContentIdField, ExportHooks, ExportOptions, FeedFormat, Lines, ProductError, Record,
-    RecordSource,
-};
 use convtrack_core::catalog::feed::MAX_LINE_BYTES;
+use convtrack_core::catalog::{
+    self, CheckOptions, ContentIdField, ExportHooks, ExportOptions, FeedFormat, Lines, ProductError, Record, RecordSource,
+};
 use convtrack_core::error::{Error, ErrorCode};
 use convtrack_core::Tracker as CoreTracker;
 
@@ -120,9 +119,8 @@ fn open_source(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, st: &Stash) -
             &Error::field(ErrorCode::WrongType, what, "must be an iterable of products, not one product dict (wrap it in a list)"),
         ));
     }
-    let iter = PyIterator::from_object(obj).map_err(|_| {
-        to_py_err(py, &Error::field(ErrorCode::WrongType, what, "must be a path or an iterable of JSON lines or dicts"))
-    })?;
+    let iter = PyIterator::from_object(obj)
+        .map_err(|_| to_py_err(py, &Error::field(ErrorCode::WrongType, what, "must be a path or an iterable of JSON lines or dicts")))?;
     Ok(Source::Py(PyRecords { iter: iter.unbind(), stash: Arc::clone(st) }))
 }
 
@@ -190,15 +188,18 @@ fn arg_err(py: Python<'_>, field: &str, reason: &str) -> PyErr {
 }
 
 /// Runs an export; returns the feed text when there is no destination, and the report.
-pub(crate) fn export<'py>(py: Python<'py>, tracker: Option<&CoreTracker>, a: FeedArgs<'_, 'py>) -> PyResult<(Option<String>, Bound<'py, PyAny>)> {
+pub(crate) fn export<'py>(
+    py: Python<'py>,
+    tracker: Option<&CoreTracker>,
+    a: FeedArgs<'_, 'py>,
+) -> PyResult<(Option<String>, Bound<'py, PyAny>)> {
     let format = FeedFormat::parse(a.format).map_err(|e| to_py_err(py, &e))?;
     let mut opts = match tracker {
         Some(t) => t.export_options(format),
         None => ExportOptions { format, ..ExportOptions::default() },
     };
     if let Some(c) = a.content_id {
-        opts.content_id =
-            ContentIdField::parse(c).ok_or_else(|| arg_err(py, "content_id", "must be \"id\", \"sku\" or \"variant_id\""))?;
+        opts.content_id = ContentIdField::parse(c).ok_or_else(|| arg_err(py, "content_id", "must be \"id\", \"sku\" or \"variant_id\""))?;
     }
     if let Some(t) = a.channel_title {
         opts.channel_title = t;
@@ -271,13 +272,9 @@ pub(crate) fn check<'py>(
     content_id: Option<&str>,
     max_details: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut opts = CheckOptions {
-        content_id: tracker.map(|t| t.settings().content_id).unwrap_or_default(),
-        max_details,
-    };
+    let mut opts = CheckOptions { content_id: tracker.map(|t| t.settings().content_id).unwrap_or_default(), max_details };
     if let Some(c) = content_id {
-        opts.content_id =
-            ContentIdField::parse(c).ok_or_else(|| arg_err(py, "content_id", "must be \"id\", \"sku\" or \"variant_id\""))?;
+        opts.content_id = ContentIdField::parse(c).ok_or_else(|| arg_err(py, "content_id", "must be \"id\", \"sku\" or \"variant_id\""))?;
     }
     let st: Stash = Arc::default();
     let mut ev = open_source(py, events, "events", &st)?;
@@ -306,7 +303,8 @@ pub(crate) fn export_feed<'py>(
     on_progress: Option<Py<PyAny>>,
     max_errors: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let args = FeedArgs { products, dst: Some(dst), format, content_id: Some(content_id), channel_title, on_error, on_progress, max_errors };
+    let args =
+        FeedArgs { products, dst: Some(dst), format, content_id: Some(content_id), channel_title, on_error, on_progress, max_errors };
     Ok(export(py, None, args)?.1)
 }
 
@@ -322,7 +320,8 @@ pub(crate) fn export_feed_string<'py>(
     on_error: Option<Py<PyAny>>,
     max_errors: usize,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let args = FeedArgs { products, dst: None, format, content_id: Some(content_id), channel_title, on_error, on_progress: None, max_errors };
+    let args =
+        FeedArgs { products, dst: None, format, content_id: Some(content_id), channel_title, on_error, on_progress: None, max_errors };
     let (text, report) = export(py, None, args)?;
     PyTuple::new(py, [PyString::new(py, &text.unwrap_or_default()).into_any(), report])
 }

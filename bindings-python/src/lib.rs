@@ -592,12 +592,8 @@ impl Tracker {
         let inner = &self.inner;
         let cx = Reading::new();
         let input = event_input(py, event, &cx)?;
-        let result = if track {
-            py.allow_threads(|| inner.track(&input, &options))
-        } else {
-            inner.build(&input, &options)
-        }
-        .map_err(|e| to_py_err(py, &e))?;
+        let result = if track { py.allow_threads(|| inner.track(&input, &options)) } else { inner.build(&input, &options) }
+            .map_err(|e| to_py_err(py, &e))?;
         result_to_py(py, &result, payload_as_text)
     }
 }
@@ -682,7 +678,9 @@ impl Tracker {
                 if let Err(e) = hook {
                     let kind = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
                     let msg = format!("convtrack: hand-off to Celery failed ({kind}); the event stays queued");
-                    let _ = py.import("logging").and_then(|l| l.call_method1("getLogger", ("convtrack.celery",))?.call_method1("warning", (msg,)));
+                    let _ = py
+                        .import("logging")
+                        .and_then(|l| l.call_method1("getLogger", ("convtrack.celery",))?.call_method1("warning", (msg,)));
                 }
             }
         }
@@ -694,7 +692,10 @@ impl Tracker {
     #[pyo3(signature = (limit=100, lease_seconds=30.0))]
     fn claim_handoff<'py>(&self, py: Python<'py>, limit: usize, lease_seconds: f64) -> PyResult<Bound<'py, PyList>> {
         if !lease_seconds.is_finite() || lease_seconds <= 0.0 {
-            return Err(to_py_err(py, &Error::field(ErrorCode::InvalidArgument, "lease_seconds", "must be a finite number of seconds > 0")));
+            return Err(to_py_err(
+                py,
+                &Error::field(ErrorCode::InvalidArgument, "lease_seconds", "must be a finite number of seconds > 0"),
+            ));
         }
         let inner = &self.inner;
         let lease_ms = (lease_seconds.min(86_400.0) * 1000.0) as i64;
@@ -766,9 +767,8 @@ impl Tracker {
             return Err(to_py_err(py, &Error::field(ErrorCode::InvalidArgument, "timeout", "must be a finite number of seconds >= 0")));
         }
         let inner = &self.inner;
-        let report = py
-            .allow_threads(|| inner.flush(std::time::Duration::from_secs_f64(timeout.min(86_400.0))))
-            .map_err(|e| to_py_err(py, &e))?;
+        let report =
+            py.allow_threads(|| inner.flush(std::time::Duration::from_secs_f64(timeout.min(86_400.0)))).map_err(|e| to_py_err(py, &e))?;
         json_to_py(py, &report.to_json())
     }
 
@@ -839,7 +839,16 @@ impl Tracker {
         on_progress: Option<Py<PyAny>>,
         max_errors: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let args = catalog::FeedArgs { products, dst: Some(dst), format, content_id: None, channel_title: None, on_error, on_progress, max_errors };
+        let args = catalog::FeedArgs {
+            products,
+            dst: Some(dst),
+            format,
+            content_id: None,
+            channel_title: None,
+            on_error,
+            on_progress,
+            max_errors,
+        };
         Ok(catalog::export(py, Some(&self.inner), args)?.1)
     }
 
@@ -853,7 +862,16 @@ impl Tracker {
         on_error: Option<Py<PyAny>>,
         max_errors: usize,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let args = catalog::FeedArgs { products, dst: None, format, content_id: None, channel_title: None, on_error, on_progress: None, max_errors };
+        let args = catalog::FeedArgs {
+            products,
+            dst: None,
+            format,
+            content_id: None,
+            channel_title: None,
+            on_error,
+            on_progress: None,
+            max_errors,
+        };
         let (text, report) = catalog::export(py, Some(&self.inner), args)?;
         PyTuple::new(py, [PyString::new(py, &text.unwrap_or_default()).into_any(), report])
     }

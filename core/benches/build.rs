@@ -5,6 +5,9 @@
 //! such a Purchase with 5 items, and each normalizer. The ratio build/floor is
 //! printed at the end; it is a measurement, not a test.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -31,9 +34,7 @@ fn purchase_json() -> String {
     .to_string()
 }
 
-const SHORT: [&str; 10] = [
-    "jane.doe@example.com", "442071838750", "jane", "doe", "f", "19901231", "london", "gr", "sw1a 1aa", "gb",
-];
+const SHORT: [&str; 10] = ["jane.doe@example.com", "442071838750", "jane", "doe", "f", "19901231", "london", "gr", "sw1a 1aa", "gb"];
 
 fn floor() {
     for s in SHORT {
@@ -51,9 +52,7 @@ fn benches(c: &mut Criterion) {
     c.bench_function("build Purchase (10 fields, 5 items, parsed input)", |b| {
         b.iter(|| black_box(tracker.build(black_box(&input), &opts).unwrap()))
     });
-    c.bench_function("build Purchase from JSON text", |b| {
-        b.iter(|| black_box(tracker.build_json(black_box(&json), &opts).unwrap()))
-    });
+    c.bench_function("build Purchase from JSON text", |b| b.iter(|| black_box(tracker.build_json(black_box(&json), &opts).unwrap())));
     c.bench_function("event_id", |b| b.iter(|| black_box(convtrack_core::event_id("1234567890", "Purchase", black_box("1001")))));
     let samples: [(Field, &str); 10] = [
         (Field::Email, "  Jane.Doe@Example.com "),
@@ -70,8 +69,12 @@ fn benches(c: &mut Criterion) {
     for (field, value) in samples {
         c.bench_function(&format!("normalize {}", field.meta_key()), |b| b.iter(|| black_box(normalize(field, black_box(value), None))));
     }
-    c.bench_function("normalize ph with country GB", |b| b.iter(|| black_box(normalize(Field::Phone, black_box("020 7183 8750"), Some("gb")))));
-    c.bench_function("normalize ph international with country DE", |b| b.iter(|| black_box(normalize(Field::Phone, black_box("+44 20 7183 8750"), Some("de")))));
+    c.bench_function("normalize ph with country GB", |b| {
+        b.iter(|| black_box(normalize(Field::Phone, black_box("020 7183 8750"), Some("gb"))))
+    });
+    c.bench_function("normalize ph international with country DE", |b| {
+        b.iter(|| black_box(normalize(Field::Phone, black_box("+44 20 7183 8750"), Some("de"))))
+    });
 
     // The ratio, measured alternately in the same run so machine noise hits both.
     let per_iter = |f: &dyn Fn()| {

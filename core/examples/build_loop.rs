@@ -4,10 +4,13 @@
 //! target/release/examples/build_loop build 2000` or `perf record`. `parse` times
 //! `EventInput::from_json` of the same event (the C and PHP input path). Same event as `benches/build.rs`.
 
-use std::hint::black_box;
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use convtrack_core::hash::sha256_hex;
 use convtrack_core::tracker::BuildOptions;
 use convtrack_core::{EventInput, Settings, Tracker};
+use std::hint::black_box;
 const NOW: i64 = 1_732_790_000;
 const SHORT: [&str; 10] = ["jane.doe@example.com", "442071838750", "jane", "doe", "f", "19901231", "london", "gr", "sw1a 1aa", "gb"];
 fn main() {
@@ -33,10 +36,22 @@ fn run(what: &str, n: usize, tracker: &Tracker, input: &EventInput, opts: &Build
     let t = std::time::Instant::now();
     for _ in 0..n {
         match what {
-            "floor" => for s in SHORT { black_box(sha256_hex(black_box(s))); },
-            "build" => { black_box(tracker.build(black_box(input), opts).unwrap()); }
-            "parse" => { black_box(EventInput::from_json(black_box(json)).unwrap()); }
-            "without-ph" => { let mut i = input.clone(); i.customer.values.retain(|(f, _)| *f != convtrack_core::Field::Phone); black_box(tracker.build(black_box(&i), opts).unwrap()); }
+            "floor" => {
+                for s in SHORT {
+                    black_box(sha256_hex(black_box(s)));
+                }
+            }
+            "build" => {
+                black_box(tracker.build(black_box(input), opts).unwrap());
+            }
+            "parse" => {
+                black_box(EventInput::from_json(black_box(json)).unwrap());
+            }
+            "without-ph" => {
+                let mut i = input.clone();
+                i.customer.values.retain(|(f, _)| *f != convtrack_core::Field::Phone);
+                black_box(tracker.build(black_box(&i), opts).unwrap());
+            }
             _ => return eprintln!("usage: build_loop floor|build|parse|without-ph [iterations]"),
         }
     }

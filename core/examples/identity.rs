@@ -7,6 +7,9 @@
 //! `cargo run --release -p convtrack-core --example identity` (add `dump` to print
 //! the texts themselves, for a diff).
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use convtrack_core::hash::sha256_hex;
 use convtrack_core::normalize::{normalize, Field};
 use convtrack_core::tracker::BuildOptions;
@@ -16,7 +19,10 @@ use serde_json::{json, Value};
 const NOW: i64 = 1_732_790_000;
 
 const HOSTILE: &[&str] = &[
-    "", " ", "a", "Jane.Doe@Example.com",
+    "",
+    " ",
+    "a",
+    "Jane.Doe@Example.com",
     "  JOHN_smith@Gmail.COM \t",
     "a:.b@x.com",
     "\u{212A}im@x.com",
@@ -129,7 +135,8 @@ fn events() -> Vec<Value> {
     let customers = customers();
     let items = item_lists();
     let names = ["Purchase", "AddToCart", "PageView", "My Custom Event", "Lead"];
-    let consents = [json!({"marketing": "granted"}), json!({"marketing": "denied"}), json!({}), json!({"marketing": "granted", "ldu": true})];
+    let consents =
+        [json!({"marketing": "granted"}), json!({"marketing": "denied"}), json!({}), json!({"marketing": "granted", "ldu": true})];
     let mut n = 0usize;
     for (ci, customer) in customers.iter().enumerate() {
         for (ii, list) in items.iter().enumerate() {
@@ -141,10 +148,22 @@ fn events() -> Vec<Value> {
                                     "browser": {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0 \"x\" </script>", "fbp": "fb.1.1732780000000.1"}});
                 let m = ev.as_object_mut().unwrap();
                 match n % 4 {
-                    0 => { m.insert("order_id".into(), json!(format!("order-{n}"))); }
-                    1 => { m.insert("event_id".into(), json!(format!("ev<{n}>&"))); }
-                    2 => { m.insert("order_id".into(), json!("1001")); m.insert("currency".into(), json!("EUR")); m.insert("value".into(), json!("59.90")); }
-                    _ => { m.insert("event_id".into(), json!("e")); m.insert("currency".into(), json!("usd")); m.insert("value".into(), json!(0.1 + 0.2)); }
+                    0 => {
+                        m.insert("order_id".into(), json!(format!("order-{n}")));
+                    }
+                    1 => {
+                        m.insert("event_id".into(), json!(format!("ev<{n}>&")));
+                    }
+                    2 => {
+                        m.insert("order_id".into(), json!("1001"));
+                        m.insert("currency".into(), json!("EUR"));
+                        m.insert("value".into(), json!("59.90"));
+                    }
+                    _ => {
+                        m.insert("event_id".into(), json!("e"));
+                        m.insert("currency".into(), json!("usd"));
+                        m.insert("value".into(), json!(0.1 + 0.2));
+                    }
                 }
                 if name == "Purchase" {
                     m.remove("event_id");
@@ -200,7 +219,12 @@ fn main() {
     let options = [
         BuildOptions { now: Some(NOW), ..Default::default() },
         BuildOptions { now: Some(NOW), nonce: Some("abc123==".into()), script_src: None, server_only: false },
-        BuildOptions { now: Some(NOW), nonce: None, script_src: Some("https://cdn.example/fbevents.js?a=1&b=<2>".into()), server_only: false },
+        BuildOptions {
+            now: Some(NOW),
+            nonce: None,
+            script_src: Some("https://cdn.example/fbevents.js?a=1&b=<2>".into()),
+            server_only: false,
+        },
         BuildOptions { now: Some(NOW), nonce: Some("\"><script>".into()), script_src: None, server_only: false },
     ];
     let mut count = 0;

@@ -46,7 +46,12 @@ impl std::fmt::Debug for Payload {
 /// The country (an ISO code) used to complete national phone numbers and to
 /// cut US postcodes to 5 digits: the customer's, else the merchant default.
 fn customer_country(input: &EventInput, settings: &Settings) -> Option<&'static str> {
-    input.customer.get(Field::Country).iter().find_map(|c| normalize::iso_code(c)).or_else(|| settings.default_country.as_deref().and_then(normalize::iso_code))
+    input
+        .customer
+        .get(Field::Country)
+        .iter()
+        .find_map(|c| normalize::iso_code(c))
+        .or_else(|| settings.default_country.as_deref().and_then(normalize::iso_code))
 }
 
 /// Writes the hashed customer fields (`"em":[...],"ph":[...]`, no braces): per Meta
@@ -79,7 +84,9 @@ fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Setti
             }
             let digest = hash::Digest::of_normalized(&normalized);
             let digest = digest.as_str();
-            if written[..n].iter().any(|&at| out.get(at + 1..at + 1 + digest.len()) == Some(digest) && out.as_bytes().get(at + 1 + digest.len()) == Some(&b'"')) {
+            if written[..n].iter().any(|&at| {
+                out.get(at + 1..at + 1 + digest.len()) == Some(digest) && out.as_bytes().get(at + 1 + digest.len()) == Some(&b'"')
+            }) {
                 continue;
             }
             if n > 0 {
@@ -135,7 +142,8 @@ pub fn event_payload(
     o.push('{');
     let mut first = !write_hashed_user_data(&mut o, input, settings);
     let b = &input.browser;
-    let fbc = b.fbc.as_deref().map(std::borrow::Cow::Borrowed).or_else(|| b.fbclid.as_deref().map(|id| fbc_from_fbclid(id, event_time).into()));
+    let fbc =
+        b.fbc.as_deref().map(std::borrow::Cow::Borrowed).or_else(|| b.fbclid.as_deref().map(|id| fbc_from_fbclid(id, event_time).into()));
     for (key, value) in [
         ("client_ip_address", b.ip.as_deref()),
         ("client_user_agent", b.user_agent.as_deref()),

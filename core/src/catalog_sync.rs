@@ -169,13 +169,7 @@ impl<'a> CatalogQueue<'a> {
                      ORDER BY enqueued_at, retailer_id LIMIT ?3",
                 )?;
                 let mapped = stmt.query_map(params![catalog, now_ms, limit as i64], |r| {
-                    Ok(ClaimedItem {
-                        retailer_id: r.get(0)?,
-                        method: r.get(1)?,
-                        data: r.get(2)?,
-                        version: r.get(3)?,
-                        attempts: r.get(4)?,
-                    })
+                    Ok(ClaimedItem { retailer_id: r.get(0)?, method: r.get(1)?, data: r.get(2)?, version: r.get(3)?, attempts: r.get(4)? })
                 })?;
                 mapped.collect::<rusqlite::Result<_>>()?
             };
@@ -271,11 +265,8 @@ impl<'a> CatalogQueue<'a> {
                 params![catalog],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let dead_letters: i64 = c.query_row(
-                "SELECT COUNT(*) FROM catalog_dead_letters WHERE catalog_id = ?1",
-                params![catalog],
-                |r| r.get(0),
-            )?;
+            let dead_letters: i64 =
+                c.query_row("SELECT COUNT(*) FROM catalog_dead_letters WHERE catalog_id = ?1", params![catalog], |r| r.get(0))?;
             Ok(CatalogStats { depth, next_attempt_at_ms: next, dead_letters })
         })
     }
@@ -347,9 +338,10 @@ impl Tracker {
 
     fn queue_catalog_change(&self, retailer_id: &str, method: Method, data: &str) -> Result<CatalogChange> {
         let settings = self.settings();
-        let catalog_id = settings.catalog_id.as_deref().ok_or_else(|| {
-            Error::field(ErrorCode::NotConfigured, "catalog_id", "is required by live catalog updates")
-        })?;
+        let catalog_id = settings
+            .catalog_id
+            .as_deref()
+            .ok_or_else(|| Error::field(ErrorCode::NotConfigured, "catalog_id", "is required by live catalog updates"))?;
         if settings.access_token.is_none() {
             return Err(Error::field(ErrorCode::NotConfigured, "access_token", "is required by live catalog updates"));
         }
@@ -426,8 +418,7 @@ fn send(sender: &Sender, queue: &CatalogQueue<'_>, items: Vec<ClaimedItem>, repo
         _ => None,
     };
     if let Some((handle, refused)) = accepted {
-        let (bad, good): (Vec<ClaimedItem>, Vec<ClaimedItem>) =
-            items.into_iter().partition(|it| refused.contains_key(&it.retailer_id));
+        let (bad, good): (Vec<ClaimedItem>, Vec<ClaimedItem>) = items.into_iter().partition(|it| refused.contains_key(&it.retailer_id));
         if !good.is_empty() {
             queue.mark_sent(&good, handle.as_deref(), now_ms())?;
             report.sent += good.len() as u64;

@@ -176,10 +176,8 @@ mod tests {
         let rank = |d: Decision| (d.server == ServerDecision::Send) as u8 * 2 + (d.pixel == PixelConsent::Track) as u8;
         for json in [ON, r#"{"pixel_id":"1"}"#, r#"{"pixel_id":"1","access_token":"t","data_controls":true,"unknown_consent":"grant"}"#] {
             let s = settings(json);
-            let ranks: Vec<u8> = [Marketing::Denied, Marketing::Unknown, Marketing::Granted]
-                .into_iter()
-                .map(|m| rank(decide(&s, &consent(m))))
-                .collect();
+            let ranks: Vec<u8> =
+                [Marketing::Denied, Marketing::Unknown, Marketing::Granted].into_iter().map(|m| rank(decide(&s, &consent(m)))).collect();
             assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{json}: {ranks:?}");
         }
     }

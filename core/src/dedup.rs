@@ -53,15 +53,27 @@ pub fn random_event_id() -> String {
         // still unique within this process.
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let digest = Sha256::digest(format!("{nanos}:{n}:{}", std::process::id()).as_bytes());
         bytes.copy_from_slice(&digest[..16]);
     }
     format!("ctr-{}", to_hex(&bytes))
+}
+
+/// [`event_id`] with its inputs validated as event input is (digits-only pixel id,
+/// a valid event name, an order id of 1 to 255 bytes without control characters).
+pub fn event_id_checked(pixel_id: &str, event_name: &str, order_id: &str) -> crate::error::Result<String> {
+    use crate::error::{Error, ErrorCode};
+    let bad = |field: &str, why: &str| Error::field(ErrorCode::InvalidArgument, field, why);
+    if pixel_id.is_empty() || pixel_id.len() > 32 || !pixel_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("pixel_id", "must be 1 to 32 digits"));
+    }
+    if !crate::input::is_valid_event_name(event_name) {
+        return Err(bad("event_name", "must be letters, digits, '_' and spaces, at most 50"));
+    }
+    crate::input::check_id(order_id, "order_id").map_err(|e| bad("order_id", e.reason()))?;
+    Ok(event_id(pixel_id, event_name, order_id))
 }
 
 #[cfg(test)]
@@ -86,19 +98,4 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_ne!(a, random_event_id());
     }
-}
-
-/// [`event_id`] with its inputs validated as event input is (digits-only pixel id,
-/// a valid event name, an order id of 1 to 255 bytes without control characters).
-pub fn event_id_checked(pixel_id: &str, event_name: &str, order_id: &str) -> crate::error::Result<String> {
-    use crate::error::{Error, ErrorCode};
-    let bad = |field: &str, why: &str| Error::field(ErrorCode::InvalidArgument, field, why);
-    if pixel_id.is_empty() || pixel_id.len() > 32 || !pixel_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad("pixel_id", "must be 1 to 32 digits"));
-    }
-    if !crate::input::is_valid_event_name(event_name) {
-        return Err(bad("event_name", "must be letters, digits, '_' and spaces, at most 50"));
-    }
-    crate::input::check_id(order_id, "order_id").map_err(|e| bad("order_id", e.reason()))?;
-    Ok(event_id(pixel_id, event_name, order_id))
 }

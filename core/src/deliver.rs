@@ -353,9 +353,19 @@ impl Sender {
             }
             Outcome::Invalid { code, subcode, fbtrace_id } => {
                 self.record_error(Some(code), subcode, "invalid_event", &fbtrace_id)?;
-                self.outbox.dead_letter_payload(&p.event_name, &p.event_id, p.event_time, payload, "invalid_event", Some(code), subcode, now_ms())?;
+                self.outbox.dead_letter_payload(
+                    &p.event_name,
+                    &p.event_id,
+                    p.event_time,
+                    payload,
+                    "invalid_event",
+                    Some(code),
+                    subcode,
+                    now_ms(),
+                )?;
                 log::warn!("convtrack: Meta rejected one event (code {code}, subcode {subcode:?}); moved to dead letters");
-                shot = ShotReport { outcome: "invalid", code: Some(code), subcode, reason: Some("invalid_event".into()), fbtrace_id, ..shot };
+                shot =
+                    ShotReport { outcome: "invalid", code: Some(code), subcode, reason: Some("invalid_event".into()), fbtrace_id, ..shot };
             }
             Outcome::Pause { code, why, fbtrace_id } => {
                 self.record_error(Some(code), None, why, &fbtrace_id)?;

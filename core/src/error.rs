@@ -174,11 +174,7 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("code", &self.code.name())
-            .field("field", &self.field)
-            .field("reason", &self.reason)
-            .finish()
+        f.debug_struct("Error").field("code", &self.code.name()).field("field", &self.field).field("reason", &self.reason).finish()
     }
 }
 
@@ -196,11 +192,7 @@ pub(crate) fn json_syntax(what: &str, err: &serde_json::Error) -> Error {
         serde_json::error::Category::Io => "could not be read",
         serde_json::error::Category::Data => "has data of the wrong shape",
     };
-    Error::field(
-        ErrorCode::InvalidJson,
-        what,
-        format!("{category} (line {}, column {})", err.line(), err.column()),
-    )
+    Error::field(ErrorCode::InvalidJson, what, format!("{category} (line {}, column {})", err.line(), err.column()))
 }
 
 #[cfg(test)]

@@ -119,6 +119,34 @@ pub fn hash_normalized(normalized: &str) -> String {
     Digest::of_normalized(normalized).as_str().to_owned()
 }
 
+/// Resolves a field name (`email` or `em`) and an optional country (code or name)
+/// for the by-name API used by C and Python.
+fn resolve(field: &str, country: Option<&str>) -> crate::error::Result<(Field, Option<String>)> {
+    use crate::error::{Error, ErrorCode};
+    let f = Field::parse(field)
+        .ok_or_else(|| Error::field(ErrorCode::InvalidArgument, "field", "is not a customer field name (e.g. \"email\" or \"em\")"))?;
+    let c = match country.map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            normalize::country_code(c)
+                .ok_or_else(|| Error::field(ErrorCode::InvalidArgument, "country", "is not an ISO-3166 country code or name"))?,
+        ),
+    };
+    Ok((f, c))
+}
+
+/// `normalize` by field name; `Ok(None)` means the value is dropped.
+pub fn normalize_named(field: &str, value: &str, country: Option<&str>) -> crate::error::Result<Option<String>> {
+    let (f, c) = resolve(field, country)?;
+    Ok(normalize::normalize(f, value, c.as_deref()).filter(|v| !v.is_empty()))
+}
+
+/// `hash_field` by field name; `Ok(None)` means the value is dropped.
+pub fn hash_named(field: &str, value: &str, country: Option<&str>) -> crate::error::Result<Option<String>> {
+    let (f, c) = resolve(field, country)?;
+    Ok(hash_field(f, value, c.as_deref()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,32 +187,4 @@ mod tests {
         assert_eq!(hash_field(Field::Email, "   ", None), None);
         assert_eq!(hash_field(Field::Phone, "", None), None);
     }
-}
-
-/// Resolves a field name (`email` or `em`) and an optional country (code or name)
-/// for the by-name API used by C and Python.
-fn resolve(field: &str, country: Option<&str>) -> crate::error::Result<(Field, Option<String>)> {
-    use crate::error::{Error, ErrorCode};
-    let f = Field::parse(field).ok_or_else(|| {
-        Error::field(ErrorCode::InvalidArgument, "field", "is not a customer field name (e.g. \"email\" or \"em\")")
-    })?;
-    let c = match country.map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(normalize::country_code(c).ok_or_else(|| {
-            Error::field(ErrorCode::InvalidArgument, "country", "is not an ISO-3166 country code or name")
-        })?),
-    };
-    Ok((f, c))
-}
-
-/// `normalize` by field name; `Ok(None)` means the value is dropped.
-pub fn normalize_named(field: &str, value: &str, country: Option<&str>) -> crate::error::Result<Option<String>> {
-    let (f, c) = resolve(field, country)?;
-    Ok(normalize::normalize(f, value, c.as_deref()).filter(|v| !v.is_empty()))
-}
-
-/// `hash_field` by field name; `Ok(None)` means the value is dropped.
-pub fn hash_named(field: &str, value: &str, country: Option<&str>) -> crate::error::Result<Option<String>> {
-    let (f, c) = resolve(field, country)?;
-    Ok(hash_field(f, value, c.as_deref()))
 }

@@ -296,7 +296,9 @@ impl Unreadable {
             Unreadable::IntOutOfRange => Error::field(ErrorCode::InvalidValue, path, "is an integer out of range"),
             Unreadable::Unsupported(kind) => Error::field(ErrorCode::WrongType, path, format!("has an unsupported {kind} type")),
             Unreadable::NonStringKey => Error::field(ErrorCode::WrongType, path, "must have string keys"),
-            Unreadable::Unconvertible => Error::field(ErrorCode::InvalidValue, path, "could not be turned into text (its conversion raised)"),
+            Unreadable::Unconvertible => {
+                Error::field(ErrorCode::InvalidValue, path, "could not be turned into text (its conversion raised)")
+            }
         }
     }
 }
@@ -452,9 +454,9 @@ fn opt_money<'a, S: Source<'a>>(v: Option<&S>, path: &str) -> Result<Option<f64>
         Some(Raw::Int(i)) => i as f64,
         Some(Raw::UInt(u)) => u as f64,
         Some(Raw::Float(f)) => f,
-        Some(Raw::Str(s)) => parse_decimal(&s).ok_or_else(|| {
-            Error::invalid(path, "must be a decimal number such as \"59.90\" (finite, not negative)")
-        })?,
+        Some(Raw::Str(s)) => {
+            parse_decimal(&s).ok_or_else(|| Error::invalid(path, "must be a decimal number such as \"59.90\" (finite, not negative)"))?
+        }
         Some(_) => return Err(Error::wrong_type(path, "a decimal string or a number")),
     };
     if !amount.is_finite() {
@@ -505,8 +507,7 @@ fn small_decimal(int: &str, frac: &str) -> Option<f64> {
 /// usual `https://shop.example/path` is recognized without the full parser by
 /// [`plain_http_url`]; everything else goes through it.
 fn is_http_url(u: &str) -> bool {
-    plain_http_url(u)
-        || url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some())
+    plain_http_url(u) || url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some())
 }
 
 /// Whether `u` is `http://` or `https://`, then a plain DNS name (ASCII letters,
@@ -562,11 +563,7 @@ fn customer_values<'a, S: Source<'a>>(v: &S, path: &str) -> Result<Values<'a>> {
         Raw::UInt(u) => Ok(one(Cow::Owned(u.to_string()))),
         Raw::List => {
             if v.list_len() > MAX_CUSTOMER_VALUES {
-                return Err(Error::field(
-                    ErrorCode::TooLarge,
-                    path,
-                    format!("must have at most {MAX_CUSTOMER_VALUES} values"),
-                ));
+                return Err(Error::field(ErrorCode::TooLarge, path, format!("must have at most {MAX_CUSTOMER_VALUES} values")));
             }
             let mut out = Vec::with_capacity(v.list_len());
             v.each_item(&mut |i, item| {
@@ -588,11 +585,7 @@ impl<'a> EventInput<'a> {
     /// Parses an event from JSON text; strings without escapes borrow from `text`.
     pub fn from_json(text: &'a str) -> Result<EventInput<'a>> {
         if text.len() > MAX_INPUT_BYTES {
-            return Err(Error::field(
-                ErrorCode::TooLarge,
-                "event",
-                format!("must be at most {MAX_INPUT_BYTES} bytes of JSON"),
-            ));
+            return Err(Error::field(ErrorCode::TooLarge, "event", format!("must be at most {MAX_INPUT_BYTES} bytes of JSON")));
         }
         let tree: json::Json<'a> = serde_json::from_str(text).map_err(|e| json_syntax("event", &e))?;
         EventInput::from_source(&json::Lend(&tree))
@@ -605,8 +598,7 @@ impl<'a> EventInput<'a> {
 
     /// Parses an event from any [`Source`] (the one parser behind every face).
     pub fn from_source<S: Source<'a>>(source: &S) -> Result<EventInput<'a>> {
-        let [name, time, order, id, url, currency, value, items, customer, browser, consent] =
-            slots(source, &TOP_KEYS, "event", "")?;
+        let [name, time, order, id, url, currency, value, items, customer, browser, consent] = slots(source, &TOP_KEYS, "event", "")?;
 
         let event_name = match present(name.as_ref(), "event_name")? {
             None => return Err(Error::missing("event_name")),
@@ -684,9 +676,9 @@ impl<'a> EventInput<'a> {
                 let mut values = Vec::with_capacity(crate::settings::CUSTOMER_FIELDS.len());
                 c.each_entry(&mut |key, raw| {
                     let key = key.map_err(|e| e.at("customer"))?;
-                    let field = key_index(&CUSTOMER_KEYS, key)
-                        .map(|i| crate::settings::CUSTOMER_FIELDS[i])
-                        .ok_or_else(|| Error::field(ErrorCode::UnknownField, crate::error::key_path("customer.", key), "is not a known field"))?;
+                    let field = key_index(&CUSTOMER_KEYS, key).map(|i| crate::settings::CUSTOMER_FIELDS[i]).ok_or_else(|| {
+                        Error::field(ErrorCode::UnknownField, crate::error::key_path("customer.", key), "is not a known field")
+                    })?;
                     let vals = customer_values(&raw, field.input_name()).map_err(|e| e.within("customer."))?;
                     if !vals.is_empty() {
                         values.push((field, vals));
@@ -736,12 +728,7 @@ impl<'a> EventInput<'a> {
                         "granted" => Marketing::Granted,
                         "denied" => Marketing::Denied,
                         "unknown" => Marketing::Unknown,
-                        _ => {
-                            return Err(Error::invalid(
-                                "consent.marketing",
-                                "must be \"granted\", \"denied\" or \"unknown\"",
-                            ))
-                        }
+                        _ => return Err(Error::invalid("consent.marketing", "must be \"granted\", \"denied\" or \"unknown\"")),
                     },
                     Some(_) => return Err(Error::wrong_type("consent.marketing", "a string")),
                 };
@@ -754,19 +741,8 @@ impl<'a> EventInput<'a> {
             }
         };
 
-        let event = EventInput {
-            event_name,
-            event_time,
-            order_id,
-            event_id,
-            event_source_url,
-            currency,
-            value,
-            items,
-            customer,
-            browser,
-            consent,
-        };
+        let event =
+            EventInput { event_name, event_time, order_id, event_id, event_source_url, currency, value, items, customer, browser, consent };
         event.check_requirements()?;
         Ok(event)
     }
@@ -819,9 +795,7 @@ impl<'a> EventInput<'a> {
                     category: own_opt(i.category),
                 })
                 .collect(),
-            customer: Customer {
-                values: self.customer.values.into_iter().map(|(f, v)| (f, v.into_owned())).collect(),
-            },
+            customer: Customer { values: self.customer.values.into_iter().map(|(f, v)| (f, v.into_owned())).collect() },
             browser: Browser {
                 ip: own_opt(self.browser.ip),
                 user_agent: own_opt(self.browser.user_agent),
@@ -853,9 +827,7 @@ impl Item<'_> {
             C::Sku => (self.sku.as_deref(), "sku"),
             C::VariantId => (self.variant_id.as_deref(), "variant_id"),
         };
-        value.ok_or_else(|| {
-            Error::field(ErrorCode::MissingField, format!("items[{i}].{name}"), "is required by the content_id setting")
-        })
+        value.ok_or_else(|| Error::field(ErrorCode::MissingField, format!("items[{i}].{name}"), "is required by the content_id setting"))
     }
 }
 
@@ -907,18 +879,10 @@ fn parse_item_fields<'a, S: Source<'a>>(raw: &S) -> Result<Item<'a>> {
 /// Checks `event_time` against `now` (Unix seconds).
 pub fn check_event_time(event_time: i64, now: i64) -> Result<()> {
     if event_time < now - MAX_AGE_SECONDS {
-        return Err(Error::field(
-            ErrorCode::EventTimeOutOfRange,
-            "event_time",
-            "is more than 7 days old; Meta rejects such events",
-        ));
+        return Err(Error::field(ErrorCode::EventTimeOutOfRange, "event_time", "is more than 7 days old; Meta rejects such events"));
     }
     if event_time > now + MAX_FUTURE_SECONDS {
-        return Err(Error::field(
-            ErrorCode::EventTimeOutOfRange,
-            "event_time",
-            "is more than 5 minutes in the future",
-        ));
+        return Err(Error::field(ErrorCode::EventTimeOutOfRange, "event_time", "is more than 5 minutes in the future"));
     }
     Ok(())
 }
@@ -974,10 +938,26 @@ mod tests {
             (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":-5}"#, "value", ErrorCode::InvalidValue),
             (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1e5"}"#, "value", ErrorCode::InvalidValue),
             (r#"{"event_name":"Purchase","order_id":"1","currency":"EURO","value":"1"}"#, "currency", ErrorCode::InvalidValue),
-            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"id":"a","quantity":-1}]}"#, "items[0].quantity", ErrorCode::InvalidValue),
-            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"id":"a","price":"inf"}]}"#, "items[0].price", ErrorCode::InvalidValue),
-            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"ean":"a"}]}"#, "items[0].ean", ErrorCode::UnknownField),
-            (r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{}]}"#, "items[0].id", ErrorCode::MissingField),
+            (
+                r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"id":"a","quantity":-1}]}"#,
+                "items[0].quantity",
+                ErrorCode::InvalidValue,
+            ),
+            (
+                r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"id":"a","price":"inf"}]}"#,
+                "items[0].price",
+                ErrorCode::InvalidValue,
+            ),
+            (
+                r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{"ean":"a"}]}"#,
+                "items[0].ean",
+                ErrorCode::UnknownField,
+            ),
+            (
+                r#"{"event_name":"Purchase","order_id":"1","currency":"EUR","value":"1","items":[{}]}"#,
+                "items[0].id",
+                ErrorCode::MissingField,
+            ),
             (r#"{"event_name":"Lead","customer":{"email":42.5}}"#, "customer.email", ErrorCode::WrongType),
             (r#"{"event_name":"Lead","customer":{"mail":"john@example.com"}}"#, "customer.mail", ErrorCode::UnknownField),
             (r#"{"event_name":"Lead","browser":{"ip":"john@example.com"}}"#, "browser.ip", ErrorCode::InvalidValue),
@@ -1012,14 +992,18 @@ mod tests {
 
     #[test]
     fn numbers_as_the_json_path_reads_them() {
-        let e = parse(r#"{"event_name":"Lead","order_id":18446744073709551615,"event_time":1732790000.9,
-            "customer":{"zip":12345},"items":[{"id":7,"price":3}]}"#).unwrap();
+        let e = parse(
+            r#"{"event_name":"Lead","order_id":18446744073709551615,"event_time":1732790000.9,
+            "customer":{"zip":12345},"items":[{"id":7,"price":3}]}"#,
+        )
+        .unwrap();
         assert_eq!(e.order_id.as_deref(), Some("18446744073709551615"));
         assert_eq!(e.event_time, Some(1_732_790_000));
         assert_eq!(e.customer.get(crate::normalize::Field::Zip), ["12345".to_string()]);
         assert_eq!((e.items[0].id.as_ref(), e.items[0].price), ("7", Some(3.0)));
         // null is absent everywhere.
-        let e = parse(r#"{"event_name":"Lead","items":null,"customer":null,"browser":null,"consent":null,"value":null,"currency":null}"#).unwrap();
+        let e = parse(r#"{"event_name":"Lead","items":null,"customer":null,"browser":null,"consent":null,"value":null,"currency":null}"#)
+            .unwrap();
         assert!(e.items.is_empty() && e.customer.values.is_empty() && e.value.is_none());
     }
 
@@ -1032,7 +1016,9 @@ mod tests {
 
     #[test]
     fn small_decimals_parse_exactly() {
-        for s in ["0", "0.0", "59.90", "9.99", "0.1", "0.3", "1.005", "000123.450", "999999999999999", "99999999999999.9", "0.00000000000001"] {
+        for s in
+            ["0", "0.0", "59.90", "9.99", "0.1", "0.3", "1.005", "000123.450", "999999999999999", "99999999999999.9", "0.00000000000001"]
+        {
             let (int, frac) = s.split_once('.').unwrap_or((s, ""));
             assert_eq!(small_decimal(int, frac).map(f64::to_bits), Some(s.parse::<f64>().unwrap().to_bits()), "{s}");
         }
@@ -1072,7 +1058,18 @@ mod tests {
         for u in ["https://shop.example/checkout/thanks", "http://a.b-c.de?x=1#y", "https://EXAMPLE.com", "https://x.y/\u{e9} </script>"] {
             assert!(plain_http_url(u), "{u}");
         }
-        for u in ["https://1.2.3.4/", "https://a.0x1f/", "https://xn--80ak6aa92e.com/", "https://a..b/", "https://user@a.b/", "https://a.b:8080/", "https://a.b\\c/", "javascript:alert(1)", "https://", "https://a.b./"] {
+        for u in [
+            "https://1.2.3.4/",
+            "https://a.0x1f/",
+            "https://xn--80ak6aa92e.com/",
+            "https://a..b/",
+            "https://user@a.b/",
+            "https://a.b:8080/",
+            "https://a.b\\c/",
+            "javascript:alert(1)",
+            "https://",
+            "https://a.b./",
+        ] {
             assert!(!plain_http_url(u), "{u}");
         }
     }

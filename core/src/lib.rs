@@ -56,7 +56,7 @@ pub fn warm_up() {
     let _ = normalize::normalize(Field::Phone, "020 7183 8750", Some("gb"));
     let _ = normalize::normalize(Field::Phone, "+49 30 12345678", None);
 }
-pub mod outbox;
 pub mod deliver;
-pub mod transport;
+pub mod outbox;
 pub mod status;
+pub mod transport;

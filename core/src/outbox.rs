@@ -229,10 +229,7 @@ impl Outbox {
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let inserted = tx.execute(
-                "INSERT OR IGNORE INTO ledger(event_key, accepted_at) VALUES (?1, ?2)",
-                params![key, now_ms],
-            )?;
+            let inserted = tx.execute("INSERT OR IGNORE INTO ledger(event_key, accepted_at) VALUES (?1, ?2)", params![key, now_ms])?;
             if inserted == 0 {
                 incr(&tx, pixel, "duplicate", 1)?;
                 tx.commit()?;
@@ -451,8 +448,7 @@ impl Outbox {
     /// Reads a delivery-state value.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         self.with(|c| {
-            c.query_row("SELECT value FROM meta WHERE pixel_id = ?1 AND key = ?2", params![self.pixel_id, key], |r| r.get(0))
-                .optional()
+            c.query_row("SELECT value FROM meta WHERE pixel_id = ?1 AND key = ?2", params![self.pixel_id, key], |r| r.get(0)).optional()
         })
     }
 

@@ -10,8 +10,8 @@
 use serde_json::Value;
 
 use crate::consent::PixelConsent;
-use crate::jsonw;
 use crate::error::{Error, ErrorCode, Result};
+use crate::jsonw;
 use crate::settings::LduLocation;
 
 /// The snippet's constant pieces, as macros so that [`DEFAULT_START`] can be

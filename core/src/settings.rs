@@ -212,10 +212,7 @@ impl Settings {
             match m.get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(Error::setting(
-                    name,
-                    format!("must be a string, not {}", json_type_name(other)),
-                )),
+                Some(other) => Err(Error::setting(name, format!("must be a string, not {}", json_type_name(other)))),
             }
         };
 
@@ -229,10 +226,7 @@ impl Settings {
             Some(t) if t.is_empty() => None,
             Some(t) => {
                 if t.len() > 4096 || !t.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(Error::setting(
-                        "access_token",
-                        "must be printable ASCII without spaces, at most 4096 bytes",
-                    ));
+                    return Err(Error::setting("access_token", "must be printable ASCII without spaces, at most 4096 bytes"));
                 }
                 Some(Secret(t))
             }
@@ -241,26 +235,16 @@ impl Settings {
         let data_controls = match m.get("data_controls") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(Error::setting(
-                    "data_controls",
-                    format!("must be true or false, not {}", json_type_name(other)),
-                ))
-            }
+            Some(other) => return Err(Error::setting("data_controls", format!("must be true or false, not {}", json_type_name(other)))),
         };
         if data_controls && access_token.is_none() {
-            return Err(Error::setting(
-                "access_token",
-                "is required when data_controls is on (server events need it)",
-            ));
+            return Err(Error::setting("access_token", "is required when data_controls is on (server events need it)"));
         }
 
         let mode = match text("mode")?.as_deref() {
             None | Some("pixel_and_server") => Mode::PixelAndServer,
             Some("catalog_only") => Mode::CatalogOnly,
-            Some(_) => {
-                return Err(Error::setting("mode", "must be \"pixel_and_server\" or \"catalog_only\""))
-            }
+            Some(_) => return Err(Error::setting("mode", "must be \"pixel_and_server\" or \"catalog_only\"")),
         };
 
         let catalog_id = text("catalog_id")?;
@@ -275,8 +259,7 @@ impl Settings {
         }
         let shop_url = text("shop_url")?.filter(|s| !s.is_empty());
         if let Some(u) = &shop_url {
-            let ok = u.len() <= 2048
-                && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
+            let ok = u.len() <= 2048 && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some());
             if !ok {
                 return Err(Error::setting("shop_url", "must be an absolute http(s) URL"));
             }
@@ -284,10 +267,7 @@ impl Settings {
         let test_event_code = text("test_event_code")?.filter(|s| !s.is_empty());
         if let Some(code) = &test_event_code {
             if code.len() > 64 || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-                return Err(Error::setting(
-                    "test_event_code",
-                    "must be letters, digits, '_' or '-', at most 64",
-                ));
+                return Err(Error::setting("test_event_code", "must be letters, digits, '_' or '-', at most 64"));
             }
         }
 
@@ -310,10 +290,7 @@ impl Settings {
             Some(c) => {
                 let valid = c.len() == 2 && normalize::country_code(&c).as_deref() == Some(&*c.to_ascii_lowercase());
                 if !valid {
-                    return Err(Error::setting(
-                        "default_country",
-                        "must be an ISO-3166 alpha-2 country code such as \"GB\"",
-                    ));
+                    return Err(Error::setting("default_country", "must be an ISO-3166 alpha-2 country code such as \"GB\""));
                 }
                 Some(c.to_ascii_lowercase())
             }
@@ -326,16 +303,12 @@ impl Settings {
             Some(Value::Array(items)) => {
                 let mut fields = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let name = item.as_str().ok_or_else(|| {
-                        Error::setting(format!("allowed_fields[{i}]"), "must be a string")
-                    })?;
+                    let name = item.as_str().ok_or_else(|| Error::setting(format!("allowed_fields[{i}]"), "must be a string"))?;
                     let field = CUSTOMER_FIELDS
                         .iter()
                         .copied()
                         .find(|f| f.input_name() == name || f.meta_key() == name)
-                        .ok_or_else(|| {
-                            Error::setting(format!("allowed_fields[{i}]"), "is not a customer field name")
-                        })?;
+                        .ok_or_else(|| Error::setting(format!("allowed_fields[{i}]"), "is not a customer field name"))?;
                     if !fields.contains(&field) {
                         fields.push(field);
                     }
@@ -667,11 +640,25 @@ mod tests {
 
     #[test]
     fn plain_http_endpoints_are_only_for_loopback() {
-        for ok in ["http://127.0.0.1:8080", "http://127.9.9.9", "http://[::1]:1", "http://localhost:9", "http://LOCALHOST", "https://graph.example.com"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:1",
+            "http://localhost:9",
+            "http://LOCALHOST",
+            "https://graph.example.com",
+        ] {
             let s = Settings::from_json(&format!(r#"{{"pixel_id": "1", "endpoint": "{ok}"}}"#));
             assert!(s.is_ok(), "{ok}");
         }
-        for bad in ["http://graph.example.com", "http://10.0.0.1", "http://128.0.0.1", "http://localhost.evil.com", "http://[::2]", "http://0.0.0.0"] {
+        for bad in [
+            "http://graph.example.com",
+            "http://10.0.0.1",
+            "http://128.0.0.1",
+            "http://localhost.evil.com",
+            "http://[::2]",
+            "http://0.0.0.0",
+        ] {
             let e = err(&format!(r#"{{"pixel_id": "1", "endpoint": "{bad}"}}"#));
             assert_eq!(e.field_name(), Some("endpoint"), "{bad}");
             assert!(e.to_string().contains("https"), "{e}");
@@ -697,7 +684,9 @@ mod tests {
 
     #[test]
     fn https_proxy_from_the_environment() {
-        let env = |vars: &'static [(&'static str, &'static str)]| move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
         let meta = Settings::new("1").unwrap();
         let got = |s: &Settings, vars| s.effective_proxy_from(env(vars)).map(|(p, from)| (p.expose().to_string(), from));
         assert_eq!(got(&meta, &[]), None);
@@ -721,10 +710,7 @@ mod tests {
 
     #[test]
     fn token_is_redacted_everywhere() {
-        let s = Settings::from_json(
-            r#"{"pixel_id": "1", "access_token": "EAAB-SENTINEL-TOKEN", "data_controls": true}"#,
-        )
-        .unwrap();
+        let s = Settings::from_json(r#"{"pixel_id": "1", "access_token": "EAAB-SENTINEL-TOKEN", "data_controls": true}"#).unwrap();
         assert!(!format!("{s:?}").contains("SENTINEL"));
         assert!(!s.to_public_json().to_string().contains("SENTINEL"));
         assert_eq!(s.access_token.as_ref().unwrap().expose(), "EAAB-SENTINEL-TOKEN");

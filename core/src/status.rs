@@ -90,12 +90,7 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
 }
 
 /// Live catalog updates: queue, last update sent, pause, counters (`null` without a catalog id).
-fn catalog_updates(
-    settings: &Settings,
-    outbox: &Outbox,
-    sender: &Sender,
-    raw: &std::collections::BTreeMap<String, i64>,
-) -> Result<Value> {
+fn catalog_updates(settings: &Settings, outbox: &Outbox, sender: &Sender, raw: &std::collections::BTreeMap<String, i64>) -> Result<Value> {
     let Some(catalog_id) = settings.catalog_id.as_deref() else { return Ok(Value::Null) };
     let q = crate::catalog_sync::CatalogQueue::new(outbox, catalog_id).stats()?;
     let last = outbox.meta("catalog.last_update")?.and_then(|s| serde_json::from_str::<Value>(&s).ok());

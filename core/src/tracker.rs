@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::capi;
-use crate::deliver::{Background, FlushReport, Sender};
-use crate::outbox::{NewEvent, Outbox};
-use crate::transport::{Transport, UreqTransport};
 use crate::consent::{self, PixelConsent, ServerDecision};
 use crate::dedup;
+use crate::deliver::{Background, FlushReport, Sender};
 use crate::error::{json_syntax, Error, ErrorCode, Result};
 use crate::input::{self, EventInput};
+use crate::outbox::{NewEvent, Outbox};
 use crate::pixel::{self, PixelEvent, PixelOptions};
 use crate::settings::Settings;
+use crate::transport::{Transport, UreqTransport};
 
 /// Per-call options of `build`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,9 +54,7 @@ impl BuildOptions {
             let path = crate::error::key_path("options.", key);
             match (key.as_str(), val) {
                 (_, Value::Null) => {}
-                ("now", Value::Number(n)) => {
-                    o.now = Some(n.as_i64().ok_or_else(|| Error::wrong_type(&path, "whole Unix seconds"))?)
-                }
+                ("now", Value::Number(n)) => o.now = Some(n.as_i64().ok_or_else(|| Error::wrong_type(&path, "whole Unix seconds"))?),
                 ("nonce", Value::String(s)) => o.nonce = Some(s.clone()),
                 ("script_src", Value::String(s)) => o.script_src = Some(s.clone()),
                 ("server_only", Value::Bool(b)) => o.server_only = *b,
@@ -205,10 +203,7 @@ impl std::fmt::Debug for Delivery {
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
 impl Tracker {
@@ -222,8 +217,7 @@ impl Tracker {
     pub fn open(settings: Settings) -> Result<Tracker> {
         let timeout = Duration::from_millis(settings.request_timeout_ms);
         let proxy = settings.effective_proxy();
-        let transport = UreqTransport::new(timeout, proxy.as_ref().map(|(p, _)| p))
-            .map_err(|why| Error::setting("proxy", why))?;
+        let transport = UreqTransport::new(timeout, proxy.as_ref().map(|(p, _)| p)).map_err(|why| Error::setting("proxy", why))?;
         Tracker::open_with_transport(settings, Arc::new(transport))
     }
 
@@ -239,9 +233,10 @@ impl Tracker {
         let catalog_updates = settings.catalog_id.is_some() && settings.access_token.is_some();
         let background = if settings.sender == crate::settings::SenderMode::Thread && (settings.data_controls || catalog_updates) {
             let interval = Duration::from_millis(settings.flush_interval_ms);
-            Some(Background::start(Arc::clone(&sender), interval).map_err(|e| {
-                Error::general(ErrorCode::Internal, format!("cannot start the sender thread: {}", e.kind()))
-            })?)
+            Some(
+                Background::start(Arc::clone(&sender), interval)
+                    .map_err(|e| Error::general(ErrorCode::Internal, format!("cannot start the sender thread: {}", e.kind())))?,
+            )
         } else {
             None
         };
@@ -250,9 +245,9 @@ impl Tracker {
     }
 
     pub(crate) fn delivery(&self, what: &str) -> Result<&Delivery> {
-        self.delivery.as_deref().ok_or_else(|| {
-            Error::field(ErrorCode::NotConfigured, "outbox_path", format!("is required by {what} (a file on local disk)"))
-        })
+        self.delivery
+            .as_deref()
+            .ok_or_else(|| Error::field(ErrorCode::NotConfigured, "outbox_path", format!("is required by {what} (a file on local disk)")))
     }
 
     /// `build` plus a durable enqueue of the server copy. The checkout thread does no
@@ -618,10 +613,7 @@ impl Tracker {
             (Some(order), given) => {
                 let derived = dedup::event_id(&self.settings.pixel_id, &input.event_name, order);
                 if given.as_ref().is_some_and(|g| *g != derived) {
-                    return Err(Error::invalid(
-                        "event_id",
-                        "differs from the id derived from order_id; omit it so pixel and server agree",
-                    ));
+                    return Err(Error::invalid("event_id", "differs from the id derived from order_id; omit it so pixel and server agree"));
                 }
                 Ok(derived)
             }

@@ -2,12 +2,15 @@
 //! `Transport` trait). The end-to-end run over real HTTP against the sandbox's
 //! items_batch endpoint lives in tests/python/test_catalog_updates.py.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use convtrack_core::transport::{HttpReply, Transport, TransportError};
 use convtrack_core::tracker::BuildOptions;
+use convtrack_core::transport::{HttpReply, Transport, TransportError};
 use convtrack_core::{ErrorCode, Settings, Tracker};
 use serde_json::{json, Value};
 
@@ -127,10 +130,7 @@ fn retries_refusals_and_pauses_use_the_event_classes() {
 
     // A bad token pauses catalog updates (kept queued) until the token changes.
     t.catalog_update(&product("c", "Mug")).unwrap();
-    tr.push(Ok(HttpReply {
-        status: 401,
-        body: json!({"error": {"code": 190, "message": "x", "fbtrace_id": "T"}}).to_string(),
-    }));
+    tr.push(Ok(HttpReply { status: 401, body: json!({"error": {"code": 190, "message": "x", "fbtrace_id": "T"}}).to_string() }));
     let r = t.flush(Duration::from_secs(2)).unwrap();
     assert_eq!(r.catalog.paused.as_deref(), Some("invalid_token"));
     assert_eq!(r.catalog.remaining, 1);
@@ -178,9 +178,8 @@ fn bad_products_and_missing_settings_are_typed_errors() {
 
 #[test]
 fn shop_url_is_the_feed_channel_link_and_is_validated() {
-    let t = Tracker::new(
-        Settings::from_value(&json!({"pixel_id": "1", "catalog_name": "Main", "shop_url": "https://shop.example/"})).unwrap(),
-    );
+    let t =
+        Tracker::new(Settings::from_value(&json!({"pixel_id": "1", "catalog_name": "Main", "shop_url": "https://shop.example/"})).unwrap());
     let opts = t.export_options(convtrack_core::catalog::FeedFormat::Xml);
     let line = product("p1", "Mug").to_string();
     let (xml, report) = convtrack_core::catalog::export_feed_string(&line, &opts).unwrap();

@@ -14,6 +14,9 @@
 //! upper-case digest passes through lowercased (checked against the digest
 //! lowercased, which is the record's own `sha256`: what the reference sends).
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -29,20 +32,7 @@ const REFERENCE: &str = "capi-param-builder";
 const VECTORS_YEAR: u64 = 2026;
 
 /// Fields where capi-param-builder is the reference.
-const REFERENCE_FIELDS: &[&str] = &[
-    "em",
-    "ph",
-    "fn/ln",
-    "fn",
-    "ln",
-    "ge",
-    "db",
-    "ct",
-    "st",
-    "zp",
-    "country",
-    "external_id",
-];
+const REFERENCE_FIELDS: &[&str] = &["em", "ph", "fn/ln", "fn", "ln", "ge", "db", "ct", "st", "zp", "country", "external_id"];
 
 /// Fields where the SDK records are the reference.
 const SDK_FIELDS: &[&str] = &["f5first", "f5last", "fi", "dobd", "dobm", "doby"];
@@ -50,8 +40,7 @@ const SDK_FIELDS: &[&str] = &["f5first", "f5last", "fi", "dobd", "dobm", "doby"]
 fn vectors_path() -> PathBuf {
     match std::env::var_os("CONVTRACK_VECTORS") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors/normalization-official.json"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/normalization-official.json"),
     }
 }
 
@@ -113,18 +102,11 @@ fn zip_has_inner_space(input: &str) -> bool {
 
 /// The year a date-of-birth input mentions, if any 4-digit group looks like one.
 fn mentions_year_at_or_after(input: &str, year: u64) -> bool {
-    input
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|g| g.len() == 4)
-        .filter_map(|g| g.parse::<u64>().ok())
-        .any(|y| y >= year)
+    input.split(|c: char| !c.is_ascii_digit()).filter(|g| g.len() == 4).filter_map(|g| g.parse::<u64>().ok()).any(|y| y >= year)
 }
 
 fn current_year() -> u64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     // Good enough for comparing with VECTORS_YEAR (off by at most a day).
     1970 + (secs as f64 / 31_556_952.0) as u64
 }
@@ -161,10 +143,7 @@ fn plan(record: &Value) -> Plan {
         // String() rendering, lowercased, without spaces.
         return Plan::Skip("input was a JavaScript object (Date), not a string");
     }
-    if field == "db"
-        && current_year() != VECTORS_YEAR
-        && mentions_year_at_or_after(input, VECTORS_YEAR)
-    {
+    if field == "db" && current_year() != VECTORS_YEAR && mentions_year_at_or_after(input, VECTORS_YEAR) {
         return Plan::Skip("date-of-birth record whose outcome depends on the year the vectors were generated (2026)");
     }
 
@@ -212,22 +191,10 @@ fn plan(record: &Value) -> Plan {
         } else {
             (number.to_owned(), None)
         };
-        return Plan::Check(Check {
-            fields,
-            input,
-            country,
-            expected,
-            digest_lowercased,
-        });
+        return Plan::Check(Check { fields, input, country, expected, digest_lowercased });
     }
 
-    Plan::Check(Check {
-        fields,
-        input: input.to_owned(),
-        country: None,
-        expected,
-        digest_lowercased,
-    })
+    Plan::Check(Check { fields, input: input.to_owned(), country: None, expected, digest_lowercased })
 }
 
 fn shorten(s: &str) -> String {
@@ -248,13 +215,9 @@ struct Row {
 #[test]
 fn conformance_with_reference_vectors() {
     let path = vectors_path();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("vectors file {} not readable: {e}", path.display()));
-    let doc: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("vectors file is not JSON: {e}"));
-    let records = doc["records"]
-        .as_array()
-        .unwrap_or_else(|| panic!("vectors file has no records"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("vectors file {} not readable: {e}", path.display()));
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("vectors file is not JSON: {e}"));
+    let records = doc["records"].as_array().unwrap_or_else(|| panic!("vectors file has no records"));
     assert!(!records.is_empty(), "vectors file has no records");
 
     let mut table: BTreeMap<String, Row> = BTreeMap::new();
@@ -272,9 +235,7 @@ fn conformance_with_reference_vectors() {
                 *skip_reasons.entry(reason).or_default() += 1;
                 // Informational: how the SDK/docs records on reference fields compare.
                 if reason.starts_with("SDK/docs record") {
-                    if let (Some(fields), Some(input)) =
-                        (fields_for(&field), record["input"].as_str())
-                    {
+                    if let (Some(fields), Some(input)) = (fields_for(&field), record["input"].as_str()) {
                         info_total += 1;
                         let expected = match (record.get("error"), record["normalized"].as_str()) {
                             (Some(_), _) | (None, None) | (None, Some("")) => None,
@@ -323,24 +284,15 @@ fn conformance_with_reference_vectors() {
     }
 
     println!("\nNormalization conformance ({})", path.display());
-    println!(
-        "{:<14} {:>8} {:>8} {:>8}",
-        "field", "checked", "agreed", "skipped"
-    );
+    println!("{:<14} {:>8} {:>8} {:>8}", "field", "checked", "agreed", "skipped");
     let mut totals = Row::default();
     for (field, row) in &table {
-        println!(
-            "{:<14} {:>8} {:>8} {:>8}",
-            field, row.checked, row.agreed, row.skipped
-        );
+        println!("{:<14} {:>8} {:>8} {:>8}", field, row.checked, row.agreed, row.skipped);
         totals.checked += row.checked;
         totals.agreed += row.agreed;
         totals.skipped += row.skipped;
     }
-    println!(
-        "{:<14} {:>8} {:>8} {:>8}",
-        "TOTAL", totals.checked, totals.agreed, totals.skipped
-    );
+    println!("{:<14} {:>8} {:>8} {:>8}", "TOTAL", totals.checked, totals.agreed, totals.skipped);
     println!("\nskipped, by reason:");
     for (reason, n) in &skip_reasons {
         println!("  {n:>4}  {reason}");
@@ -348,9 +300,7 @@ fn conformance_with_reference_vectors() {
     println!(
         "\nchecked as docs/spec.md §4 rules them: {digests_lowercased} reference records with an upper-case digest (against the digest lowercased, the record's sha256), {sdk_zips} SDK postcode record(s) with a space inside (deviation 2)"
     );
-    println!(
-        "\ninformational: {info_agree} of {info_total} SDK/docs records on reference fields agree with the reference rule"
-    );
+    println!("\ninformational: {info_agree} of {info_total} SDK/docs records on reference fields agree with the reference rule");
     for line in &info_disagree {
         println!("{line}");
     }
@@ -358,11 +308,7 @@ fn conformance_with_reference_vectors() {
         println!("{line}");
     }
     assert!(totals.checked > 0, "no record was checked");
-    assert!(
-        mismatches.is_empty(),
-        "{} disagreement(s) with the reference vectors (listed above)",
-        mismatches.len()
-    );
+    assert!(mismatches.is_empty(), "{} disagreement(s) with the reference vectors (listed above)", mismatches.len());
 }
 
 // ---------------------------------------------------------------------------
@@ -371,41 +317,17 @@ fn conformance_with_reference_vectors() {
 #[test]
 fn phone_country_deviation() {
     let ph = |v: &str, c: Option<&str>| normalize(Field::Phone, v, c);
-    assert_eq!(
-        ph("020 7183 8750", Some("GB")).as_deref(),
-        Some("442071838750")
-    );
-    assert_eq!(
-        ph("020 7183 8750", Some("gb")).as_deref(),
-        Some("442071838750")
-    );
+    assert_eq!(ph("020 7183 8750", Some("GB")).as_deref(), Some("442071838750"));
+    assert_eq!(ph("020 7183 8750", Some("gb")).as_deref(), Some("442071838750"));
     assert_eq!(ph("020 7183 8750", None).as_deref(), Some("2071838750"));
-    assert_eq!(
-        ph("030 123456789", Some("DE")).as_deref(),
-        Some("4930123456789")
-    );
-    assert_eq!(
-        ph("(650) 253-0000", Some("US")).as_deref(),
-        Some("16502530000")
-    );
-    assert_eq!(
-        ph("+44 20 7183 8750", Some("US")).as_deref(),
-        Some("442071838750")
-    );
-    assert_eq!(
-        ph("0049 30 123456789", Some("GB")).as_deref(),
-        Some("4930123456789")
-    );
+    assert_eq!(ph("030 123456789", Some("DE")).as_deref(), Some("4930123456789"));
+    assert_eq!(ph("(650) 253-0000", Some("US")).as_deref(), Some("16502530000"));
+    assert_eq!(ph("+44 20 7183 8750", Some("US")).as_deref(), Some("442071838750"));
+    assert_eq!(ph("0049 30 123456789", Some("GB")).as_deref(), Some("4930123456789"));
     assert_eq!(ph("not a number 12", Some("GB")).as_deref(), Some("12"));
     // A country name works too; an unknown country is ignored.
-    assert_eq!(
-        ph("020 7183 8750", Some("United Kingdom")).as_deref(),
-        Some("442071838750")
-    );
-    assert_eq!(
-        ph("020 7183 8750", Some("ZZ")).as_deref(),
-        Some("2071838750")
-    );
+    assert_eq!(ph("020 7183 8750", Some("United Kingdom")).as_deref(), Some("442071838750"));
+    assert_eq!(ph("020 7183 8750", Some("ZZ")).as_deref(), Some("2071838750"));
     // Hashed values pass through, lowercased, whatever the country.
     let h = "A665A45920422F9D417E4867EFDC4FB8A04A1F3FFF1FA07E998E86F7F7A27AE3";
     assert_eq!(ph(h, Some("GB")), Some(h.to_ascii_lowercase()));
@@ -415,10 +337,7 @@ fn phone_country_deviation() {
 fn country_codes() {
     assert_eq!(country_code("GB").as_deref(), Some("gb"));
     assert_eq!(country_code("de").as_deref(), Some("de"));
-    assert_eq!(
-        country_code("United States of America").as_deref(),
-        Some("us")
-    );
+    assert_eq!(country_code("United States of America").as_deref(), Some("us"));
     assert_eq!(country_code("USA").as_deref(), Some("us"));
     assert_eq!(country_code("UK"), None);
     assert_eq!(country_code("ZZ"), None);
@@ -428,15 +347,7 @@ fn country_codes() {
 #[test]
 fn huge_and_odd_inputs() {
     let big = "Ab1-@. ".repeat(10 * 1024 * 1024 / 7);
-    let odd = [
-        "\u{0}",
-        "e\u{301}\u{301}\u{301}",
-        "👩‍👩‍👧",
-        "مرحبا",
-        "\u{202E}abc",
-        "\u{FEFF}",
-        "İSTANBUL",
-    ];
+    let odd = ["\u{0}", "e\u{301}\u{301}\u{301}", "👩‍👩‍👧", "مرحبا", "\u{202E}abc", "\u{FEFF}", "İSTANBUL"];
     let start = std::time::Instant::now();
     for f in Field::ALL {
         let _ = normalize(f, &big, Some("GB"));
@@ -447,11 +358,7 @@ fn huge_and_odd_inputs() {
     }
     let _ = country_code(&big);
     // Linear work: 17 fields over 10 MB each stays well under a minute even unoptimized.
-    assert!(
-        start.elapsed().as_secs() < 60,
-        "too slow: {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed().as_secs() < 60, "too slow: {:?}", start.elapsed());
 }
 
 #[test]
@@ -468,14 +375,7 @@ fn postcode_deviation() {
 // ---------------------------------------------------------------------------
 // Properties.
 
-const COUNTRIES: &[Option<&str>] = &[
-    None,
-    Some("gb"),
-    Some("US"),
-    Some("de"),
-    Some("in"),
-    Some("zz"),
-];
+const COUNTRIES: &[Option<&str>] = &[None, Some("gb"), Some("US"), Some("de"), Some("in"), Some("zz")];
 
 /// Fields whose normalization is idempotent: normalize(normalize(x)) ==
 /// normalize(x), without a country. That is every field. Phone *with* a

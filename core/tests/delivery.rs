@@ -2,6 +2,9 @@
 //! `Transport` trait). End-to-end tests over real HTTP against the sandbox
 //! receiver live in tests/python/test_delivery.py.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

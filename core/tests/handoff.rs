@@ -2,6 +2,9 @@
 //! scripted transport. End-to-end tests with redis-server, Celery workers and the sandbox
 //! receiver over real HTTP live in tests/celery/test_celery.py.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,9 @@
 //! Behaviour across modules, from the shop developer's side: an order in, the
 //! pixel snippet and the Conversions API event out.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use convtrack_core::hash::sha256_hex;
 use convtrack_core::tracker::BuildOptions;
 use convtrack_core::{event_id, ErrorCode, Settings, Tracker};
@@ -184,7 +187,11 @@ fn default_country_completes_phone_numbers() {
     let de = build(&tracker(json!({"default_country": "DE"})), &e).unwrap();
     assert_eq!(de.payload.unwrap().to_value()["user_data"]["ph"], json!([sha256_hex("493012345678")]));
     let none = build(&tracker(json!({})), &e).unwrap();
-    assert_eq!(none.payload.unwrap().to_value()["user_data"]["ph"], json!([sha256_hex("3012345678")]), "without a country: as the reference");
+    assert_eq!(
+        none.payload.unwrap().to_value()["user_data"]["ph"],
+        json!([sha256_hex("3012345678")]),
+        "without a country: as the reference"
+    );
 }
 
 #[test]
@@ -240,7 +247,8 @@ fn event_ids_for_events_without_orders() {
 
 #[test]
 fn custom_events_use_track_custom() {
-    let r = build(&tracker(json!({})), &json!({"event_name": "Order Shipped", "order_id": "9", "consent": {"marketing": "denied"}})).unwrap();
+    let r =
+        build(&tracker(json!({})), &json!({"event_name": "Order Shipped", "order_id": "9", "consent": {"marketing": "denied"}})).unwrap();
     assert!(r.pixel_html.contains("fbq('trackCustom',\"Order Shipped\""));
 }
 

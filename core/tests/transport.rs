@@ -3,6 +3,9 @@
 //! `HTTPS_PROXY` carries the requests. The servers here are small std-only HTTP
 //! peers: a receiver that redirects or accepts, and a forwarding proxy.
 
+// A failed unwrap here is a failed test or benchmark run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -44,7 +47,11 @@ fn read_request(stream: &mut BufReader<TcpStream>) -> Option<Seen> {
 }
 
 fn respond(stream: &mut TcpStream, status: &str, extra: &str, body: &str) {
-    let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}", body.len());
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+        body.len()
+    );
     let _ = stream.flush();
 }
 
@@ -146,7 +153,13 @@ fn the_proxy_setting_carries_every_request() {
         };
         let mut out = TcpStream::connect(("127.0.0.1", target)).unwrap();
         let auth = req.headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.clone()).unwrap_or_default();
-        write!(out, "POST {rest} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n{}", req.body.len(), req.body).unwrap();
+        write!(
+            out,
+            "POST {rest} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n{}",
+            req.body.len(),
+            req.body
+        )
+        .unwrap();
         let mut answer = String::new();
         out.read_to_string(&mut answer).unwrap();
         let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();

@@ -41,11 +41,30 @@ enum Arg {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Normalize { field: Arg, value: Arg, country: Arg, null_out: bool },
-    Hash { field: Arg, value: Arg, country: Arg, null_out: bool },
-    EventId { pixel_id: Arg, event_name: Arg, order_id: Arg, null_out: bool },
+    Normalize {
+        field: Arg,
+        value: Arg,
+        country: Arg,
+        null_out: bool,
+    },
+    Hash {
+        field: Arg,
+        value: Arg,
+        country: Arg,
+        null_out: bool,
+    },
+    EventId {
+        pixel_id: Arg,
+        event_name: Arg,
+        order_id: Arg,
+        null_out: bool,
+    },
     /// `tracker_new` with these settings (or the fixed ones), then build/track on it.
-    Tracker { settings: Option<Arg>, calls: Vec<(bool, Arg, Arg)>, null_tracker: bool },
+    Tracker {
+        settings: Option<Arg>,
+        calls: Vec<(bool, Arg, Arg)>,
+        null_tracker: bool,
+    },
     StatusName(u32),
     LastError(u8),
 }
@@ -70,8 +89,7 @@ const KNOWN: &[&[u8]] = &[
     br#"{"event_name":"Purchase","event_time":1732790000,"order_id":"1001","currency":"EUR","value":"59.90","event_source_url":"https://shop.example/thanks","customer":{"email":"Jane.Doe@fuzz.example","phone":"020 7183 8750","country":"GB"},"browser":{"user_agent":"Mozilla/5.0","ip":"203.0.113.7"},"consent":{"marketing":"granted"}}"#,
 ];
 
-const FIXED_SETTINGS: &[u8] =
-    br#"{"pixel_id":"1234567890","access_token":"t","data_controls":true,"unknown_consent":"grant"}"#;
+const FIXED_SETTINGS: &[u8] = br#"{"pixel_id":"1234567890","access_token":"t","data_controls":true,"unknown_consent":"grant"}"#;
 
 /// Owns the argument's memory for the duration of the call.
 struct Owned(Option<Box<[u8]>>, usize);

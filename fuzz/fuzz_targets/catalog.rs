@@ -14,8 +14,8 @@
 //! Any panic (in the core or here) is a finding.
 #![no_main]
 
-use convtrack_core::catalog::{export_feed_string, ExportOptions, FeedFormat, Product};
 use convtrack_core::catalog::ContentIdField;
+use convtrack_core::catalog::{export_feed_string, ExportOptions, FeedFormat, Product};
 use libfuzzer_sys::fuzz_target;
 
 fn forbidden_in_xml(c: char) -> bool {
@@ -52,8 +52,7 @@ fuzz_target!(|data: &[u8]| {
             }
             FeedFormat::Csv | FeedFormat::Tsv => {
                 let delimiter = if format == FeedFormat::Csv { b',' } else { b'\t' };
-                let mut reader =
-                    csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).from_reader(feed.as_bytes());
+                let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).from_reader(feed.as_bytes());
                 let width = reader.headers().expect("a header row").len();
                 let mut rows = 0u64;
                 for record in reader.records() {

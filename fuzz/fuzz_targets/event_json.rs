@@ -26,8 +26,7 @@ use convtrack_core::{EventInput, Settings, Tracker};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-const SETTINGS: &str =
-    r#"{"pixel_id":"1234567890","access_token":"t","data_controls":true,"unknown_consent":"grant"}"#;
+const SETTINGS: &str = r#"{"pixel_id":"1234567890","access_token":"t","data_controls":true,"unknown_consent":"grant"}"#;
 const NOW: i64 = 1_732_790_000;
 const EMAIL_MARK: &str = "@fuzz.example";
 
@@ -43,10 +42,7 @@ fn is_lower_hex(s: &str, len: usize) -> bool {
 fn check_error(input: &str, err: &convtrack_core::Error) {
     let text = err.to_string();
     if input.contains(EMAIL_MARK) {
-        assert!(
-            !text.contains(EMAIL_MARK),
-            "error message echoes an e-mail address from the input: {text:?}"
-        );
+        assert!(!text.contains(EMAIL_MARK), "error message echoes an e-mail address from the input: {text:?}");
     }
 }
 
@@ -66,11 +62,7 @@ fn check_pixel(html: &str) {
         assert!(!body.contains(bad), "raw {bad:?} inside the script body: {body}");
     }
     assert_eq!(&html[..open], "<!-- Meta Pixel (convtrack) -->\n", "markup before <script");
-    assert!(
-        matches!(&html[open..open_end], "<script>"),
-        "fixed options give a plain <script>: {}",
-        &html[open..open_end]
-    );
+    assert!(matches!(&html[open..open_end], "<script>"), "fixed options give a plain <script>: {}", &html[open..open_end]);
     let tail = &html[close..];
     let known = [
         "</script>\n<!-- End Meta Pixel -->\n".to_string(),

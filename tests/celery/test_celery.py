@@ -25,7 +25,6 @@ import redis  # the celery extra (celery[redis]); `make celery-test` installs it
 import convtrack  # noqa: E402
 import convtrack.celery as ctc  # noqa: E402
 from convtrack.errors import (  # noqa: E402
-    DeliveryPausedError,
     InvalidJsonError,
     MissingFieldError,
     RejectedEventError,
@@ -545,7 +544,7 @@ def redis_dump(broker) -> List[str]:
 
 
 def test_no_raw_pii_or_token_in_the_broker(broker, publisher, sandbox, workers, tmp_path, now, caplog):
-    from test_leak_scan import NEEDLES, event, scan
+    from test_leak_scan import event, scan
 
     needles_token = [TOKEN]
     with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:

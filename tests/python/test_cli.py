@@ -243,7 +243,6 @@ def test_check_good_settings_offline_and_online(tmp_path):
         proc = run("check", "--settings", str(settings))
         assert proc.returncode == 0 and "ok   settings: valid" in proc.stdout and "data controls: ON" in proc.stdout
         _assert_no_pii(proc.stdout, proc.stderr)
-        dead_url = sandbox.url
     proc = run("check", "--settings", str(settings), "--online", "--json", "--timeout", "2")
     assert proc.returncode == 1  # settings fine, endpoint unreachable: a runtime problem
     doc = json.loads(proc.stdout)

@@ -199,7 +199,6 @@ def test_the_outbox_is_private_to_its_owner(sandbox, tmp_path, now):
 
 
 def test_an_outbox_left_readable_by_an_older_version_is_made_private(sandbox, tmp_path, now):
-    path = tmp_path / "outbox.sqlite3"
     with convtrack.Tracker(**settings(sandbox, tmp_path)) as t:
         t.track(order(1, now))
     for p in tmp_path.glob("outbox.sqlite3*"):

@@ -215,9 +215,9 @@ def test_invalid_products_reported_one_by_one_and_skipped(tmp_path: pathlib.Path
         (9, None, "invalid_utf8", "line"),
         (10, "P9", "invalid_value", "title"),
     ]
-    got = [json.loads(l) for l in errors.read_text().splitlines()]
+    got = [json.loads(line) for line in errors.read_text().splitlines()]
     assert [(e["line"], e["product_id"], e["code"], e["field"]) for e in got] == expected_errors
-    skipped_lines = [l for l in err.splitlines() if l.startswith("skipped line")]
+    skipped_lines = [line for line in err.splitlines() if line.startswith("skipped line")]
     assert len(skipped_lines) == len(expected_errors)
     assert skipped_lines[1].startswith("skipped line 3 (product P2): invalid_value: price:")
     assert "sentinel@example.com" not in err + out + errors.read_text()
@@ -258,7 +258,9 @@ def test_catalog_check_cli(tmp_path: pathlib.Path) -> None:
     products = tmp_path / "products.jsonl"
     products.write_text("".join(json.dumps(product(i)) + "\n" for i in range(3)))
     events = tmp_path / "events.jsonl"
-    ev = lambda items: json.dumps({"event_name": "Purchase", "order_id": "1", "currency": "EUR", "value": "1", "items": items})
+    def ev(items):
+        return json.dumps({"event_name": "Purchase", "order_id": "1", "currency": "EUR", "value": "1", "items": items})
+
     events.write_text("\n".join([ev([{"id": "P0", "sku": "SKU-0"}, {"id": "P9", "sku": "SKU-2"}]), ev([{"id": "P1"}]), "{oops"]) + "\n")
     code, out, err = run_cli("catalog", "check", str(events), str(products), "--json")
     assert code == 4, err

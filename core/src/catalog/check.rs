@@ -120,8 +120,7 @@ pub fn check_records<E: RecordSource + ?Sized, P: RecordSource + ?Sized>(
             Record::Value(v) => Product::from_value(&v).map_err(|e| (readable_id(&v), e)),
             Record::Invalid(e) => Err((None, e)),
         };
-        let outcome = parsed
-            .and_then(|p| p.content_id(opts.content_id).map(str::to_string).map_err(|e| (Some(p.id.clone()), e)));
+        let outcome = parsed.and_then(|p| p.content_id(opts.content_id).map(str::to_string).map_err(|e| (Some(p.id.clone()), e)));
         match outcome {
             Ok(id) => {
                 ids.insert(id);
@@ -216,11 +215,8 @@ mod tests {
     #[test]
     fn reports_missing_items_under_each_mapping() {
         let products = format!("{}\n{}\n{{bad\n", product("1", "A"), product("2", "B"));
-        let events = format!(
-            "{}\n{}\nnot json\n",
-            event(json!([{"id": "1", "sku": "A"}, {"id": "3", "sku": "B"}])),
-            event(json!([{"id": "2"}]))
-        );
+        let events =
+            format!("{}\n{}\nnot json\n", event(json!([{"id": "1", "sku": "A"}, {"id": "3", "sku": "B"}])), event(json!([{"id": "2"}])));
         let r = check_catalog(events.as_bytes(), products.as_bytes(), &CheckOptions::default()).unwrap();
         assert_eq!((r.products, r.product_errors, r.events, r.event_errors), (2, 1, 3, 1));
         assert_eq!((r.items_checked, r.items_missing), (3, 1));

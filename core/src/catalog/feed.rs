@@ -133,13 +133,7 @@ pub struct ProductError {
 
 impl ProductError {
     fn new(line: u64, product_id: Option<String>, e: &Error) -> ProductError {
-        ProductError {
-            line,
-            product_id,
-            code: e.code(),
-            field: e.field_name().map(str::to_string),
-            reason: e.reason().to_string(),
-        }
+        ProductError { line, product_id, code: e.code(), field: e.field_name().map(str::to_string), reason: e.reason().to_string() }
     }
 
     pub fn to_json(&self) -> Value {
@@ -281,8 +275,7 @@ pub(crate) fn parse_line(raw: &[u8], too_long: bool) -> std::result::Result<Prod
     if too_long {
         return Err((None, Error::field(ErrorCode::TooLarge, "line", format!("is longer than {MAX_LINE_BYTES} bytes"))));
     }
-    let text = std::str::from_utf8(raw)
-        .map_err(|_| (None, Error::field(ErrorCode::InvalidUtf8, "line", "is not valid UTF-8")))?;
+    let text = std::str::from_utf8(raw).map_err(|_| (None, Error::field(ErrorCode::InvalidUtf8, "line", "is not valid UTF-8")))?;
     let value: Value = serde_json::from_str(text).map_err(|e| (None, crate::error::json_syntax("line", &e)))?;
     Product::from_value(&value).map_err(|e| (readable_id(&value), e))
 }
@@ -379,9 +372,9 @@ impl<W: Write> Sink<W> {
                         None => Cow::Borrowed(""),
                         Some(Value::String(s)) => Cow::Borrowed(s.as_str()),
                         // Meta reads additional images as one comma-separated cell.
-                        Some(Value::Array(list)) => Cow::Owned(
-                            list.iter().filter_map(Value::as_str).map(|u| u.replace(',', "%2C")).collect::<Vec<_>>().join(","),
-                        ),
+                        Some(Value::Array(list)) => {
+                            Cow::Owned(list.iter().filter_map(Value::as_str).map(|u| u.replace(',', "%2C")).collect::<Vec<_>>().join(","))
+                        }
                         Some(other) => Cow::Owned(other.to_string()),
                     };
                     w.write_field(cell.as_bytes()).map_err(write_err)?;
@@ -408,12 +401,7 @@ impl<W: Write> Sink<W> {
 /// time (at most [`MAX_LINE_BYTES`]), plus the first `max_error_details` errors.
 /// Fails only when the input cannot be read, the output cannot be written, or
 /// a hook fails; product problems are reported and skipped.
-pub fn export_feed<R: BufRead, W: Write>(
-    input: R,
-    output: W,
-    opts: &ExportOptions,
-    hooks: &mut ExportHooks<'_>,
-) -> Result<ExportReport> {
+pub fn export_feed<R: BufRead, W: Write>(input: R, output: W, opts: &ExportOptions, hooks: &mut ExportHooks<'_>) -> Result<ExportReport> {
     export_records(&mut Lines(input), output, opts, hooks)
 }
 
@@ -592,11 +580,8 @@ mod tests {
         let report = export_feed(&input[..], &mut out, &opts(FeedFormat::Csv), &mut hooks).unwrap();
         assert_eq!((report.read, report.written, report.skipped), (6, 2, 4));
         assert_eq!(seen, vec![2, 3, 4, 6]);
-        let got: Vec<(u64, &str, Option<&str>, Option<&str>)> = report
-            .errors
-            .iter()
-            .map(|e| (e.line, e.code.name(), e.field.as_deref(), e.product_id.as_deref()))
-            .collect();
+        let got: Vec<(u64, &str, Option<&str>, Option<&str>)> =
+            report.errors.iter().map(|e| (e.line, e.code.name(), e.field.as_deref(), e.product_id.as_deref())).collect();
         assert_eq!(
             got,
             vec![

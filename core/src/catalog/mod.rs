@@ -14,7 +14,10 @@ pub mod feed;
 pub mod product;
 
 pub use check::{check_catalog, check_records, CheckOptions, CheckReport, MissingItem};
-pub use feed::{open_lines, write_file_atomically, export_feed, export_feed_string, export_records, ExportHooks, Lines, Record, RecordSource, ExportOptions, ExportReport, FeedFormat, ProductError};
+pub use feed::{
+    export_feed, export_feed_string, export_records, open_lines, write_file_atomically, ExportHooks, ExportOptions, ExportReport,
+    FeedFormat, Lines, ProductError, Record, RecordSource,
+};
 pub use product::{Product, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 
 /// Which shop identifier is the Meta content id (event `content_ids` and feed `id`).
@@ -66,10 +69,7 @@ mod status_tests {
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("outbox.sqlite");
         let _ = std::fs::remove_file(&db);
-        let settings = format!(
-            r#"{{"pixel_id":"1","catalog_id":"42","catalog_name":"Main","outbox_path":"{}"}}"#,
-            db.display()
-        );
+        let settings = format!(r#"{{"pixel_id":"1","catalog_id":"42","catalog_name":"Main","outbox_path":"{}"}}"#, db.display());
         let tracker = Tracker::open(Settings::from_json(&settings).unwrap()).unwrap();
         assert_eq!(tracker.status().unwrap()["catalog"]["last_export"], serde_json::Value::Null);
         let input = format!("{}\n{{}}\n{}\n", product("1"), product("2"));

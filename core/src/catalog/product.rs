@@ -73,8 +73,7 @@ impl Availability {
         if s.len() > 64 {
             return None;
         }
-        let key: String =
-            s.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).flat_map(char::to_lowercase).collect();
+        let key: String = s.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).flat_map(char::to_lowercase).collect();
         Some(match key.as_str() {
             "instock" | "available" => Availability::InStock,
             "outofstock" | "soldout" | "unavailable" => Availability::OutOfStock,
@@ -177,14 +176,11 @@ impl Product {
         let group = id_field(m, "item_group_id")?;
         let parent = id_field(m, "parent_id")?;
         let item_group_id = match (group, parent) {
-            (Some(g), Some(p)) if g != p => {
-                return Err(Error::invalid("parent_id", "differs from item_group_id (give one of them)"))
-            }
+            (Some(g), Some(p)) if g != p => return Err(Error::invalid("parent_id", "differs from item_group_id (give one of them)")),
             (g, p) => g.or(p),
         };
         let title = text_field(m, "title", MAX_TITLE_CHARS)?.ok_or_else(|| Error::missing("title"))?;
-        let description =
-            text_field(m, "description", MAX_DESCRIPTION_CHARS)?.ok_or_else(|| Error::missing("description"))?;
+        let description = text_field(m, "description", MAX_DESCRIPTION_CHARS)?.ok_or_else(|| Error::missing("description"))?;
         let availability = match str_field(m, "availability")? {
             None => return Err(Error::missing("availability")),
             Some(s) => Availability::parse(s).ok_or_else(|| {
@@ -196,14 +192,11 @@ impl Product {
         };
         let condition = match str_field(m, "condition")? {
             None => Condition::New,
-            Some(s) => Condition::parse(s)
-                .ok_or_else(|| Error::invalid("condition", "must be \"new\", \"refurbished\" or \"used\""))?,
+            Some(s) => Condition::parse(s).ok_or_else(|| Error::invalid("condition", "must be \"new\", \"refurbished\" or \"used\""))?,
         };
         let currency = match str_field(m, "currency")? {
             None => return Err(Error::missing("currency")),
-            Some(c) => parse_currency(c).ok_or_else(|| {
-                Error::invalid("currency", "must be an ISO 4217 currency code such as \"EUR\"")
-            })?,
+            Some(c) => parse_currency(c).ok_or_else(|| Error::invalid("currency", "must be an ISO 4217 currency code such as \"EUR\""))?,
         };
         let price = match m.get("price") {
             None | Some(Value::Null) => return Err(Error::missing("price")),
@@ -370,9 +363,8 @@ fn check_url(s: &str, path: &str) -> Result<String> {
     if s.len() > MAX_URL_BYTES {
         return Err(Error::field(ErrorCode::TooLarge, path, format!("must be at most {MAX_URL_BYTES} bytes")));
     }
-    let parsed = url::Url::parse(s.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
+    let parsed =
+        url::Url::parse(s.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
     match parsed {
         Some(u) => Ok(u.to_string()),
         None => Err(Error::invalid(path, "must be an absolute http(s) URL")),
@@ -433,16 +425,15 @@ fn parse_amount(v: &Value, path: &str) -> Result<String> {
 
 /// Active ISO 4217 currency codes (plus XAU-style funds are excluded on purpose).
 const ISO_4217: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
-    "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
-    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
-    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
-    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
-    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
-    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
-    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
-    "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
-    "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB",
+    "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP",
+    "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF",
+    "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK",
+    "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN",
+    "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF",
+    "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND",
+    "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF",
+    "YER", "ZAR", "ZMW", "ZWG",
 ];
 
 /// An ISO 4217 code, any case, surrounding spaces allowed; returns it upper-case.
@@ -544,7 +535,11 @@ mod tests {
             (with("id", json!("a\u{85}b")), ErrorCode::InvalidValue, "id"),
             (with("condition", json!("broken")), ErrorCode::InvalidValue, "condition"),
             (with("colour", json!("red")), ErrorCode::UnknownField, "colour"),
-            (with("additional_image_links", json!(["https://a.example/1.jpg", "nope"])), ErrorCode::InvalidValue, "additional_image_links[1]"),
+            (
+                with("additional_image_links", json!(["https://a.example/1.jpg", "nope"])),
+                ErrorCode::InvalidValue,
+                "additional_image_links[1]",
+            ),
         ];
         for (v, code, field) in cases {
             let e = err(v);

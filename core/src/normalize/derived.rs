@@ -37,8 +37,7 @@ pub(crate) fn normalize(value: &str, which: Derived) -> Option<String> {
         Derived::Initial => prefix(value, 1),
         Derived::Day => two_digits(trimmed, 31),
         Derived::Month => two_digits(trimmed, 12),
-        Derived::Year => (trimmed.len() == 4 && trimmed.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| trimmed.to_owned()),
+        Derived::Year => (trimmed.len() == 4 && trimmed.bytes().all(|b| b.is_ascii_digit())).then(|| trimmed.to_owned()),
     }
 }
 
@@ -62,30 +61,15 @@ mod tests {
 
     #[test]
     fn first_five_and_initial() {
-        assert_eq!(
-            normalize("George", Derived::FirstFive).as_deref(),
-            Some("georg")
-        );
-        assert_eq!(
-            normalize("Mary-Jane", Derived::FirstFive).as_deref(),
-            Some("maryj")
-        );
-        assert_eq!(
-            normalize("Éloïse", Derived::FirstFive).as_deref(),
-            Some("éloïs")
-        );
-        assert_eq!(
-            normalize("  Jo ", Derived::FirstFive).as_deref(),
-            Some("jo")
-        );
+        assert_eq!(normalize("George", Derived::FirstFive).as_deref(), Some("georg"));
+        assert_eq!(normalize("Mary-Jane", Derived::FirstFive).as_deref(), Some("maryj"));
+        assert_eq!(normalize("Éloïse", Derived::FirstFive).as_deref(), Some("éloïs"));
+        assert_eq!(normalize("  Jo ", Derived::FirstFive).as_deref(), Some("jo"));
         assert_eq!(normalize("GW", Derived::Initial).as_deref(), Some("g"));
         assert_eq!(normalize("'Ann'", Derived::Initial).as_deref(), Some("a"));
         assert_eq!(normalize("...", Derived::Initial), None);
         let a64 = "a".repeat(64);
-        assert_eq!(
-            normalize(&format!(" {a64} "), Derived::FirstFive).as_deref(),
-            Some(a64.as_str())
-        );
+        assert_eq!(normalize(&format!(" {a64} "), Derived::FirstFive).as_deref(), Some(a64.as_str()));
     }
 
     #[test]

@@ -27,17 +27,12 @@ fn digit_groups(value: &str) -> impl Iterator<Item = &str> {
 
 /// The integer value of a digit group, saturating (only small values matter).
 fn group_value(group: &str) -> u64 {
-    group.bytes().fold(0u64, |acc, b| {
-        acc.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-    })
+    group.bytes().fold(0u64, |acc, b| acc.saturating_mul(10).saturating_add(u64::from(b - b'0')))
 }
 
 /// The current year (UTC).
 pub(crate) fn current_year() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     year_from_days(days)
 }
@@ -61,27 +56,14 @@ fn year_from_days(days: i64) -> i64 {
 
 fn ymd(n1: u64, n2: u64, n3: u64, this_year: i64, out: &mut String) -> bool {
     let (year, month, day) = if n1 > 31 {
-        (
-            n1,
-            if n2 > 12 { n3 } else { n2 },
-            if n2 > 12 { n2 } else { n3 },
-        )
+        (n1, if n2 > 12 { n3 } else { n2 }, if n2 > 12 { n2 } else { n3 })
     } else if n2 > 31 {
-        (
-            n2,
-            if n3 > 12 { n1 } else { n3 },
-            if n3 > 12 { n3 } else { n1 },
-        )
+        (n2, if n3 > 12 { n1 } else { n3 }, if n3 > 12 { n3 } else { n1 })
     } else {
-        (
-            n3,
-            if n1 > 12 { n2 } else { n1 },
-            if n1 > 12 { n1 } else { n2 },
-        )
+        (n3, if n1 > 12 { n2 } else { n1 }, if n1 > 12 { n1 } else { n2 })
     };
     let max_year = u64::try_from(this_year.saturating_add(1)).unwrap_or(0);
-    let valid =
-        (1800..=max_year).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day);
+    let valid = (1800..=max_year).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day);
     if !valid {
         return false;
     }
@@ -114,13 +96,7 @@ fn write_in_year(value: &str, this_year: i64, out: &mut String) -> bool {
     let second = groups.next();
     let third = second.and_then(|_| groups.next());
     match (second, third) {
-        (Some(second), Some(third)) => ymd(
-            group_value(first),
-            group_value(second),
-            group_value(third),
-            this_year,
-            out,
-        ),
+        (Some(second), Some(third)) => ymd(group_value(first), group_value(second), group_value(third), this_year, out),
         (None, _) if first.len() == 8 => {
             out.push_str(first);
             true
@@ -144,39 +120,15 @@ mod tests {
     #[test]
     fn layouts() {
         let y = 2026;
-        assert_eq!(
-            normalize_in_year("2/16/1997 (mm/dd/yyyy)", y).as_deref(),
-            Some("19970216")
-        );
-        assert_eq!(
-            normalize_in_year("16\u{2013}2\u{2013}1997", y).as_deref(),
-            Some("19970216")
-        );
-        assert_eq!(
-            normalize_in_year("1990-15-06", y).as_deref(),
-            Some("19900615")
-        );
-        assert_eq!(
-            normalize_in_year("12月31日1990年", y).as_deref(),
-            Some("19901231")
-        );
-        assert_eq!(
-            normalize_in_year("19901231", y).as_deref(),
-            Some("19901231")
-        );
-        assert_eq!(
-            normalize_in_year("02-29-1900", y).as_deref(),
-            Some("19000229")
-        );
-        assert_eq!(
-            normalize_in_year("01-01-2027", y).as_deref(),
-            Some("20270101")
-        );
+        assert_eq!(normalize_in_year("2/16/1997 (mm/dd/yyyy)", y).as_deref(), Some("19970216"));
+        assert_eq!(normalize_in_year("16\u{2013}2\u{2013}1997", y).as_deref(), Some("19970216"));
+        assert_eq!(normalize_in_year("1990-15-06", y).as_deref(), Some("19900615"));
+        assert_eq!(normalize_in_year("12月31日1990年", y).as_deref(), Some("19901231"));
+        assert_eq!(normalize_in_year("19901231", y).as_deref(), Some("19901231"));
+        assert_eq!(normalize_in_year("02-29-1900", y).as_deref(), Some("19000229"));
+        assert_eq!(normalize_in_year("01-01-2027", y).as_deref(), Some("20270101"));
         assert_eq!(normalize_in_year("01-01-2028", y), None);
-        assert_eq!(
-            normalize_in_year("01-01-2028", 2027).as_deref(),
-            Some("20280101")
-        );
+        assert_eq!(normalize_in_year("01-01-2028", 2027).as_deref(), Some("20280101"));
         assert_eq!(normalize_in_year("12/31/90", y), None);
         assert_eq!(normalize_in_year("1990123", y), None);
         assert_eq!(normalize_in_year("12-31", y), None);

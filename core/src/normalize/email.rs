@@ -37,11 +37,7 @@ fn is_local_part(local: &[u8]) -> bool {
     let mut pieces = local.split(|&b| b == b'.').peekable();
     while let Some(piece) = pieces.next() {
         let is_last = pieces.peek().is_none();
-        let atom = if is_last {
-            piece
-        } else {
-            piece.strip_suffix(b":").unwrap_or(piece)
-        };
+        let atom = if is_last { piece } else { piece.strip_suffix(b":").unwrap_or(piece) };
         if !is_atom(atom) {
             return false;
         }
@@ -54,11 +50,7 @@ fn is_local_part(local: &[u8]) -> bool {
 fn is_label(bytes: &[u8]) -> bool {
     match (bytes.first(), bytes.last()) {
         (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         }
         _ => false,
     }
@@ -93,15 +85,9 @@ mod tests {
 
     #[test]
     fn accepts_and_lowercases() {
-        assert_eq!(
-            normalize("  John_Smith@Gmail.com ").as_deref(),
-            Some("john_smith@gmail.com")
-        );
+        assert_eq!(normalize("  John_Smith@Gmail.com ").as_deref(), Some("john_smith@gmail.com"));
         assert_eq!(normalize("1@2.io").as_deref(), Some("1@2.io"));
-        assert_eq!(
-            normalize("test!#$%&'*+/=?^`{|}~-@example.com").as_deref(),
-            Some("test!#$%&'*+/=?^`{|}~-@example.com")
-        );
+        assert_eq!(normalize("test!#$%&'*+/=?^`{|}~-@example.com").as_deref(), Some("test!#$%&'*+/=?^`{|}~-@example.com"));
     }
 
     #[test]

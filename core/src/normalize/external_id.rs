@@ -16,10 +16,7 @@ mod tests {
 
     #[test]
     fn ids() {
-        assert_eq!(
-            normalize(" User ID\u{3000}456 ").as_deref(),
-            Some("userid456")
-        );
+        assert_eq!(normalize(" User ID\u{3000}456 ").as_deref(), Some("userid456"));
         assert_eq!(normalize("a\u{0}B").as_deref(), Some("a\u{0}b"));
         assert_eq!(normalize("\u{2028}"), None);
     }

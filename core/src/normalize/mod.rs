@@ -109,10 +109,7 @@ impl Field {
 
     /// Parses a field name: either the shop name (`email`) or Meta's key (`em`).
     pub fn parse(name: &str) -> Option<Field> {
-        Field::ALL
-            .iter()
-            .copied()
-            .find(|f| f.meta_key() == name || f.input_name() == name)
+        Field::ALL.iter().copied().find(|f| f.meta_key() == name || f.input_name() == name)
     }
 }
 
@@ -164,9 +161,7 @@ pub(crate) fn normalize_in_region(field: Field, value: &str, region: Option<&str
 
     match field {
         Field::Email => email::write(value, out),
-        Field::Phone => {
-            util::put(out, phone::normalize(value, region))
-        }
+        Field::Phone => util::put(out, phone::normalize(value, region)),
         Field::FirstName | Field::LastName => name::write(value, out),
         Field::Gender => gender::write(value, out),
         Field::DateOfBirth => dob::write(value, out),
@@ -176,12 +171,7 @@ pub(crate) fn normalize_in_region(field: Field, value: &str, region: Option<&str
         Field::Country => location::country(value, out),
         Field::ExternalId => external_id::write(value, out),
         // Handled above.
-        Field::F5First
-        | Field::F5Last
-        | Field::FirstInitial
-        | Field::BirthDay
-        | Field::BirthMonth
-        | Field::BirthYear => false,
+        Field::F5First | Field::F5Last | Field::FirstInitial | Field::BirthDay | Field::BirthMonth | Field::BirthYear => false,
     }
 }
 

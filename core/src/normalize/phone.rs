@@ -17,12 +17,7 @@ const MAX_LIBRARY_DIGITS: usize = 24;
 
 /// The reference rule: digits only, leading zeros removed.
 pub(crate) fn normalize_reference(value: &str) -> Option<String> {
-    let digits: String = value
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .skip_while(|b| *b == b'0')
-        .map(char::from)
-        .collect();
+    let digits: String = value.bytes().filter(u8::is_ascii_digit).skip_while(|b| *b == b'0').map(char::from).collect();
     if digits.is_empty() {
         None
     } else {
@@ -88,11 +83,7 @@ fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
     let id: phonenumber::country::Id = upper.parse().ok()?;
     // Only `+` and digits reach the library: nothing else of the input matters
     // to the result, and it keeps the library on its well-trodden path.
-    let candidate = if international {
-        format!("+{digits}")
-    } else {
-        digits.to_owned()
-    };
+    let candidate = if international { format!("+{digits}") } else { digits.to_owned() };
 
     // The library is third-party code; a panic inside it must not escape a
     // normalizer that promises never to panic.
@@ -112,9 +103,7 @@ fn with_region_using(value: &str, region: &str, fast: bool) -> Option<String> {
 
 /// The general descriptor and every number-type descriptor of a region (the
 /// union libphonenumber builds its general description from).
-pub(super) fn number_descriptors(
-    meta: &phonenumber::metadata::Metadata,
-) -> impl Iterator<Item = &phonenumber::metadata::Descriptor> {
+pub(super) fn number_descriptors(meta: &phonenumber::metadata::Metadata) -> impl Iterator<Item = &phonenumber::metadata::Descriptor> {
     let d = meta.descriptors();
     std::iter::once(Some(d.general()))
         .chain([
@@ -141,13 +130,7 @@ fn is_possible_length(number: &phonenumber::PhoneNumber) -> bool {
     let Some(metas) = DATABASE.by_code(&code) else {
         return false;
     };
-    metas.iter().any(|meta| {
-        number_descriptors(meta).any(|desc| {
-                desc.possible_length()
-                    .iter()
-                    .any(|len| usize::from(*len) == national_len)
-            })
-    })
+    metas.iter().any(|meta| number_descriptors(meta).any(|desc| desc.possible_length().iter().any(|len| usize::from(*len) == national_len)))
 }
 
 #[cfg(test)]
@@ -156,74 +139,32 @@ mod tests {
 
     #[test]
     fn reference_rule() {
-        assert_eq!(
-            normalize_reference("+1 (616) 954-78 88").as_deref(),
-            Some("16169547888")
-        );
-        assert_eq!(
-            normalize_reference("+001 (616) 954-78 88").as_deref(),
-            Some("16169547888")
-        );
+        assert_eq!(normalize_reference("+1 (616) 954-78 88").as_deref(), Some("16169547888"));
+        assert_eq!(normalize_reference("+001 (616) 954-78 88").as_deref(), Some("16169547888"));
         assert_eq!(normalize_reference("0000"), None);
-        assert_eq!(
-            normalize_reference("1-800-FLOWERS").as_deref(),
-            Some("1800")
-        );
+        assert_eq!(normalize_reference("1-800-FLOWERS").as_deref(), Some("1800"));
         // Non-ASCII digits are not digits for the reference (`\D` is ASCII).
         assert_eq!(normalize_reference("\u{FF11}\u{FF12}"), None);
     }
 
     #[test]
     fn national_numbers_get_the_country_code() {
-        assert_eq!(
-            normalize("020 7183 8750", Some("gb")).as_deref(),
-            Some("442071838750")
-        );
-        assert_eq!(
-            normalize("07400 123456", Some("gb")).as_deref(),
-            Some("447400123456")
-        );
-        assert_eq!(
-            normalize("030 123456789", Some("de")).as_deref(),
-            Some("4930123456789")
-        );
-        assert_eq!(
-            normalize("0151 23456789", Some("de")).as_deref(),
-            Some("4915123456789")
-        );
-        assert_eq!(
-            normalize("(650) 253-0000", Some("us")).as_deref(),
-            Some("16502530000")
-        );
-        assert_eq!(
-            normalize("650-253-0000", Some("us")).as_deref(),
-            Some("16502530000")
-        );
+        assert_eq!(normalize("020 7183 8750", Some("gb")).as_deref(), Some("442071838750"));
+        assert_eq!(normalize("07400 123456", Some("gb")).as_deref(), Some("447400123456"));
+        assert_eq!(normalize("030 123456789", Some("de")).as_deref(), Some("4930123456789"));
+        assert_eq!(normalize("0151 23456789", Some("de")).as_deref(), Some("4915123456789"));
+        assert_eq!(normalize("(650) 253-0000", Some("us")).as_deref(), Some("16502530000"));
+        assert_eq!(normalize("650-253-0000", Some("us")).as_deref(), Some("16502530000"));
         // Already carrying the region's own code, without '+'.
-        assert_eq!(
-            normalize("1 650 253 0000", Some("us")).as_deref(),
-            Some("16502530000")
-        );
+        assert_eq!(normalize("1 650 253 0000", Some("us")).as_deref(), Some("16502530000"));
     }
 
     #[test]
     fn plus_and_00_keep_their_own_code() {
-        assert_eq!(
-            normalize("+44 20 7183 8750", Some("de")).as_deref(),
-            Some("442071838750")
-        );
-        assert_eq!(
-            normalize("0044 20 7183 8750", Some("us")).as_deref(),
-            Some("442071838750")
-        );
-        assert_eq!(
-            normalize("+1 650 253 0000", Some("gb")).as_deref(),
-            Some("16502530000")
-        );
-        assert_eq!(
-            normalize("0049 30 123456789", Some("gb")).as_deref(),
-            Some("4930123456789")
-        );
+        assert_eq!(normalize("+44 20 7183 8750", Some("de")).as_deref(), Some("442071838750"));
+        assert_eq!(normalize("0044 20 7183 8750", Some("us")).as_deref(), Some("442071838750"));
+        assert_eq!(normalize("+1 650 253 0000", Some("gb")).as_deref(), Some("16502530000"));
+        assert_eq!(normalize("0049 30 123456789", Some("gb")).as_deref(), Some("4930123456789"));
     }
 
     #[test]
@@ -235,10 +176,7 @@ mod tests {
         let long = "1".repeat(40);
         assert_eq!(normalize(&long, Some("us")).as_deref(), Some(long.as_str()));
         // A region without phone metadata behaves like no region.
-        assert_eq!(
-            normalize("020 7183 8750", Some("aq")).as_deref(),
-            Some("2071838750")
-        );
+        assert_eq!(normalize("020 7183 8750", Some("aq")).as_deref(), Some("2071838750"));
     }
 }
 
@@ -267,9 +205,7 @@ mod fast_path_equivalence {
         }
 
         pub(super) fn digits(&mut self, len: usize) -> String {
-            (0..len)
-                .map(|_| char::from(b'0' + (self.next() % 10) as u8))
-                .collect()
+            (0..len).map(|_| char::from(b'0' + (self.next() % 10) as u8)).collect()
         }
 
         /// `digits` as people write them: spaces, dashes, dots, brackets.
@@ -296,9 +232,7 @@ mod fast_path_equivalence {
 
     /// The example numbers of every descriptor of `meta`.
     pub(super) fn examples(meta: &phonenumber::metadata::Metadata) -> Vec<String> {
-        super::number_descriptors(meta)
-            .filter_map(|desc| desc.example().map(String::from))
-            .collect()
+        super::number_descriptors(meta).filter_map(|desc| desc.example().map(String::from)).collect()
     }
 
     /// Every region `with_region` passes to the library: known to the
@@ -308,9 +242,7 @@ mod fast_path_equivalence {
         for a in b'A'..=b'Z' {
             for b in b'A'..=b'Z' {
                 let id = String::from_utf8(vec![a, b]).unwrap_or_default();
-                if DATABASE.by_id(&id).is_some()
-                    && id.parse::<phonenumber::country::Id>().is_ok()
-                {
+                if DATABASE.by_id(&id).is_some() && id.parse::<phonenumber::country::Id>().is_ok() {
                     out.push(id.to_ascii_lowercase());
                 }
             }
@@ -366,19 +298,13 @@ mod fast_path_equivalence {
                     assert_eq!(fast, library, "region {region}, input {input:?}");
                     cases += 1;
                     let digits: String = input.chars().filter(char::is_ascii_digit).collect();
-                    if !input.starts_with('+')
-                        && !input.starts_with("00")
-                        && complete_national(&digits, &upper).is_some()
-                    {
+                    if !input.starts_with('+') && !input.starts_with("00") && complete_national(&digits, &upper).is_some() {
                         answered += 1;
                     }
                 }
             }
         }
-        eprintln!(
-            "{} regions, {cases} inputs, {answered} answered by the fast path",
-            regions.len()
-        );
+        eprintln!("{} regions, {cases} inputs, {answered} answered by the fast path", regions.len());
         // The comparison must mostly exercise the fast path, not the fallback.
         assert!(answered * 6 > cases, "{answered} of {cases}");
     }
@@ -435,10 +361,8 @@ mod fast_path_international_equivalence {
             let own_code = meta.country_code().to_string();
             let own_np = meta.national_prefix().unwrap_or("0").to_owned();
             // The region's own examples, and examples of other regions.
-            let mut numbers: Vec<(String, String, String, bool)> = examples(meta)
-                .into_iter()
-                .map(|example| (own_code.clone(), own_np.clone(), example, true))
-                .collect();
+            let mut numbers: Vec<(String, String, String, bool)> =
+                examples(meta).into_iter().map(|example| (own_code.clone(), own_np.clone(), example, true)).collect();
             for _ in 0..5 {
                 let (code, np, example) = all[rng.below(all.len())].clone();
                 numbers.push((code, np, example, false));
@@ -529,16 +453,8 @@ mod fast_path_international_equivalence {
             ("+39 06 6982 1234", "fr", "39669821234"),
         ] {
             let digits = international_digits(input).unwrap_or_default();
-            assert_eq!(
-                complete_international(&digits, region).as_deref(),
-                Some(expected),
-                "{input} in {region}"
-            );
-            assert_eq!(
-                with_region_using(input, region, false).as_deref(),
-                Some(expected),
-                "{input} in {region}"
-            );
+            assert_eq!(complete_international(&digits, region).as_deref(), Some(expected), "{input} in {region}");
+            assert_eq!(with_region_using(input, region, false).as_deref(), Some(expected), "{input} in {region}");
         }
         // Unknown calling code, too few digits: the library decides.
         assert_eq!(complete_international("999123456", "de"), None);

@@ -56,10 +56,7 @@ fn codes() -> &'static [CodeInfo] {
                         }
                     }
                 }
-                CodeInfo {
-                    known: true,
-                    lengths,
-                }
+                CodeInfo { known: true, lengths }
             })
             .collect()
     })
@@ -104,12 +101,7 @@ impl FastDescriptor {
     /// `Descriptor::is_match`: a possible length, and the pattern found
     /// starting at 0 (not a full match).
     fn is_match(&self, value: &str) -> bool {
-        if !self.possible_length.is_empty()
-            && !self
-                .possible_length
-                .iter()
-                .any(|len| usize::from(*len) == value.len())
-        {
+        if !self.possible_length.is_empty() && !self.possible_length.iter().any(|len| usize::from(*len) == value.len()) {
             return false;
         }
         self.national_number.is_match(value)
@@ -140,10 +132,7 @@ struct Compiled {
 /// without scanning the rest of the input when there is none. The newline
 /// ends a `#` comment the source might end with; `(?:...)` adds no group.
 fn compile(source: &str) -> Option<Regex> {
-    RegexBuilder::new(&format!("^(?:{source}\n)"))
-        .ignore_whitespace(true)
-        .build()
-        .ok()
+    RegexBuilder::new(&format!("^(?:{source}\n)")).ignore_whitespace(true).build().ok()
 }
 
 /// `Some(None)` without a pattern, `None` when the pattern does not compile.
@@ -246,13 +235,7 @@ impl Compiled {
 
     /// The branch of `helper::national_number` without a transform: the
     /// national prefix match is cut off.
-    fn strip_match<'a>(
-        &self,
-        national: &'a str,
-        viable: bool,
-        start: usize,
-        end: usize,
-    ) -> Option<Cow<'a, str>> {
+    fn strip_match<'a>(&self, national: &'a str, viable: bool, start: usize, end: usize) -> Option<Cow<'a, str>> {
         // `start` is 0 here, where the library tests `viable` again.
         if start != 0 && viable && !self.general.is_match(national.get(start..)?) {
             return Some(Cow::Borrowed(national));
@@ -277,9 +260,7 @@ impl Compiled {
         }
         // helper::country_code, Source::Default.
         let mut number: &str = digits;
-        if number.starts_with(self.code_str.as_str())
-            && (!self.general.is_match(number) || !self.length(number.len()).is_possible())
-        {
+        if number.starts_with(self.code_str.as_str()) && (!self.general.is_match(number) || !self.length(number.len()).is_possible()) {
             number = number.get(self.code_str.len()..)?;
         }
         let national = self.national_part(number)?;
@@ -414,10 +395,7 @@ fn compiled(region: &str) -> Option<&'static Compiled> {
     let compiled = table().get(index)?.get_or_init(|| {
         let upper = String::from_utf8(vec![a, b]).ok()?;
         upper.parse::<phonenumber::country::Id>().ok()?;
-        DATABASE
-            .by_id(upper.as_str())
-            .and_then(Compiled::new)
-            .map(Box::new)
+        DATABASE.by_id(upper.as_str()).and_then(Compiled::new).map(Box::new)
     });
     compiled.as_deref()
 }

@@ -1,8 +1,6 @@
 """The shop's checkout -> thank-you page, rendered by Django, delivered to the sandbox."""
 
 import html
-import json
-import re
 
 import pytest
 
@@ -11,7 +9,7 @@ from shop.models import Order
 
 pytestmark = pytest.mark.django_db
 
-from helpers import FBQ_PURCHASE, HOSTILE, UA, checkout, pixel_purchase  # noqa: F401
+from helpers import FBQ_PURCHASE, HOSTILE, UA, checkout, pixel_purchase  # noqa: F401, E402
 
 
 def test_purchase_pixel_event_id_is_the_one_meta_received(client, tracker, sandbox):

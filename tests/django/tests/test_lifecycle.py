@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 
-import pytest
 
 from convtrack.django import conf, get_tracker, track_order
 
