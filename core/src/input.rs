@@ -224,17 +224,7 @@ const CUSTOMER_KEYS: [&str; crate::settings::CUSTOMER_FIELDS.len()] = {
     names
 };
 
-/// The JSON type of a value, for messages.
-pub fn json_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
+pub use crate::text::json_type_name;
 
 /// One input value as the parser sees it, whatever it was read from: a
 /// `serde_json::Value` (JSON text, the C ABI, PHP) or, in the Python binding,
@@ -428,11 +418,7 @@ fn opt_id<'a, S: Source<'a>>(v: Option<&S>, path: &str) -> Result<Option<Cow<'a,
     Ok(Some(s))
 }
 
-/// Whether `s` holds a control character (C0, DEL or C1). Printable ASCII, the
-/// usual id or user agent, is answered without decoding characters.
-pub(crate) fn has_control(s: &str) -> bool {
-    !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(char::is_control)
-}
+pub(crate) use crate::text::has_control;
 
 pub(crate) fn check_id(s: &str, path: &str) -> Result<()> {
     if s.is_empty() {
@@ -820,8 +806,8 @@ fn trim_cow(s: Cow<'_, str>) -> Cow<'_, str> {
 impl Item<'_> {
     /// Meta's content id of this item under `mapping` (the `content_id` setting);
     /// a missing mapped field is an error naming `items[i].sku` / `items[i].variant_id`.
-    pub fn content_id(&self, mapping: crate::catalog::ContentIdField, i: usize) -> Result<&str> {
-        use crate::catalog::ContentIdField as C;
+    pub fn content_id(&self, mapping: crate::settings::ContentIdField, i: usize) -> Result<&str> {
+        use crate::settings::ContentIdField as C;
         let (value, name) = match mapping {
             C::Id => (Some(self.id.as_ref()), "id"),
             C::Sku => (self.sku.as_deref(), "sku"),
@@ -833,7 +819,7 @@ impl Item<'_> {
 
 impl EventInput<'_> {
     /// Checks that every item has the field the `content_id` setting maps to.
-    pub fn check_content_ids(&self, mapping: crate::catalog::ContentIdField) -> Result<()> {
+    pub fn check_content_ids(&self, mapping: crate::settings::ContentIdField) -> Result<()> {
         for (i, item) in self.items.iter().enumerate() {
             item.content_id(mapping, i)?;
         }

@@ -33,6 +33,7 @@ pub mod jsonw;
 pub mod normalize;
 pub mod pixel;
 pub mod settings;
+pub mod text;
 pub mod tracker;
 
 pub use consent::{BlockReason, Decision, PixelConsent, ServerDecision};

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 use crate::error::{json_syntax, Error, Result};
-use crate::input::json_type_name;
 use crate::normalize;
+use crate::text::{has_control, json_type_name};
 
 /// Default Graph API version (path segment of the endpoint).
 pub const DEFAULT_API_VERSION: &str = "v24.0";
@@ -113,7 +113,7 @@ pub struct Settings {
     /// Longest retry delay.
     pub retry_max_ms: u64,
     /// Which item/product identifier is Meta's content id (event `content_ids` and feed `id`).
-    pub content_id: crate::catalog::ContentIdField,
+    pub content_id: ContentIdField,
 }
 
 /// Who delivers queued events.
@@ -134,6 +134,39 @@ impl SenderMode {
             SenderMode::Manual => "manual",
             SenderMode::Thread => "thread",
             SenderMode::Celery => "celery",
+        }
+    }
+}
+
+/// Which shop identifier is the Meta content id (event `content_ids` and feed `id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ContentIdField {
+    /// The item's `id` (the default; convtrack's behaviour before the setting existed).
+    #[default]
+    Id,
+    /// The item's `sku`.
+    Sku,
+    /// The item's `variant_id`.
+    VariantId,
+}
+
+impl ContentIdField {
+    /// The settings spelling, which is also the input field name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentIdField::Id => "id",
+            ContentIdField::Sku => "sku",
+            ContentIdField::VariantId => "variant_id",
+        }
+    }
+
+    /// Parses the settings spelling.
+    pub fn parse(s: &str) -> Option<ContentIdField> {
+        match s {
+            "id" => Some(ContentIdField::Id),
+            "sku" => Some(ContentIdField::Sku),
+            "variant_id" => Some(ContentIdField::VariantId),
+            _ => None,
         }
     }
 }
@@ -350,9 +383,8 @@ impl Settings {
         let retry_base_ms = number("retry_base_ms", 1000, 1, 3_600_000)?;
         let retry_max_ms = number("retry_max_ms", 600_000, retry_base_ms, 86_400_000)?;
         let content_id = match text("content_id")?.as_deref() {
-            None => crate::catalog::ContentIdField::Id,
-            Some(s) => crate::catalog::ContentIdField::parse(s)
-                .ok_or_else(|| Error::setting("content_id", "must be \"id\", \"sku\" or \"variant_id\""))?,
+            None => ContentIdField::Id,
+            Some(s) => ContentIdField::parse(s).ok_or_else(|| Error::setting("content_id", "must be \"id\", \"sku\" or \"variant_id\""))?,
         };
 
         Ok(Settings {
@@ -453,7 +485,7 @@ fn check_plain_text(name: &str, s: &str, max: usize) -> Result<()> {
     if s.len() > max {
         return Err(Error::setting(name, format!("must be at most {max} bytes")));
     }
-    if crate::input::has_control(s) {
+    if has_control(s) {
         return Err(Error::setting(name, "must not contain control characters"));
     }
     Ok(())
@@ -497,7 +529,7 @@ pub fn is_loopback(url: &url::Url) -> bool {
 /// a password.
 fn validate_proxy(raw: &str) -> std::result::Result<String, &'static str> {
     const FORM: &str = "must be an http:// proxy URL such as http://proxy.example:3128 (no path, query or fragment)";
-    if raw.len() > 2048 || crate::input::has_control(raw) {
+    if raw.len() > 2048 || has_control(raw) {
         return Err(FORM);
     }
     let url = url::Url::parse(raw).map_err(|_| FORM)?;

@@ -20,38 +20,8 @@ pub use feed::{
 };
 pub use product::{Product, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 
-/// Which shop identifier is the Meta content id (event `content_ids` and feed `id`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ContentIdField {
-    /// The item's `id` (the default; convtrack's behaviour before the setting existed).
-    #[default]
-    Id,
-    /// The item's `sku`.
-    Sku,
-    /// The item's `variant_id`.
-    VariantId,
-}
-
-impl ContentIdField {
-    /// The settings spelling, which is also the input field name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContentIdField::Id => "id",
-            ContentIdField::Sku => "sku",
-            ContentIdField::VariantId => "variant_id",
-        }
-    }
-
-    /// Parses the settings spelling.
-    pub fn parse(s: &str) -> Option<ContentIdField> {
-        match s {
-            "id" => Some(ContentIdField::Id),
-            "sku" => Some(ContentIdField::Sku),
-            "variant_id" => Some(ContentIdField::VariantId),
-            _ => None,
-        }
-    }
-}
+/// Which shop identifier is the Meta content id: a setting, defined with the settings.
+pub use crate::settings::ContentIdField;
 
 #[cfg(test)]
 mod status_tests {
