@@ -59,7 +59,7 @@ for t in $TARGETS; do
     done
     [ "$badregs" -gt 0 ] && status="regressions-fail($badregs/$nregs)"
 
-    mkdir -p "fuzz/work/corpus/$t" "fuzz/artifacts/$t"
+    mkdir -p "fuzz/work/corpus/$t" "fuzz/artifacts/$t" "fuzz/corpus/$t"
     dict=()
     [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
     echo "== fuzzing $t for ${SECONDS_PER_TARGET}s"
