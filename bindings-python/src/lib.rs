@@ -504,7 +504,15 @@ impl<'k> Source<'k> for PyInput<'k, '_> {
     }
 
     fn list_len(&self) -> usize {
-        self.obj.len().unwrap_or(0)
+        // The stored length, as `snapshot` reads it; never a subclass's `__len__`,
+        // whose answer could be anything (the core sizes allocations from it).
+        if let Ok(l) = self.obj.downcast::<PyList>() {
+            l.len()
+        } else if let Ok(t) = self.obj.downcast::<PyTuple>() {
+            t.len()
+        } else {
+            0
+        }
     }
 
     fn each_item(&self, f: &mut impl FnMut(usize, Self) -> Result<(), Error>) -> Result<(), Error> {

@@ -422,6 +422,28 @@ def test_an_exception_raised_while_reading_a_value_comes_out_unchanged(purchase)
     assert t.build(purchase)["server"] == "send"
 
 
+def test_a_list_subclass_that_lies_about_its_length(purchase):
+    # The reader sizes nothing from a subclass's __len__: a list that claims
+    # 10**12 entries (or raises) is read as the entries it holds.
+    class Liar(list):
+        def __len__(self):
+            return 10**12
+
+    class Raiser(list):
+        def __len__(self):
+            raise RuntimeError("no length")
+
+    t = tracker()
+    expected = t.build(purchase, payload="json")["payload"]
+    events = [purchase, dict(purchase, order_id="1002")]
+    page = t.page_snippet(events)
+    assert page.count('fbq(\'track\',"Purchase",') == 2
+    for cls in (Liar, Raiser):
+        event = dict(purchase, items=cls(purchase["items"]))
+        assert t.build(event, payload="json")["payload"] == expected, cls
+        assert t.page_snippet(cls(events)) == page, cls
+
+
 def test_a_money_value_whose_str_fails_is_a_typed_error_naming_it(purchase):
     # An ordinary exception from a Decimal subclass's __str__ is bad input: a
     # convtrack error naming the field, with the shop's exception as its cause.
