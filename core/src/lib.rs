@@ -21,28 +21,40 @@
 //! ```
 #![deny(unsafe_code)]
 
-pub mod capi;
+pub mod build;
 pub mod catalog;
-pub mod catalog_sync;
-pub mod consent;
-pub mod dedup;
+pub mod clock;
+pub mod delivery;
 pub mod error;
+pub mod event;
 pub mod hash;
-pub mod input;
-pub mod jsonw;
 pub mod normalize;
-pub mod pixel;
 pub mod settings;
 pub mod text;
 pub mod tracker;
 
-pub use consent::{BlockReason, Decision, PixelConsent, ServerDecision};
-pub use dedup::event_id;
+pub use build::consent::{BlockReason, Decision, PixelConsent, ServerDecision};
+pub use build::event_id::event_id;
+pub use build::{BuildOptions, BuildResult, QueueOutcome};
 pub use error::{Error, ErrorCode, Result};
-pub use input::EventInput;
+pub use event::EventInput;
 pub use normalize::Field;
 pub use settings::{Mode, Settings};
-pub use tracker::{BuildResult, QueueOutcome, Tracker};
+pub use tracker::Tracker;
+
+// Earlier module paths, used by the bindings until they move to the new ones.
+#[doc(hidden)]
+pub use build::event_id as dedup;
+#[doc(hidden)]
+pub use build::payload as capi;
+#[doc(hidden)]
+pub use delivery::transport;
+#[doc(hidden)]
+pub use event as input;
+#[doc(hidden)]
+pub mod catalog_sync {
+    pub use crate::tracker::CatalogChange;
+}
 
 /// The crate version, shared by every face of the product.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -57,7 +69,3 @@ pub fn warm_up() {
     let _ = normalize::normalize(Field::Phone, "020 7183 8750", Some("gb"));
     let _ = normalize::normalize(Field::Phone, "+49 30 12345678", None);
 }
-pub mod deliver;
-pub mod outbox;
-pub mod status;
-pub mod transport;

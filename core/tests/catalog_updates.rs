@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use convtrack_core::delivery::transport::{HttpReply, Transport, TransportError};
 use convtrack_core::tracker::BuildOptions;
-use convtrack_core::transport::{HttpReply, Transport, TransportError};
 use convtrack_core::{ErrorCode, Settings, Tracker};
 use serde_json::{json, Value};
 

@@ -279,7 +279,7 @@ fn event_time_window() {
 fn request_body_carries_test_code_but_never_the_token() {
     let t = tracker(json!({"test_event_code": "TEST123"}));
     let r = build(&t, &purchase()).unwrap();
-    let body = convtrack_core::capi::request_body(vec![r.payload.unwrap().to_value()], t.settings());
+    let body = convtrack_core::build::payload::request_body(vec![r.payload.unwrap().to_value()], t.settings());
     assert_eq!(body["test_event_code"], "TEST123");
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
     assert!(!body.to_string().contains("SENTINEL-TOKEN"));

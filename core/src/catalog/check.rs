@@ -13,7 +13,7 @@ use super::feed::{is_blank, parse_line, readable_id, Lines, ProductError, Record
 use super::product::Product;
 use super::ContentIdField;
 use crate::error::{Error, ErrorCode, Result};
-use crate::input::EventInput;
+use crate::event::EventInput;
 
 /// How to check.
 #[derive(Clone, Debug)]

@@ -286,15 +286,11 @@ pub(crate) fn readable_id(v: &Value) -> Option<String> {
         Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
         _ => return None,
     };
-    crate::input::check_id(&s, "id").ok().map(|_| s)
+    crate::event::check_id(&s, "id").ok().map(|_| s)
 }
 
 pub(crate) fn is_blank(raw: &[u8]) -> bool {
     raw.iter().all(|b| b.is_ascii_whitespace())
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 fn write_err(_: impl std::fmt::Display) -> Error {
@@ -477,7 +473,7 @@ pub fn export_records<S: RecordSource + ?Sized, W: Write>(
         cb(line_no, bytes, report.written)?;
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
-    report.finished_at = unix_now();
+    report.finished_at = crate::clock::unix_now();
     Ok(report)
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::ContentIdField;
 use crate::error::{json_syntax, key_path, Error, ErrorCode, Result};
-use crate::input::check_id;
+use crate::event::check_id;
 
 /// Meta's documented maximum length of `title`, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;

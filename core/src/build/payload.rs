@@ -1,16 +1,16 @@
 //! Conversions API payload (docs/spec.md §8): the server copy of an event.
 //!
 //! `build` runs on the checkout thread, so the payload and the pixel
-//! parameters are written straight to JSON text (see [`crate::jsonw`]) in a
+//! parameters are written straight to JSON text (see [`crate::build::json_writer`]) in a
 //! fixed key order, with no intermediate `serde_json::Value`.
 
 use serde_json::{Map, Value};
 
+use crate::build::consent::Decision;
+use crate::build::json_writer::{next_key, push_f64, push_int, push_key, push_str};
 use crate::catalog::ContentIdField;
-use crate::consent::Decision;
+use crate::event::{EventInput, Item, MAX_CUSTOMER_VALUES};
 use crate::hash;
-use crate::input::{EventInput, Item, MAX_CUSTOMER_VALUES};
-use crate::jsonw::{next_key, push_f64, push_int, push_key, push_str};
 use crate::normalize::{self, Field};
 use crate::settings::{Settings, CUSTOMER_FIELDS};
 
@@ -210,7 +210,7 @@ struct Piece<'a> {
 impl Piece<'_> {
     /// Appends `s` as a JSON string in this copy's encoding.
     fn str(&mut self, s: &str) {
-        self.script_plain &= crate::jsonw::push_str_script_plain(self.out, s, self.script_safe);
+        self.script_plain &= crate::build::json_writer::push_str_script_plain(self.out, s, self.script_safe);
     }
 }
 
@@ -395,7 +395,7 @@ mod content_id_tests {
 
     #[test]
     fn one_pass_writes_the_same_copies_as_separate_passes() {
-        use crate::input::EventInput;
+        use crate::event::EventInput;
         let events = [
             EVENT.to_string(),
             EVENT.replace(r#""MUG-1""#, r#""a<b&c\u2028""#).replace(r#""id":"10""#, r#""id":"</script>","title":"x>y""#),
@@ -405,7 +405,7 @@ mod content_id_tests {
             let t = tracker(mapping);
             for ev in &events {
                 let input = EventInput::from_json(ev).unwrap();
-                let decision = crate::consent::decide(t.settings(), &input.consent);
+                let decision = crate::build::consent::decide(t.settings(), &input.consent);
                 let mut params = String::new();
                 let payload = super::event_payload(&input, "e", 1, t.settings(), &decision, Some(&mut params));
                 let content_id = t.settings().content_id;

@@ -69,10 +69,10 @@ pub fn event_id_checked(pixel_id: &str, event_name: &str, order_id: &str) -> cra
     if pixel_id.is_empty() || pixel_id.len() > 32 || !pixel_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("pixel_id", "must be 1 to 32 digits"));
     }
-    if !crate::input::is_valid_event_name(event_name) {
+    if !crate::event::is_valid_event_name(event_name) {
         return Err(bad("event_name", "must be letters, digits, '_' and spaces, at most 50"));
     }
-    crate::input::check_id(order_id, "order_id").map_err(|e| bad("order_id", e.reason()))?;
+    crate::event::check_id(order_id, "order_id").map_err(|e| bad("order_id", e.reason()))?;
     Ok(event_id(pixel_id, event_name, order_id))
 }
 

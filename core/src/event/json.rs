@@ -214,7 +214,7 @@ impl<'de> Deserialize<'de> for Json<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::EventInput;
+    use crate::event::EventInput;
 
     /// The tree reads every event as `serde_json::Value` does: same input, same
     /// error (code and field) or the same event.

@@ -9,9 +9,9 @@
 
 use serde_json::Value;
 
-use crate::consent::PixelConsent;
+use crate::build::consent::PixelConsent;
+use crate::build::json_writer;
 use crate::error::{Error, ErrorCode, Result};
-use crate::jsonw;
 use crate::settings::LduLocation;
 
 /// The snippet's constant pieces, as macros so that [`DEFAULT_START`] can be
@@ -180,7 +180,7 @@ pub fn begin(
             s.push('"');
         }
         s.push_str(snippet_loader!());
-        jsonw::push_str(&mut s, src, true);
+        json_writer::push_str(&mut s, src, true);
         s.push_str(");\n");
     }
     if consent == PixelConsent::Revoked {
@@ -190,7 +190,7 @@ pub fn begin(
         s.push_str(&format!("fbq('dataProcessingOptions',['LDU'],{},{});\n", l.country, l.state));
     }
     s.push_str("fbq('init',");
-    jsonw::push_str(&mut s, pixel_id, true);
+    json_writer::push_str(&mut s, pixel_id, true);
     s.push_str(");\n");
     // A PageView event carries the page view (with its event id); otherwise the base code's.
     if !page_view_event {
@@ -203,14 +203,14 @@ pub fn begin(
 /// The caller then writes the parameters object (script-safe JSON).
 pub fn push_event_start(s: &mut String, event_name: &str, standard: bool) {
     s.push_str(if standard { "fbq('track'," } else { "fbq('trackCustom'," });
-    jsonw::push_str(s, event_name, true);
+    json_writer::push_str(s, event_name, true);
     s.push(',');
 }
 
 /// Closes one event's call after its parameters: `,{"eventID":"..."});`.
 pub fn push_event_end(s: &mut String, event_id: &str) {
     s.push_str(",{\"eventID\":");
-    jsonw::push_str(s, event_id, true);
+    json_writer::push_str(s, event_id, true);
     s.push_str("});\n");
 }
 

@@ -1,6 +1,6 @@
 //! The consent gate (docs/spec.md §6): one pure function that decides what may leave the shop.
 
-use crate::input::{Consent, Marketing};
+use crate::event::{Consent, Marketing};
 use crate::settings::{LduLocation, Mode, Settings, UnknownConsent};
 
 /// Why a server event is not sent.

@@ -2,9 +2,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::deliver::{now_ms, Sender};
+use crate::clock::now_ms;
+use crate::delivery::outbox::Outbox;
+use crate::delivery::sender::Sender;
 use crate::error::Result;
-use crate::outbox::Outbox;
 use crate::settings::Settings;
 
 /// The status document (schema 1). Never contains the token or personal data.
@@ -92,7 +93,7 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
 /// Live catalog updates: queue, last update sent, pause, counters (`null` without a catalog id).
 fn catalog_updates(settings: &Settings, outbox: &Outbox, sender: &Sender, raw: &std::collections::BTreeMap<String, i64>) -> Result<Value> {
     let Some(catalog_id) = settings.catalog_id.as_deref() else { return Ok(Value::Null) };
-    let q = crate::catalog_sync::CatalogQueue::new(outbox, catalog_id).stats()?;
+    let q = crate::delivery::catalog_queue::CatalogQueue::new(outbox, catalog_id).stats()?;
     let last = outbox.meta("catalog.last_update")?.and_then(|s| serde_json::from_str::<Value>(&s).ok());
     let paused = sender.pause_state("catalog.paused")?.map(|mut p| {
         if let Some(o) = p.as_object_mut() {

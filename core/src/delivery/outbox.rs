@@ -119,9 +119,36 @@ CREATE TABLE IF NOT EXISTS meta (
     value    TEXT NOT NULL,
     PRIMARY KEY (pixel_id, key)
 ) WITHOUT ROWID;
+-- Live catalog updates: one row per (catalog, product), replaced by a newer edit
+-- while queued (coalescing); `version` tells a send that raced with an edit apart.
+CREATE TABLE IF NOT EXISTS catalog_queue (
+    catalog_id      TEXT NOT NULL,
+    retailer_id     TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    data            TEXT NOT NULL,
+    version         INTEGER NOT NULL DEFAULT 1,
+    enqueued_at     INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    claimed_until   INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    PRIMARY KEY (catalog_id, retailer_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS catalog_queue_due ON catalog_queue(catalog_id, next_attempt_at);
+CREATE TABLE IF NOT EXISTS catalog_dead_letters (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    catalog_id  TEXT NOT NULL,
+    retailer_id TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    code        INTEGER,
+    failed_at   INTEGER NOT NULL,
+    data        TEXT NOT NULL
+);
 ";
 
-fn incr(tx: &Connection, pixel_id: &str, name: &str, by: i64) -> rusqlite::Result<()> {
+/// Bumps a counter of `pixel_id` (catalog updates count into the same table).
+pub(crate) fn incr(tx: &Connection, pixel_id: &str, name: &str, by: i64) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO counters(pixel_id, name, value) VALUES (?1, ?2, ?3)
          ON CONFLICT(pixel_id, name) DO UPDATE SET value = value + excluded.value",
@@ -130,7 +157,8 @@ fn incr(tx: &Connection, pixel_id: &str, name: &str, by: i64) -> rusqlite::Resul
     Ok(())
 }
 
-fn placeholders(n: usize) -> String {
+/// `?,?,…` for an `IN (…)` list of `n` values.
+pub(crate) fn placeholders(n: usize) -> String {
     let mut s = String::with_capacity(n * 2);
     for i in 0..n {
         if i > 0 {
@@ -199,7 +227,6 @@ impl Outbox {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
-        conn.execute_batch(crate::catalog_sync::SCHEMA).map_err(storage)?;
         Ok(Outbox { conn: Mutex::new(conn), pixel_id: pixel_id.to_string(), path: path.to_string() })
     }
 

@@ -15,43 +15,13 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::{json, Map, Value};
 
-use std::time::Instant;
-
-use crate::catalog::Product;
-use crate::deliver::{classify, now_ms, retry_delay_ms, wait_for_next_due, Outcome, Sender};
-use crate::error::{Error, ErrorCode, Result};
-use crate::outbox::Outbox;
-use crate::tracker::Tracker;
+use crate::delivery::outbox::{incr, placeholders, Outbox};
+use crate::delivery::sender::{Lane, Settled};
+use crate::error::Result;
+use crate::settings::Settings;
 
 /// Meta accepts up to 5000 requests per items_batch call.
 pub const MAX_BATCH: usize = 5000;
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS catalog_queue (
-    catalog_id      TEXT NOT NULL,
-    retailer_id     TEXT NOT NULL,
-    method          TEXT NOT NULL,
-    data            TEXT NOT NULL,
-    version         INTEGER NOT NULL DEFAULT 1,
-    enqueued_at     INTEGER NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL,
-    claimed_until   INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT,
-    PRIMARY KEY (catalog_id, retailer_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS catalog_queue_due ON catalog_queue(catalog_id, next_attempt_at);
-CREATE TABLE IF NOT EXISTS catalog_dead_letters (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    catalog_id  TEXT NOT NULL,
-    retailer_id TEXT NOT NULL,
-    method      TEXT NOT NULL,
-    reason      TEXT NOT NULL,
-    code        INTEGER,
-    failed_at   INTEGER NOT NULL,
-    data        TEXT NOT NULL
-);
-";
 
 /// What to do with one product in the catalog.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,20 +58,6 @@ pub struct CatalogStats {
     pub depth: i64,
     pub next_attempt_at_ms: Option<i64>,
     pub dead_letters: i64,
-}
-
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(",")
-}
-
-/// Bumps a counter of the outbox's pixel (the shared `counters` table).
-fn incr(c: &Connection, pixel_id: &str, name: &str, by: i64) -> rusqlite::Result<()> {
-    c.execute(
-        "INSERT INTO counters(pixel_id, name, value) VALUES (?1, ?2, ?3)
-         ON CONFLICT(pixel_id, name) DO UPDATE SET value = value + excluded.value",
-        params![pixel_id, name, by],
-    )?;
-    Ok(())
 }
 
 /// Removes the version of `it` that was handled; a newer edit made meanwhile stays
@@ -293,188 +249,6 @@ impl<'a> CatalogQueue<'a> {
     }
 }
 
-/// What `catalog_update` / `catalog_delete` did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CatalogChange {
-    /// The catalog item id (the product's content id under the `content_id` setting).
-    pub retailer_id: String,
-    pub method: Method,
-    /// A change of the same product was still queued and has been replaced by this one.
-    pub coalesced: bool,
-}
-
-impl CatalogChange {
-    pub fn to_json(&self) -> Value {
-        json!({"retailer_id": self.retailer_id, "method": self.method.as_str(), "coalesced": self.coalesced, "queued": true})
-    }
-}
-
-/// Live catalog updates. They need a `catalog_id`, an `access_token` and an
-/// `outbox_path`, and work in every mode (`catalog_only` included) and whatever
-/// `data_controls` says: product data is not customer data.
-impl Tracker {
-    /// Queues a product create or update. The product is validated as for the
-    /// feed (the same typed, per-field errors) and sent with Meta's field names;
-    /// its catalog id follows the `content_id` setting, as in events and feeds.
-    /// A later change of the same product replaces this one if it is still queued.
-    pub fn catalog_update(&self, product: &Value) -> Result<CatalogChange> {
-        let product = Product::from_value(product)?;
-        let fields = product.meta_fields(self.settings().content_id)?;
-        let retailer_id = fields.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-        self.queue_catalog_change(&retailer_id, Method::Update, &Value::Object(fields).to_string())
-    }
-
-    /// [`Tracker::catalog_update`] from JSON text.
-    pub fn catalog_update_json(&self, product_json: &str) -> Result<CatalogChange> {
-        let v: Value = serde_json::from_str(product_json).map_err(|e| crate::error::json_syntax("product", &e))?;
-        self.catalog_update(&v)
-    }
-
-    /// Queues the removal of a product from the catalog, by its catalog id.
-    pub fn catalog_delete(&self, retailer_id: &str) -> Result<CatalogChange> {
-        crate::input::check_id(retailer_id, "product_id")?;
-        self.queue_catalog_change(retailer_id, Method::Delete, &delete_data(retailer_id))
-    }
-
-    fn queue_catalog_change(&self, retailer_id: &str, method: Method, data: &str) -> Result<CatalogChange> {
-        let settings = self.settings();
-        let catalog_id = settings
-            .catalog_id
-            .as_deref()
-            .ok_or_else(|| Error::field(ErrorCode::NotConfigured, "catalog_id", "is required by live catalog updates"))?;
-        if settings.access_token.is_none() {
-            return Err(Error::field(ErrorCode::NotConfigured, "access_token", "is required by live catalog updates"));
-        }
-        let delivery = self.delivery("live catalog updates")?;
-        let coalesced = CatalogQueue::new(&delivery.outbox, catalog_id).enqueue(retailer_id, method, data, now_ms())?;
-        // No wake-up: the sender's interval lets quick successive edits coalesce.
-        Ok(CatalogChange { retailer_id: retailer_id.to_string(), method, coalesced })
-    }
-}
-
-/// What a flush did with catalog updates.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CatalogReport {
-    pub requests: u64,
-    pub sent: u64,
-    pub retried: u64,
-    pub failed: u64,
-    /// Changes still queued after the flush.
-    pub remaining: i64,
-    /// Why catalog updates are paused, if they are.
-    pub paused: Option<String>,
-}
-
-impl CatalogReport {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "requests": self.requests, "sent": self.sent, "retried": self.retried,
-            "failed": self.failed, "remaining": self.remaining, "paused": self.paused,
-        })
-    }
-}
-
-/// Sends due catalog changes until none is due or `deadline` passes (with
-/// `wait_for_retries`, retries that fall due before it are waited for).
-pub(crate) fn flush(sender: &Sender, deadline: Instant, wait_for_retries: bool, report: &mut CatalogReport) -> Result<()> {
-    let settings = sender.settings();
-    let Some(catalog_id) = settings.catalog_id.as_deref() else { return Ok(()) };
-    let queue = CatalogQueue::new(sender.outbox(), catalog_id);
-    let limit = settings.batch_size.clamp(1, MAX_BATCH);
-    loop {
-        if let Some(p) = sender.pause_state("catalog.paused")? {
-            report.paused = p.get("reason").and_then(Value::as_str).map(str::to_owned);
-            break;
-        }
-        let now = now_ms();
-        let items = queue.claim(now, limit, sender.lease_ms())?;
-        if items.is_empty() {
-            if wait_for_retries {
-                let stats = queue.stats()?;
-                if wait_for_next_due(stats.depth, stats.next_attempt_at_ms, now, deadline) {
-                    continue;
-                }
-            }
-            break;
-        }
-        send(sender, &queue, items, report)?;
-        if Instant::now() >= deadline {
-            break;
-        }
-    }
-    report.remaining = queue.stats()?.depth;
-    Ok(())
-}
-
-/// One items_batch request; a batch Meta rejects as invalid is split until the bad change is alone.
-fn send(sender: &Sender, queue: &CatalogQueue<'_>, items: Vec<ClaimedItem>, report: &mut CatalogReport) -> Result<()> {
-    let settings = sender.settings();
-    let url = settings.catalog_items_batch_url().unwrap_or_default();
-    let result = sender.transport().post_json(&url, sender.token_text(), &batch_body(&items));
-    report.requests += 1;
-    sender.outbox().count("catalog.requests", 1)?;
-    let accepted = match &result {
-        Ok(r) if (200..300).contains(&r.status) => accepted_batch(&r.body),
-        _ => None,
-    };
-    if let Some((handle, refused)) = accepted {
-        let (bad, good): (Vec<ClaimedItem>, Vec<ClaimedItem>) = items.into_iter().partition(|it| refused.contains_key(&it.retailer_id));
-        if !good.is_empty() {
-            queue.mark_sent(&good, handle.as_deref(), now_ms())?;
-            report.sent += good.len() as u64;
-        }
-        if !bad.is_empty() {
-            queue.dead_letter(&bad, "refused", None, now_ms())?;
-            report.failed += bad.len() as u64;
-            log::warn!("convtrack: Meta refused {} catalog change(s); moved to catalog dead letters", bad.len());
-        }
-        return Ok(());
-    }
-    match classify(&result) {
-        // 2xx without `handles`: whether Meta applied it is unknown; send again (idempotent).
-        Outcome::Sent { .. } => retry(sender, queue, &items, None, "malformed items_batch answer", &None, report)?,
-        Outcome::Retry { code, why, fbtrace_id } => retry(sender, queue, &items, code, &why, &fbtrace_id, report)?,
-        Outcome::Invalid { code, subcode, fbtrace_id } => {
-            sender.record_error(Some(code), subcode, "invalid_catalog_item", &fbtrace_id)?;
-            if items.len() > 1 {
-                let mut first = items;
-                let second = first.split_off(first.len() / 2);
-                send(sender, queue, first, report)?;
-                send(sender, queue, second, report)?;
-            } else {
-                queue.dead_letter(&items, "invalid_catalog_item", Some(code), now_ms())?;
-                report.failed += 1;
-                log::warn!("convtrack: Meta rejected one catalog change (code {code}); moved to catalog dead letters");
-            }
-        }
-        Outcome::Pause { code, why, fbtrace_id } => {
-            queue.release(&items)?;
-            sender.record_error(Some(code), None, why, &fbtrace_id)?;
-            sender.pause("catalog.paused", code, why)?;
-            report.paused = Some(why.to_string());
-            log::error!("convtrack: catalog updates paused: Meta answered code {code} ({why}); fix the token or catalog permissions");
-        }
-    }
-    Ok(())
-}
-
-fn retry(
-    sender: &Sender,
-    queue: &CatalogQueue<'_>,
-    items: &[ClaimedItem],
-    code: Option<i64>,
-    why: &str,
-    fbtrace_id: &Option<String>,
-    report: &mut CatalogReport,
-) -> Result<()> {
-    let delay = retry_delay_ms(sender.settings(), items.iter().map(|i| i.attempts).max().unwrap_or(0));
-    queue.reschedule(items, now_ms() + delay, why)?;
-    sender.record_error(code, None, why, fbtrace_id)?;
-    report.retried += items.len() as u64;
-    log::warn!("convtrack: {} catalog change(s) will be retried in {delay} ms ({why})", items.len());
-    Ok(())
-}
-
 /// The items_batch request body for `items` (Meta's field names inside `data`).
 pub fn batch_body(items: &[ClaimedItem]) -> String {
     let mut body = String::with_capacity(96 + items.iter().map(|i| i.data.len() + 40).sum::<usize>());
@@ -519,6 +293,81 @@ pub fn delete_data(retailer_id: &str) -> String {
     let mut m = Map::new();
     m.insert("id".into(), Value::from(retailer_id));
     Value::Object(m).to_string()
+}
+
+/// The catalog's queued changes as a [`Lane`] of the sender: batches to the
+/// catalog's `items_batch` edge, answered per item.
+pub(crate) struct CatalogLane<'a> {
+    queue: CatalogQueue<'a>,
+    settings: &'a Settings,
+}
+
+impl<'a> CatalogLane<'a> {
+    /// `None` when no catalog is set up.
+    pub(crate) fn new(outbox: &'a Outbox, settings: &'a Settings) -> Option<CatalogLane<'a>> {
+        let catalog_id = settings.catalog_id.as_deref()?;
+        Some(CatalogLane { queue: CatalogQueue::new(outbox, catalog_id), settings })
+    }
+}
+
+impl Lane for CatalogLane<'_> {
+    type Item = ClaimedItem;
+    const PAUSE_KEY: &'static str = "catalog.paused";
+    const REQUESTS: &'static str = "catalog.requests";
+    const INVALID: &'static str = "invalid_catalog_item";
+    const NOUN: &'static str = "catalog change";
+    const PAUSED: &'static str = "catalog updates";
+
+    fn url(&self) -> String {
+        self.settings.catalog_items_batch_url().unwrap_or_default()
+    }
+
+    fn body(&self, items: &[ClaimedItem]) -> String {
+        batch_body(items)
+    }
+
+    fn attempts(item: &ClaimedItem) -> i64 {
+        item.attempts
+    }
+
+    fn batch_limit(&self) -> usize {
+        self.settings.batch_size.clamp(1, MAX_BATCH)
+    }
+
+    fn claim(&self, now_ms: i64, limit: usize, lease_ms: i64) -> Result<Vec<ClaimedItem>> {
+        self.queue.claim(now_ms, limit, lease_ms)
+    }
+
+    fn due(&self, _now_ms: i64) -> Result<(i64, Option<i64>)> {
+        let stats = self.queue.stats()?;
+        Ok((stats.depth, stats.next_attempt_at_ms))
+    }
+
+    fn settle(&self, items: &[ClaimedItem], body: &str) -> Result<Option<Settled>> {
+        let Some((handle, refused)) = accepted_batch(body) else { return Ok(None) };
+        let (bad, good): (Vec<ClaimedItem>, Vec<ClaimedItem>) = items.iter().cloned().partition(|it| refused.contains_key(&it.retailer_id));
+        let now = crate::clock::now_ms();
+        if !good.is_empty() {
+            self.queue.mark_sent(&good, handle.as_deref(), now)?;
+        }
+        if !bad.is_empty() {
+            self.queue.dead_letter(&bad, "refused", None, now)?;
+            log::warn!("convtrack: Meta refused {} catalog change(s); moved to catalog dead letters", bad.len());
+        }
+        Ok(Some(Settled { sent: good.len() as u64, refused: bad.len() as u64, fbtrace_id: None }))
+    }
+
+    fn reschedule(&self, items: &[ClaimedItem], next_ms: i64, why: &str) -> Result<()> {
+        self.queue.reschedule(items, next_ms, why)
+    }
+
+    fn release(&self, items: &[ClaimedItem]) -> Result<()> {
+        self.queue.release(items)
+    }
+
+    fn dead_letter(&self, items: &[ClaimedItem], reason: &str, code: Option<i64>, _subcode: Option<i64>, now_ms: i64) -> Result<()> {
+        self.queue.dead_letter(items, reason, code, now_ms)
+    }
 }
 
 #[cfg(test)]
