@@ -44,10 +44,11 @@ fmt:
 	$(CARGO) fmt --all
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml
 
-# What CI checks before the tests: formatting, clippy with warnings as errors on every
+# What CI checks before the tests: formatting, the core's one-way layers (scripts/layers.py), clippy with warnings as errors on every
 # target (clippy.toml allows unwrap in tests), ruff on the Python package, tests and benches.
 lint: venv
 	$(CARGO) fmt --all --check
+	python3 scripts/layers.py
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
 	$(PY) -m pip install -q --disable-pip-version-check 'ruff>=0.6'
