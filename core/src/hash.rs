@@ -4,7 +4,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::normalize::{self, Field};
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+use crate::text::HEX_DIGITS as HEX;
 
 /// The two hex digits of every byte value.
 const HEX_PAIRS: [[u8; 2]; 256] = {

@@ -20,3 +20,6 @@ pub fn json_type_name(v: &Value) -> &'static str {
 pub fn has_control(s: &str) -> bool {
     !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(char::is_control)
 }
+
+/// Lower-case hexadecimal digits, by value.
+pub const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -12,7 +12,7 @@
 //! `<script>` element (docs/spec.md §7). Those characters only ever occur inside JSON
 //! strings, so the escape changes nothing about the value.
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+use crate::text::HEX_DIGITS as HEX;
 
 /// Per byte: 1 when it needs an escape in plain JSON, 2 when only in script-safe
 /// JSON (`<`, `>`, `&`, and the `0xE2` lead byte of U+2028/U+2029, which the
