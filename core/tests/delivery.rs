@@ -247,3 +247,40 @@ fn background_thread_delivers_without_flush() {
     assert_eq!(t.status().unwrap()["counters"]["sent"], 1);
     t.close();
 }
+
+/// Frames in the outbox's WAL now (a PASSIVE checkpoint from a second connection
+/// reports the WAL's length; it copies what is left, which no assertion depends on).
+fn wal_frames(path: &str) -> i64 {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)).unwrap()
+}
+
+#[test]
+fn checkouts_leave_wal_checkpoints_to_the_sender() {
+    let dir = tempdir::Dir::new("checkpoint");
+    let (t, _) = setup(&dir, "TOKEN");
+    let db = dir.path("outbox.sqlite3");
+    // SQLite's default would checkpoint inside the commit that passes 1000 frames
+    // (then restart the WAL): with checkpoints off the checkout path, it keeps growing.
+    for i in 0..700 {
+        assert_eq!(track(&t, &order(&format!("cp{i}"))), "queued");
+    }
+    let wal = std::fs::metadata(format!("{db}-wal")).unwrap().len();
+    assert!(wal > 1100 * 4096, "the WAL was checkpointed by a checkout ({wal} bytes)");
+    // The flush checkpoints: the next write starts the WAL over, so it is short again.
+    assert_eq!(t.flush(Duration::from_secs(5)).unwrap().sent, 700);
+    assert_eq!(track(&t, &order("after")), "queued");
+    let frames = wal_frames(&db);
+    assert!(frames < 50, "the WAL was not restarted after the flush's checkpoint ({frames} frames)");
+}
+
+#[test]
+fn the_busy_wait_gives_up_after_about_ten_seconds() {
+    // The schedule of `wait_for_writer`, summed: a writer blocked by another process
+    // waits about as long as SQLite's old 10 s busy timeout, then gets a storage error.
+    let total_us: u64 = (3..)
+        .take_while(|&t: &i32| convtrack_core::delivery::outbox::wait_schedule_us(t).is_some())
+        .map(|t| convtrack_core::delivery::outbox::wait_schedule_us(t).unwrap_or(0))
+        .sum();
+    assert!((9_000_000..=11_000_000).contains(&total_us), "{total_us} µs");
+}

@@ -9,6 +9,7 @@
 //! transactions. Only what will be sent is stored: hashed customer data, never raw PII.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -21,6 +22,40 @@ pub const LEDGER_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 /// How long a dead letter (and the hashed payload it holds) is kept for
 /// inspection and retry. After Meta's 7-day window it can no longer be sent.
 pub const DEAD_LETTER_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// SQLite's own busy handler (`busy_timeout`) sleeps 1, 2, 5, 10 … up to 100 ms
+/// between tries, so a writer that finds the file locked for the tens of
+/// microseconds one of our write transactions lasts loses a millisecond at least,
+/// and tens under many worker processes. This one yields at once a few times, then
+/// sleeps in steps that double from 20 µs to 1 ms; it gives up (SQLITE_BUSY, a
+/// storage error) after about 10 s, as the old timeout did.
+fn wait_for_writer(tries: i32) -> bool {
+    match wait_schedule_us(tries) {
+        None => false,
+        Some(0) => {
+            std::thread::yield_now();
+            true
+        }
+        Some(us) => {
+            std::thread::sleep(Duration::from_micros(us));
+            true
+        }
+    }
+}
+
+/// How long [`wait_for_writer`] waits before try `tries` + 1 (0: only yield), or
+/// `None` once it gives up.
+#[doc(hidden)]
+pub fn wait_schedule_us(tries: i32) -> Option<u64> {
+    const QUICK: i32 = 3;
+    const CAP_US: u64 = 1000;
+    const GIVE_UP: i32 = QUICK + 6 + 10_000;
+    match tries {
+        t if t < QUICK => Some(0),
+        t if t > GIVE_UP => None,
+        t => Some((20u64 << (t - QUICK).min(6)).min(CAP_US)),
+    }
+}
 
 fn storage(e: rusqlite::Error) -> Error {
     // rusqlite messages carry SQLite's text (table/column names, "database is locked"),
@@ -65,7 +100,15 @@ pub struct Outbox {
     conn: Mutex<Connection>,
     pixel_id: String,
     path: String,
+    /// Events accepted through this handle, to look at the WAL's size now and then.
+    accepted: AtomicU64,
 }
+
+/// Checkpoints are the sender's work (see [`Outbox::checkpoint`]); a checkout only
+/// checkpoints when nobody has for so long that the WAL passed this size.
+const WAL_BACKSTOP_BYTES: u64 = 64 << 20;
+/// A checkout looks at the WAL's size at its handle's first accepted event and once per this many after.
+const WAL_LOOK_EVERY: u64 = 1024;
 
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -223,11 +266,15 @@ impl Outbox {
         make_private(path)?;
         let conn = Connection::open(path)
             .map_err(|e| Error::field(ErrorCode::Storage, "outbox_path", format!("cannot open the database: {e}")))?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
+        conn.busy_handler(Some(wait_for_writer)).map_err(storage)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(storage)?;
+        // SQLite checkpoints inside the commit that passes 1000 WAL pages: a checkout
+        // would copy the WAL into the database and fsync it (milliseconds, more under
+        // many workers). Here the sender checkpoints after each flush instead.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
-        Ok(Outbox { conn: Mutex::new(conn), pixel_id: pixel_id.to_string(), path: path.to_string() })
+        Ok(Outbox { conn: Mutex::new(conn), pixel_id: pixel_id.to_string(), path: path.to_string(), accepted: AtomicU64::new(0) })
     }
 
     pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
@@ -271,6 +318,29 @@ impl Outbox {
             tx.commit()?;
             Ok(true)
         })
+        .and_then(|queued| {
+            if queued && self.accepted.fetch_add(1, Ordering::Relaxed) % WAL_LOOK_EVERY == 0 {
+                self.backstop_checkpoint()?;
+            }
+            Ok(queued)
+        })
+    }
+
+    /// Copies the WAL into the database without waiting for readers or blocking
+    /// writers (SQLite's PASSIVE mode), so that the WAL restarts small. The sender
+    /// calls it after each flush.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.with(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())))
+    }
+
+    /// No sender has checkpointed for long (none runs, or it is down): the checkout
+    /// that finds the WAL past its backstop size does it, rather than let it grow.
+    fn backstop_checkpoint(&self) -> Result<()> {
+        let wal = std::fs::metadata(format!("{}-wal", self.path)).map(|m| m.len()).unwrap_or(0);
+        if wal > WAL_BACKSTOP_BYTES {
+            self.checkpoint()?;
+        }
+        Ok(())
     }
 
     /// Adds to a counter.

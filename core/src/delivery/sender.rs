@@ -238,6 +238,7 @@ impl Sender {
             self.drain(&catalog, deadline, wait_for_retries, &mut report.catalog)?;
             report.catalog.remaining = catalog.due(now_ms())?.0;
         }
+        self.outbox.checkpoint()?;
         Ok(report)
     }
 

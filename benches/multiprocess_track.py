@@ -1,0 +1,137 @@
+"""Benchmark (not a test): track() latency with many worker processes on one outbox,
+as gunicorn, uwsgi or php-fpm run a shop.
+
+    .venv/bin/python benches/multiprocess_track.py [--procs 1,2,4,8,16] [--events 1500]
+
+For each N, N processes (started together behind a barrier) each track `--events`
+Purchases into one shared outbox file, while one more process runs the background
+sender thread against the sandbox receiver, as in production. Prints per N the
+median, p99, p99.9 and max of track(), the total throughput, and each figure's ratio
+to the single process of the same run (the peer). At the end it checks that every
+event reached the sandbox exactly once (nothing lost, nothing doubled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Tuple
+
+import convtrack
+from convtrack.sandbox import Sandbox
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from track_bench import event, pct  # noqa: E402
+
+PIXEL = "1234567890"
+TOKEN = "bench-token"
+
+
+def settings(outbox: str, url: str, sender: str) -> Dict[str, Any]:
+    return dict(pixel_id=PIXEL, access_token=TOKEN, data_controls=True, endpoint=url, outbox_path=outbox, sender=sender,
+                flush_interval_ms=200)
+
+
+def worker(base: int, k: int, n: int, rate: float, outbox: str, url: str, now: int, barrier: Any, out: Any) -> None:
+    t = convtrack.Tracker(**settings(outbox, url, "manual"))
+    # Order ids differ across processes and runs: each event is one distinct order.
+    events = [event(base + k * 1_000_000 + i, now) for i in range(n)]
+    for e in events[:20]:
+        t.build(e)  # warm up (phone metadata, code paths), nothing stored
+    barrier.wait()
+    lat: List[float] = []
+    t0 = time.perf_counter()
+    due = t0
+    for e in events:
+        if rate:
+            # Paced: one checkout every 1/rate s (offset per process), as real traffic
+            # arrives; only the track() call is timed.
+            due += 1 / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+        a = time.perf_counter()
+        t.track(e)
+        lat.append((time.perf_counter() - a) * 1e6)
+    out.put((lat, time.perf_counter() - t0))
+    t.close()
+
+
+def sender_proc(outbox: str, url: str, stop: Any) -> None:
+    t = convtrack.Tracker(**settings(outbox, url, "thread"))
+    stop.wait()
+    t.close()
+
+
+def run(nprocs: int, n: int, rate: float, url: str, tmp: str, with_sender: bool) -> Tuple[List[float], float, str]:
+    ctx = mp.get_context("fork")
+    outbox = f"{tmp}/outbox-{nprocs}-{int(with_sender)}.sqlite3"
+    now = int(time.time())
+    barrier = ctx.Barrier(nprocs)
+    out = ctx.Queue()
+    stop = ctx.Event()
+    # Create the file first, so that no worker's timing includes creating the schema.
+    convtrack.Tracker(**settings(outbox, url, "manual")).close()
+    sender = ctx.Process(target=sender_proc, args=(outbox, url, stop)) if with_sender else None
+    if sender:
+        sender.start()
+    procs = [ctx.Process(target=worker, args=(nprocs * 100_000_000, k, n, rate, outbox, url, now, barrier, out)) for k in range(nprocs)]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=600) for _ in procs]
+    wall = max(r[1] for r in results)
+    for p in procs:
+        p.join()
+    del start
+    stop.set()
+    if sender:
+        sender.join()
+    lat = [x for r in results for x in r[0]]
+    return lat, nprocs * n / wall, outbox
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--procs", default="1,2,4,8,16")
+    ap.add_argument("--events", type=int, default=1500, help="events per process")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="events/s per process (default 0: each process tracks back to back, saturating the CPU)")
+    ap.add_argument("--no-sender", action="store_true", help="no background sender process")
+    args = ap.parse_args()
+    counts = [int(x) for x in args.procs.split(",")]
+    if counts[0] != 1:
+        counts = [1] + counts
+    print(f"track() with N processes on one outbox, {args.events} Purchases each "
+          f"(Python {sys.version.split()[0]}, convtrack {convtrack.__version__}, {mp.cpu_count()} cores"
+          f"{', sender thread in one more process' if not args.no_sender else ''}"
+          f"{f', paced at {args.rate:g} events/s per process' if args.rate else ', back to back'})")
+    print(f"{'N':>3}{'median µs':>11}{'p99 µs':>10}{'p99.9 µs':>10}{'max µs':>10}{'events/s':>10}   vs N=1: p99, max, throughput")
+    rows: Dict[int, Tuple[float, float, float, float, float]] = {}
+    total = 0
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(token=TOKEN) as sandbox:
+        for nprocs in counts:
+            lat, tput, _ = run(nprocs, args.events, args.rate, sandbox.url, tmp, not args.no_sender)
+            total += nprocs * args.events
+            row = (statistics.median(lat), pct(lat, 99), pct(lat, 99.9), max(lat), tput)
+            rows[nprocs] = row
+            base = rows[1]
+            print(f"{nprocs:>3}{row[0]:>11.1f}{row[1]:>10.1f}{row[2]:>10.1f}{row[3]:>10.1f}{row[4]:>10.0f}"
+                  f"   {row[1] / base[1]:5.1f}× {row[3] / base[3]:6.1f}× {row[4] / base[4]:5.2f}×", flush=True)
+        if not args.no_sender:
+            # Deliver what the sender thread had not sent yet, then check: every event once.
+            for nprocs in counts:
+                t = convtrack.Tracker(**settings(f"{tmp}/outbox-{nprocs}-1.sqlite3", sandbox.url, "manual"))
+                t.flush(timeout=120)
+                t.close()
+            st = sandbox.stats()
+            print(f"delivered: {st['received']} events, {st['unique']} distinct, of {total} tracked")
+            assert st["received"] == st["unique"] == total, f"lost or doubled events: {st}"
+
+
+if __name__ == "__main__":
+    main()
