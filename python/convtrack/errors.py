@@ -1,7 +1,7 @@
 """The convtrack exception hierarchy, defined once.
 
 The native module maps every core error code to one of these classes
-(``bindings-python/src/lib.rs``, ``to_py_err``). Messages name the offending
+(``bindings-python/src/errors.rs``, ``to_py_err``). Messages name the offending
 field or setting and never contain its value.
 """
 
