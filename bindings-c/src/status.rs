@@ -123,28 +123,38 @@ pub extern "C" fn convtrack_status_name(status: u32) -> *const c_char {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::CStr;
+
     use super::*;
+
+    /// The name `convtrack_status_name` gives a number.
+    fn name_of(status: u32) -> String {
+        // SAFETY: convtrack_status_name returns a static NUL-terminated string.
+        unsafe { CStr::from_ptr(convtrack_status_name(status)) }.to_string_lossy().into_owned()
+    }
 
     #[test]
     fn status_codes_match_core_codes() {
-        for code in [
-            ErrorCode::NullPointer,
-            ErrorCode::InvalidUtf8,
-            ErrorCode::InvalidArgument,
-            ErrorCode::InvalidJson,
-            ErrorCode::UnknownField,
-            ErrorCode::WrongType,
-            ErrorCode::MissingField,
-            ErrorCode::InvalidValue,
-            ErrorCode::TooLarge,
-            ErrorCode::EventTimeOutOfRange,
-            ErrorCode::InvalidSetting,
-            ErrorCode::Storage,
-            ErrorCode::NotConfigured,
-            ErrorCode::Panic,
-            ErrorCode::Internal,
-        ] {
+        for &code in ErrorCode::ALL {
             assert_eq!(status_of(code) as u32, code.as_u32(), "{code:?}");
+        }
+    }
+
+    /// The C statuses are the core's table (`ErrorCode`) plus the two successes:
+    /// every core code has the status of the same number, named after the code's
+    /// name, and no other number has a name.
+    #[test]
+    fn status_names_match_core_names() {
+        for &code in ErrorCode::ALL {
+            assert_eq!(name_of(code.as_u32()), format!("CONVTRACK_STATUS_{}", code.name().to_ascii_uppercase()), "{code:?}");
+        }
+        assert_eq!(name_of(convtrack_status::CONVTRACK_STATUS_OK as u32), "CONVTRACK_STATUS_OK");
+        assert_eq!(name_of(convtrack_status::CONVTRACK_STATUS_DROPPED as u32), "CONVTRACK_STATUS_DROPPED");
+        let successes = [convtrack_status::CONVTRACK_STATUS_OK as u32, convtrack_status::CONVTRACK_STATUS_DROPPED as u32];
+        for status in 0..=u32::from(u16::MAX) {
+            let core = ErrorCode::ALL.iter().any(|c| c.as_u32() == status);
+            let named = name_of(status) != "CONVTRACK_STATUS_UNKNOWN";
+            assert_eq!(named, core || successes.contains(&status), "status {status} ({})", name_of(status));
         }
     }
 }
