@@ -47,5 +47,7 @@ fn _convtrack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(catalog::export_feed, m)?)?;
     m.add_function(wrap_pyfunction!(catalog::export_feed_string, m)?)?;
     m.add_function(wrap_pyfunction!(catalog::check_catalog, m)?)?;
+    // Private (for tests), so not in `__all__`, which `add_function` would extend.
+    m.setattr("_error_table", wrap_pyfunction!(errors::error_table, m)?)?;
     Ok(())
 }
