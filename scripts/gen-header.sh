@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the committed C headers from bindings-c/src/lib.rs with the pinned cbindgen.
+# Regenerates the committed C headers from bindings-c/src (lib.rs and the modules it declares) with the pinned cbindgen.
 #   scripts/gen-header.sh          write include/convtrack.h and include/convtrack_php.h
 #   scripts/gen-header.sh --check  fail if the committed headers differ from a fresh generation
 set -euo pipefail

@@ -291,4 +291,34 @@ final class TrackerTest extends TestCase
         }
         $this->assertInstanceOf(InternalException::class, Errors::make(12345, 'unknown'));
     }
+
+    /**
+     * Errors holds exactly the library's statuses: NAMES and CLASSES have every number convtrack_status_name()
+     * names except OK and DROPPED (Errors::OK, Errors::DROPPED), with its name, and no other. Which class each
+     * status gets is the core's table (core/src/error.rs), checked by bindings-c/tests/php_error_classes.rs.
+     */
+    public function testErrorsHoldsExactlyTheLibrarysStatuses(): void
+    {
+        $ffi = \FFI::cdef((string) file_get_contents(Tracker::headerPath()), (string) getenv('CONVTRACK_LIB'));
+        $named = [];
+        for ($status = 0; $status <= 0xFFFF; $status++) {
+            $name = (string) $ffi->convtrack_status_name($status);
+            if ($name !== 'CONVTRACK_STATUS_UNKNOWN') {
+                $named[$status] = $name;
+            }
+        }
+        $this->assertSame('CONVTRACK_STATUS_OK', $named[Errors::OK] ?? null);
+        $this->assertSame('CONVTRACK_STATUS_DROPPED', $named[Errors::DROPPED] ?? null);
+        unset($named[Errors::OK], $named[Errors::DROPPED]);
+        $this->assertGreaterThan(10, count($named));
+        $names = Errors::NAMES;
+        ksort($names);
+        $this->assertSame($named, $names, 'Errors::NAMES');
+        $classes = array_keys(Errors::CLASSES);
+        sort($classes);
+        $this->assertSame(array_keys($named), $classes, 'Errors::CLASSES');
+        foreach (Errors::CLASSES as $status => $class) {
+            $this->assertTrue(is_subclass_of($class, ConvtrackException::class), "class of $status");
+        }
+    }
 }

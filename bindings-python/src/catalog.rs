@@ -19,7 +19,9 @@ use convtrack_core::catalog::{
 use convtrack_core::error::{Error, ErrorCode};
 use convtrack_core::Tracker as CoreTracker;
 
-use super::{json_to_py, py_to_json, to_py_err, Failure};
+use crate::convert::json_to_py;
+use crate::errors::to_py_err;
+use crate::read::{py_to_json, Failure};
 
 /// The first Python exception raised by an iterator, file object or hook; re-raised after the export.
 type Stash = Arc<Mutex<Option<PyErr>>>;

@@ -1,72 +1,112 @@
 //! The one error type of convtrack. Every variant has a stable numeric code
-//! shared by the C ABI (`convtrack_status`) and Python (`ConvtrackError.code`).
+//! shared by the C ABI (`convtrack_status`), Python (`ConvtrackError.code`) and
+//! PHP (`ConvtrackException::getStatus()`), all defined by the table below.
 //!
 //! Messages name the offending field or setting, and never echo its value:
 //! values may be personal data or the access token.
 
 use std::fmt;
 
-/// Stable error codes. Never renumber; add new ones at the end of a range.
-///
-/// Ranges: 1xx caller/ABI misuse, 2xx event input, 3xx settings, 9xx internal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-#[repr(u32)]
-pub enum ErrorCode {
+// Defines `ErrorCode` and its per-code facts from one table (the invocation below):
+// each variant with its doc and number, its stable name, and the exception class
+// each binding raises for it.
+macro_rules! error_codes {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $number:literal, $name:literal, python: $python:literal, php: $php:literal;
+    )*) => {
+        /// Stable error codes. Never renumber; add new ones at the end of a range.
+        ///
+        /// Ranges: 1xx caller/ABI misuse, 2xx event input, 3xx settings, 4xx outbox and
+        /// setup, 9xx internal.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        #[repr(u32)]
+        pub enum ErrorCode {
+            $(
+                $(#[doc = $doc])*
+                $variant = $number,
+            )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of the table (ascending numbers).
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// Stable snake_case name, used in JSON and Python.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)*
+                }
+            }
+
+            /// The class of `convtrack.errors` (Python) raised for this code.
+            pub fn python_class(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $python,)*
+                }
+            }
+
+            /// The exception class of the PHP package (namespace `Convtrack`) thrown for
+            /// this code (`bindings-php/src/Errors.php`, checked against this table by
+            /// `bindings-c/tests/php_error_classes.rs`).
+            pub fn php_class(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $php,)*
+                }
+            }
+        }
+    };
+}
+
+// The one table of error codes. Every binding derives its codes from it or is
+// checked against it by a test that fails when one side drifts:
+// - C: `convtrack_status` is written out in bindings-c (cbindgen cannot expand
+//   macros); its tests compare every number and name with this table;
+// - Python: the extension raises `python_class()` and exposes the table as
+//   `_error_table()`, which tests/python/test_error_table.py compares with
+//   `convtrack.errors`;
+// - PHP: `Errors.php` is checked against `php_class()` (bindings-c's tests) and
+//   against the C ABI's statuses (the PHPUnit suite and tests/php/ffi_test.php).
+//
+// The class names differ between the two languages where their packages group
+// codes differently: Python raises `InvalidArgumentError` for the three 1xx codes,
+// PHP has `InvalidUtf8Exception` and treats a NULL pointer as a binding bug
+// (`InternalException`: the PHP package never passes NULL itself).
+error_codes! {
     /// A required pointer argument was NULL (C ABI only).
-    NullPointer = 100,
+    NullPointer = 100, "null_pointer", python: "InvalidArgumentError", php: "InternalException";
     /// A string argument was not valid UTF-8.
-    InvalidUtf8 = 101,
+    InvalidUtf8 = 101, "invalid_utf8", python: "InvalidArgumentError", php: "InvalidUtf8Exception";
     /// An argument that is not part of an event was invalid (e.g. an unknown field name).
-    InvalidArgument = 102,
+    InvalidArgument = 102, "invalid_argument", python: "InvalidArgumentError", php: "ArgumentException";
     /// The input is not well-formed JSON.
-    InvalidJson = 200,
+    InvalidJson = 200, "invalid_json", python: "InvalidJsonError", php: "InvalidJsonException";
     /// An object has a key that is not part of the schema.
-    UnknownField = 201,
+    UnknownField = 201, "unknown_field", python: "UnknownFieldError", php: "UnknownFieldException";
     /// A value has the wrong JSON type.
-    WrongType = 202,
+    WrongType = 202, "wrong_type", python: "WrongTypeError", php: "WrongTypeException";
     /// A required field is missing.
-    MissingField = 203,
+    MissingField = 203, "missing_field", python: "MissingFieldError", php: "MissingFieldException";
     /// A value is present but not acceptable (format, range, NaN, negative...).
-    InvalidValue = 204,
+    InvalidValue = 204, "invalid_value", python: "InvalidValueError", php: "InvalidValueException";
     /// A value or the whole input exceeds a size limit.
-    TooLarge = 205,
+    TooLarge = 205, "too_large", python: "TooLargeError", php: "TooLargeException";
     /// `event_time` is too old for Meta or too far in the future.
-    EventTimeOutOfRange = 206,
+    EventTimeOutOfRange = 206, "event_time_out_of_range", python: "EventTimeError", php: "EventTimeException";
     /// A merchant setting is invalid.
-    InvalidSetting = 300,
+    InvalidSetting = 300, "invalid_setting", python: "SettingsError", php: "SettingsException";
     /// The durable outbox (SQLite file) could not be opened, read or written.
-    Storage = 400,
+    Storage = 400, "storage", python: "StorageError", php: "StorageException";
     /// The operation needs something the tracker was not set up with (e.g. `track` without `outbox_path`).
-    NotConfigured = 401,
+    NotConfigured = 401, "not_configured", python: "NotConfiguredError", php: "NotConfiguredException";
     /// A bug: a panic was caught at a boundary.
-    Panic = 900,
+    Panic = 900, "panic", python: "InternalError", php: "InternalException";
     /// A bug or an unexpected internal failure.
-    Internal = 901,
+    Internal = 901, "internal", python: "InternalError", php: "InternalException";
 }
 
 impl ErrorCode {
-    /// Stable snake_case name, used in JSON and Python.
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorCode::NullPointer => "null_pointer",
-            ErrorCode::InvalidUtf8 => "invalid_utf8",
-            ErrorCode::InvalidArgument => "invalid_argument",
-            ErrorCode::InvalidJson => "invalid_json",
-            ErrorCode::UnknownField => "unknown_field",
-            ErrorCode::WrongType => "wrong_type",
-            ErrorCode::MissingField => "missing_field",
-            ErrorCode::InvalidValue => "invalid_value",
-            ErrorCode::TooLarge => "too_large",
-            ErrorCode::EventTimeOutOfRange => "event_time_out_of_range",
-            ErrorCode::InvalidSetting => "invalid_setting",
-            ErrorCode::Storage => "storage",
-            ErrorCode::NotConfigured => "not_configured",
-            ErrorCode::Panic => "panic",
-            ErrorCode::Internal => "internal",
-        }
-    }
-
     /// The numeric code.
     pub fn as_u32(self) -> u32 {
         self as u32
@@ -207,6 +247,26 @@ mod tests {
         let long = "k".repeat(500);
         let e = Error::field(ErrorCode::UnknownField, &long, "is not a known field");
         assert!(e.to_string().len() < 120);
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::ErrorCode;
+
+    /// The table itself: numbers ascend (so none repeats), names are unique snake_case,
+    /// and the class names follow each language's convention.
+    #[test]
+    fn codes_ascend_and_names_are_unique() {
+        let all = ErrorCode::ALL;
+        assert!(all.windows(2).all(|w| w[0].as_u32() < w[1].as_u32()), "{all:?}");
+        let names: std::collections::HashSet<_> = all.iter().map(|c| c.name()).collect();
+        assert_eq!(names.len(), all.len());
+        for code in all {
+            assert!(code.name().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{code:?}");
+            assert!(code.python_class().ends_with("Error"), "{code:?}");
+            assert!(code.php_class().ends_with("Exception"), "{code:?}");
+        }
     }
 }
 

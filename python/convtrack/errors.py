@@ -1,8 +1,9 @@
 """The convtrack exception hierarchy, defined once.
 
-The native module maps every core error code to one of these classes
-(``bindings-python/src/lib.rs``, ``to_py_err``). Messages name the offending
-field or setting and never contain its value.
+The native module raises one of these classes for every core error code, as the
+core's error table says (``ErrorCode::python_class`` in ``core/src/error.rs``);
+``tests/python/test_error_table.py`` checks this module against that table. Messages
+name the offending field or setting and never contain its value.
 """
 
 from __future__ import annotations

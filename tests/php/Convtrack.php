@@ -45,7 +45,7 @@ final class ConvtrackTracker
     public function handle(): FFI\CData
     {
         if ($this->handle === null) {
-            throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: is closed');
+            throw ConvtrackFFI::invalidArgument('tracker: is closed');
         }
         return $this->handle;
     }
@@ -56,24 +56,24 @@ final class ConvtrackTracker
         // throw: disarm it first so its destructor cannot free the original's handle.
         $this->handle = null;
         $this->ffi = null;
-        throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: cannot be cloned');
+        throw ConvtrackFFI::invalidArgument('tracker: cannot be cloned');
     }
 
     public function __serialize(): array
     {
-        throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: cannot be serialized');
+        throw ConvtrackFFI::invalidArgument('tracker: cannot be serialized');
     }
 
     public function __unserialize(array $data): void
     {
         $this->handle = null;
         $this->ffi = null;
-        throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: cannot be unserialized');
+        throw ConvtrackFFI::invalidArgument('tracker: cannot be unserialized');
     }
 
     public static function __set_state(array $properties): never
     {
-        throw new ConvtrackException(102, 'CONVTRACK_STATUS_INVALID_ARGUMENT', 'tracker: cannot be recreated');
+        throw ConvtrackFFI::invalidArgument('tracker: cannot be recreated');
     }
 }
 
@@ -81,12 +81,26 @@ final class ConvtrackFFI
 {
     public const OK = 0;
     public const DROPPED = 1;
+    public const INVALID_ARGUMENT = 102;
+
+    /** The statuses this wrapper names itself (ffi_test.php checks them against convtrack_status_name()). */
+    public const STATUS_NAMES = [
+        self::OK => 'CONVTRACK_STATUS_OK',
+        self::DROPPED => 'CONVTRACK_STATUS_DROPPED',
+        self::INVALID_ARGUMENT => 'CONVTRACK_STATUS_INVALID_ARGUMENT',
+    ];
 
     public readonly FFI $ffi;
 
     public function __construct(string $header, string $library)
     {
         $this->ffi = FFI::cdef(file_get_contents($header), $library);
+    }
+
+    /** The error for a misused handle (closed, cloned, serialized), raised without calling the library. */
+    public static function invalidArgument(string $message): ConvtrackException
+    {
+        return new ConvtrackException(self::INVALID_ARGUMENT, self::STATUS_NAMES[self::INVALID_ARGUMENT], $message);
     }
 
     public function version(): string

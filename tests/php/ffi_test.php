@@ -30,6 +30,20 @@ foreach ($golden['vectors'] as $v) {
     check($ct->eventId($v['pixel_id'], $v['event_name'], $v['order_id']) === $v['event_id'], "golden event id for order {$v['order_id']}");
 }
 
+// The statuses Convtrack.php names itself are the library's: same number, same name. (The table is
+// core/src/error.rs; bindings-c's tests hold the C statuses to it, the PHP package's tests Errors.php.)
+$named = [];
+for ($status = 0; $status <= 0xFFFF; $status++) {
+    $name = $ct->ffi->convtrack_status_name($status);
+    if ($name !== 'CONVTRACK_STATUS_UNKNOWN') {
+        $named[$status] = $name;
+    }
+}
+check(count($named) > 10, 'convtrack_status_name names ' . count($named) . ' statuses');
+foreach (ConvtrackFFI::STATUS_NAMES as $status => $name) {
+    check(($named[$status] ?? null) === $name, "Convtrack.php: status $status is $name");
+}
+
 // Normalization and hashing agree with PHP's own SHA-256.
 check($ct->normalize('email', '  John.Smith@Example.COM ') === 'john.smith@example.com', 'normalize email');
 check($ct->hash('email', '  John.Smith@Example.COM ') === hash('sha256', 'john.smith@example.com'), 'hash email = PHP sha256');
