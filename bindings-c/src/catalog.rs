@@ -65,7 +65,7 @@ unsafe fn catalog_call(
     text_len: usize,
     name: &str,
     out: *mut *mut c_char,
-    op: fn(&Tracker, &str) -> Result<convtrack_core::catalog_sync::CatalogChange, Error>,
+    op: fn(&Tracker, &str) -> Result<convtrack_core::tracker::CatalogChange, Error>,
 ) -> convtrack_status {
     guard(|| {
         check_out(out)?;

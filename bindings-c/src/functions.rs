@@ -123,7 +123,7 @@ pub unsafe extern "C" fn convtrack_event_id(
                 str_arg(order_id, order_id_len, "order_id")?,
             )
         };
-        let id = convtrack_core::dedup::event_id_checked(p, e, o)?;
+        let id = convtrack_core::build::event_id::event_id_checked(p, e, o)?;
         let ptr = to_c_string(id)?;
         // SAFETY: `out` is non-NULL and valid for a write (caller contract).
         unsafe { *out = ptr };

@@ -6,7 +6,7 @@ use pyo3::types::{PyBool, PyDict, PyList, PyString};
 use serde_json::Value;
 
 use convtrack_core::error::{Error, ErrorCode};
-use convtrack_core::input::{Raw, Source};
+use convtrack_core::event::{Raw, Source};
 
 use crate::errors::to_py_err;
 
@@ -17,8 +17,8 @@ pub(crate) fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py,
 
 /// Python objects (dict, list, str, int, float, bool, None) for any core value
 /// source: a `serde_json::Value`, or the core's borrowed JSON tree, from which the
-/// payload dict is built without `json.loads` (`build()` with a dict payload:
-/// 18.2 µs, 20.5 µs with `json.loads`, measured in one session).
+/// payload dict is built without parsing JSON text a second time (`json.loads`
+/// would; docs/benchmarks.md has the figures).
 pub(crate) fn source_to_py<'py, 's, S: Source<'s>>(py: Python<'py>, v: &S) -> PyResult<Bound<'py, PyAny>> {
     // A Python error met inside the core's walk, handed back out of it.
     let mut failed: Option<PyErr> = None;
@@ -136,7 +136,7 @@ pub(crate) fn result_to_py<'py>(py: Python<'py>, r: &convtrack_core::BuildResult
     drop(words);
     let payload = match &r.payload {
         Some(p) if payload_as_text => PyString::new(py, p.as_str()).into_any(),
-        Some(p) => match convtrack_core::input::json::Json::parse(p.as_str()) {
+        Some(p) => match convtrack_core::event::json::Json::parse(p.as_str()) {
             Ok(tree) => source_to_py(py, &&tree)?,
             Err(_) => return Err(to_py_err(py, &Error::general(ErrorCode::Internal, "the payload is not JSON"))),
         },

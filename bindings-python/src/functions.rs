@@ -30,5 +30,5 @@ pub(crate) fn hash(py: Python<'_>, field: &str, value: &str, country: Option<&st
 #[pyfunction]
 pub(crate) fn event_id(py: Python<'_>, pixel_id: &str, event_name: &str, order_id: &Bound<'_, PyAny>) -> PyResult<String> {
     let order = order_id_text(py, order_id)?;
-    convtrack_core::dedup::event_id_checked(pixel_id, event_name, &order).map_err(|e| to_py_err(py, &e))
+    convtrack_core::build::event_id::event_id_checked(pixel_id, event_name, &order).map_err(|e| to_py_err(py, &e))
 }

@@ -26,8 +26,8 @@ mod tracker;
 
 /// The Rust side of the extension allocates with mimalloc rather than glibc malloc:
 /// `build` makes a few dozen small, short-lived allocations next to 1-2 KB outputs,
-/// and glibc then spends ~12% of a `build` call in malloc, free and
-/// `malloc_consolidate` (perf, docs/benchmarks.md). Python objects still come from
+/// and glibc then spends a noticeable share of a `build` call in malloc, free and
+/// `malloc_consolidate` (profiles in docs/benchmarks.md). Python objects still come from
 /// Python's allocator; memory the Rust side allocates is always freed by it.
 /// `local_dynamic_tls`: the extension is loaded with dlopen.
 #[global_allocator]

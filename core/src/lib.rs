@@ -42,20 +42,6 @@ pub use normalize::Field;
 pub use settings::{Mode, Settings};
 pub use tracker::Tracker;
 
-// Earlier module paths, used by the bindings until they move to the new ones.
-#[doc(hidden)]
-pub use build::event_id as dedup;
-#[doc(hidden)]
-pub use build::payload as capi;
-#[doc(hidden)]
-pub use delivery::transport;
-#[doc(hidden)]
-pub use event as input;
-#[doc(hidden)]
-pub mod catalog_sync {
-    pub use crate::tracker::CatalogChange;
-}
-
 /// The crate version, shared by every face of the product.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -6,14 +6,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use convtrack_core::error::{Error, ErrorCode};
-use convtrack_core::input::{Key, Raw, Source, Unreadable};
+use convtrack_core::event::{Key, Raw, Source, Unreadable};
 use convtrack_core::EventInput;
 
 use super::{decimal_text, snapshot, Reading};
 use crate::errors::to_py_err;
 
 /// A Python value read in place by the core's event parser
-/// ([`convtrack_core::input::Source`]): no JSON value is built in between.
+/// ([`convtrack_core::event::Source`]): no JSON value is built in between.
 /// Every object is held by a strong reference (`Bound`) while it is read, and
 /// containers are read from a private snapshot (a dict's shallow copy, a list's
 /// tuple), so nothing this reader looks at can be freed or resized by Python code

@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use convtrack_core::error::Error;
-use convtrack_core::input::Unreadable;
+use convtrack_core::event::Unreadable;
 
 use crate::errors::to_py_err;
 

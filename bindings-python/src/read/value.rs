@@ -6,7 +6,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use serde_json::{Map, Value};
 
 use convtrack_core::error::{Error, ErrorCode};
-use convtrack_core::input::Unreadable;
+use convtrack_core::event::Unreadable;
 
 use super::{decimal_text, failure, snapshot, Failure};
 
