@@ -172,32 +172,25 @@ def publisher(broker):
     app.close()
 
 
-def web_settings(sandbox, tmp_path, **extra):
-    s = {
+def _settings(sandbox, outbox, own, extra):
+    """The settings web processes and workers share, then each side's own, then the test's."""
+    return {
         "pixel_id": PIXEL,
         "access_token": TOKEN,
         "data_controls": True,
         "endpoint": sandbox.url,
-        "outbox_path": str(tmp_path / "web.sqlite3"),
-        "sender": "celery",
+        "outbox_path": str(outbox),
+        **own,
+        **extra,
     }
-    s.update(extra)
-    return s
+
+
+def web_settings(sandbox, tmp_path, **extra):
+    return _settings(sandbox, tmp_path / "web.sqlite3", {"sender": "celery"}, extra)
 
 
 def worker_settings(sandbox, tmp_path, **extra):
-    s = {
-        "pixel_id": PIXEL,
-        "access_token": TOKEN,
-        "data_controls": True,
-        "endpoint": sandbox.url,
-        "outbox_path": str(tmp_path / "worker.sqlite3"),
-        "retry_base_ms": 20,
-        "retry_max_ms": 200,
-        "request_timeout_ms": 1000,
-    }
-    s.update(extra)
-    return s
+    return _settings(sandbox, tmp_path / "worker.sqlite3", {"retry_base_ms": 20, "retry_max_ms": 200, "request_timeout_ms": 1000}, extra)
 
 
 def start_worker(workers, broker, sandbox, tmp_path, name="w1", visibility=3600.0, pause_retry=None, **extra):

@@ -34,7 +34,7 @@ def test_event_ids_match_golden_vectors(golden_event_ids):
 
 
 def test_event_id_derivation_matches_the_documentation(golden_event_ids):
-    # Recompute from the README's description with hashlib: the docs are the contract.
+    # Recompute from the description in docs/decisions.md with hashlib: the docs are the contract.
     for v in golden_event_ids["vectors"]:
         msg = b"convtrack.event_id.v1"
         for part in (v["pixel_id"], v["event_name"], v["order_id"]):

@@ -2,7 +2,7 @@
 """Helpers for shop code: ``track_purchase`` (checkout / thank-you view) and
 ``track_order`` (webhooks, signals, tasks: no request).
 
-``order`` is an event in convtrack's input terms (README "Event input"): a dict
+``order`` is an event in convtrack's input terms (docs/spec.md §3, "Event input"): a dict
 such as ``{"order_id": 1001, "currency": "EUR", "value": "59.90", "items": [...],
 "customer": {...}}`` -- ``event_name`` defaults to ``"Purchase"`` -- or any object
 with a ``to_convtrack()`` method returning such a dict (e.g. your ``Order`` model).

@@ -1,4 +1,4 @@
-"""`convtrack feed` and `convtrack catalog check`: the catalog faces of the CLI.
+"""``convtrack feed`` and ``convtrack catalog check``: the catalog faces of the CLI.
 
 Exit codes (documented in docs/catalog.md):
   0  every product was written / every event item is in the catalog
@@ -14,12 +14,11 @@ import argparse
 import json
 import os
 import sys
-import time
-from typing import IO, Any, Dict, Optional
+from typing import IO, Any, Callable, Dict, Optional
 
 import convtrack
-
-EXIT_SKIPPED = 4
+from convtrack.cli._common import EXIT_SKIPPED, read_settings
+from convtrack.cli._progress import Progress
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -47,46 +46,19 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     check.set_defaults(func=cmd_catalog_check)
 
 
-def _settings(path: str) -> Dict[str, Any]:
-    with open(path, encoding="utf-8") as f:
-        settings = json.load(f)
-    if not isinstance(settings, dict):
-        raise convtrack.SettingsError("settings: must be a JSON object", 300, "invalid_setting", "settings")
-    settings.setdefault("sender", "manual")
-    return settings
+def _feed_line(total_bytes: Optional[int]) -> Callable[[float, int, int, int], str]:
+    """The feed line: a 30-column bar, the share of the input read, lines, products written and
+    lines a second; without a known input size (stdin), the counts only."""
 
-
-class _Progress:
-    """A one-line progress bar on stderr, redrawn at most 10 times a second."""
-
-    def __init__(self, total_bytes: Optional[int], enabled: bool) -> None:
-        self.total = total_bytes
-        self.enabled = enabled
-        self.last = 0.0
-        self.start = time.monotonic()
-        self.state = (0, 0, 0)
-
-    def __call__(self, lines: int, nbytes: int, written: int, force: bool = False) -> None:
-        self.state = (lines, nbytes, written)
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.last < 0.1 and not force:
-            return
-        self.last = now
-        rate = lines / max(now - self.start, 1e-9)
-        if self.total:
-            frac = min(nbytes / self.total, 1.0)
+    def render(elapsed: float, lines: int, nbytes: int, written: int) -> str:
+        rate = lines / max(elapsed, 1e-9)
+        if total_bytes:
+            frac = min(nbytes / total_bytes, 1.0)
             bar = "#" * int(frac * 30)
-            sys.stderr.write(f"\r[{bar:<30}] {frac * 100:5.1f}%  {lines} lines, {written} written, {rate:,.0f}/s")
-        else:
-            sys.stderr.write(f"\r{lines} lines, {written} written, {rate:,.0f}/s")
-        sys.stderr.flush()
+            return f"[{bar:<30}] {frac * 100:5.1f}%  {lines} lines, {written} written, {rate:,.0f}/s"
+        return f"{lines} lines, {written} written, {rate:,.0f}/s"
 
-    def done(self) -> None:
-        if self.enabled:
-            self(*self.state, force=True)  # the final counts, never throttled away
-            sys.stderr.write("\n")
+    return render
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
@@ -96,7 +68,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
         fmt = suffix if suffix in ("xml", "csv", "tsv") else "xml"
     total = None if args.products == "-" else os.path.getsize(args.products)
     show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
-    progress = _Progress(total, show)
+    progress = Progress(_feed_line(total), show, counts=(0, 0, 0))
     shown = [0]
     errors_file: Optional[IO[str]] = open(args.errors, "w", encoding="utf-8") if args.errors else None
 
@@ -114,7 +86,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
     products: Any = sys.stdin.buffer if args.products == "-" else args.products
     try:
         if args.settings:
-            tracker = convtrack.Tracker(_settings(args.settings))
+            tracker = convtrack.Tracker(read_settings(args.settings))
             try:
                 report = tracker.export_feed(products, args.output, format=fmt, on_error=on_error, on_progress=progress)
             finally:
@@ -124,7 +96,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
                 products, args.output, format=fmt, content_id=args.content_id or "id", on_error=on_error, on_progress=progress
             )
     finally:
-        progress.done()
+        progress.finish()
         if errors_file is not None:
             errors_file.close()
     if args.json:
@@ -142,7 +114,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
 
 def cmd_catalog_check(args: argparse.Namespace) -> int:
     if args.settings:
-        tracker = convtrack.Tracker(_settings(args.settings))
+        tracker = convtrack.Tracker(read_settings(args.settings))
         try:
             report = tracker.check_catalog(args.events, args.products)
         finally:
