@@ -157,7 +157,7 @@ enum convtrack_status convtrack_hash(const char *field,
 
 // Derives the deterministic event id shared by the pixel and the server copy of
 // an event with an order: `ct1-` followed by 32 lowercase hex digits (see the
-// README for the derivation). On success `*out` receives a new string (free it
+// docs/decisions.md for the derivation). On success `*out` receives a new string (free it
 // with `convtrack_string_free`). Thread-safe.
 //
 // # Safety
@@ -271,7 +271,7 @@ enum convtrack_status convtrack_tracker_flush(const struct convtrack_tracker *tr
                                               char **out);
 
 // The tracker's status as JSON (pixel id, catalog, mode, data controls, queue,
-// counters, last error, coverage; see the README). Free `*out` with
+// counters, last error, coverage; see docs/spec.md §10). Free `*out` with
 // `convtrack_string_free`. Never contains the token or personal data. Thread-safe.
 //
 // # Safety

@@ -33,7 +33,7 @@ pub unsafe extern "C" fn convtrack_tracker_flush(
 }
 
 /// The tracker's status as JSON (pixel id, catalog, mode, data controls, queue,
-/// counters, last error, coverage; see the README). Free `*out` with
+/// counters, last error, coverage; see docs/spec.md §10). Free `*out` with
 /// `convtrack_string_free`. Never contains the token or personal data. Thread-safe.
 ///
 /// # Safety

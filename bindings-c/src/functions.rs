@@ -97,7 +97,7 @@ pub unsafe extern "C" fn convtrack_hash(
 
 /// Derives the deterministic event id shared by the pixel and the server copy of
 /// an event with an order: `ct1-` followed by 32 lowercase hex digits (see the
-/// README for the derivation). On success `*out` receives a new string (free it
+/// docs/decisions.md for the derivation). On success `*out` receives a new string (free it
 /// with `convtrack_string_free`). Thread-safe.
 ///
 /// # Safety
