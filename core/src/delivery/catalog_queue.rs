@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::{json, Map, Value};
 
 use crate::delivery::outbox::{incr, placeholders, Outbox};
-use crate::delivery::sender::{Lane, Settled};
+use crate::delivery::sender::{Lane, LaneNames, Settled};
 use crate::error::Result;
 use crate::settings::Settings;
 
@@ -312,11 +312,13 @@ impl<'a> CatalogLane<'a> {
 
 impl Lane for CatalogLane<'_> {
     type Item = ClaimedItem;
-    const PAUSE_KEY: &'static str = "catalog.paused";
-    const REQUESTS: &'static str = "catalog.requests";
-    const INVALID: &'static str = "invalid_catalog_item";
-    const NOUN: &'static str = "catalog change";
-    const PAUSED: &'static str = "catalog updates";
+    const NAMES: LaneNames = LaneNames {
+        pause_key: "catalog.paused",
+        requests: "catalog.requests",
+        invalid: "invalid_catalog_item",
+        noun: "catalog change",
+        paused: "catalog updates",
+    };
 
     fn url(&self) -> String {
         self.settings.catalog_items_batch_url().unwrap_or_default()

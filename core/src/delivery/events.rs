@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::delivery::outbox::{Claimed, Outbox};
-use crate::delivery::sender::{Lane, Settled};
+use crate::delivery::sender::{Lane, LaneNames, Settled};
 use crate::error::Result;
 use crate::event::MAX_AGE_SECONDS;
 use crate::settings::Settings;
@@ -63,6 +63,10 @@ pub(crate) fn coverage<'a>(payloads: impl Iterator<Item = &'a str>) -> BTreeMap<
     out
 }
 
+/// Events, queued or prepared, are counted, paused and logged alike.
+pub(crate) const EVENTS: LaneNames =
+    LaneNames { pause_key: "paused", requests: "requests", invalid: "invalid_event", noun: "event", paused: "delivery" };
+
 /// The queued events of one outbox.
 pub(crate) struct EventLane<'a> {
     outbox: &'a Outbox,
@@ -81,11 +85,7 @@ fn ids(rows: &[Claimed]) -> Vec<i64> {
 
 impl Lane for EventLane<'_> {
     type Item = Claimed;
-    const PAUSE_KEY: &'static str = "paused";
-    const REQUESTS: &'static str = "requests";
-    const INVALID: &'static str = "invalid_event";
-    const NOUN: &'static str = "event";
-    const PAUSED: &'static str = "delivery";
+    const NAMES: LaneNames = EVENTS;
 
     fn url(&self) -> String {
         self.settings.events_url()

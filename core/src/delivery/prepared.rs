@@ -5,10 +5,10 @@
 use serde_json::{json, Value};
 
 use crate::clock::now_ms;
-use crate::delivery::events::{coverage, expiry_cutoff, received, request_body};
+use crate::delivery::events::{coverage, expiry_cutoff, received, request_body, EVENTS};
 use crate::delivery::graph::Outcome;
 use crate::delivery::outbox::Outbox;
-use crate::delivery::sender::{Lane, LaneReport, Sender, Settled};
+use crate::delivery::sender::{Lane, LaneNames, LaneReport, Sender, Settled};
 use crate::error::Result;
 use crate::settings::Settings;
 
@@ -91,11 +91,7 @@ struct PreparedLane<'a> {
 
 impl Lane for PreparedLane<'_> {
     type Item = i64;
-    const PAUSE_KEY: &'static str = "paused";
-    const REQUESTS: &'static str = "requests";
-    const INVALID: &'static str = "invalid_event";
-    const NOUN: &'static str = "event";
-    const PAUSED: &'static str = "delivery";
+    const NAMES: LaneNames = EVENTS;
 
     fn url(&self) -> String {
         self.settings.events_url()

@@ -87,16 +87,7 @@ pub(crate) struct Settled {
 /// loop and what an answer means.
 pub(crate) trait Lane {
     type Item;
-    /// Outbox meta key of this queue's pause.
-    const PAUSE_KEY: &'static str;
-    /// Counter of the requests made for this queue.
-    const REQUESTS: &'static str;
-    /// Dead-letter reason when Meta rejects an item as invalid.
-    const INVALID: &'static str;
-    /// What log lines call one item.
-    const NOUN: &'static str;
-    /// What log lines call a pause of this queue.
-    const PAUSED: &'static str;
+    const NAMES: LaneNames;
 
     fn url(&self) -> String;
     fn body(&self, items: &[Self::Item]) -> String;
@@ -119,6 +110,20 @@ pub(crate) trait Lane {
     /// Gives the leases back without counting an attempt (paused).
     fn release(&self, items: &[Self::Item]) -> Result<()>;
     fn dead_letter(&self, items: &[Self::Item], reason: &str, code: Option<i64>, subcode: Option<i64>, now_ms: i64) -> Result<()>;
+}
+
+/// The names a lane records and logs under.
+pub(crate) struct LaneNames {
+    /// Outbox meta key of this queue's pause.
+    pub(crate) pause_key: &'static str,
+    /// Counter of the requests made for this queue.
+    pub(crate) requests: &'static str,
+    /// Dead-letter reason when Meta rejects an item as invalid.
+    pub(crate) invalid: &'static str,
+    /// What log lines call one item.
+    pub(crate) noun: &'static str,
+    /// What log lines call a pause of this queue.
+    pub(crate) paused: &'static str,
 }
 
 /// What one request of [`Sender::send`] led to (for a split batch, its first request).
@@ -245,7 +250,7 @@ impl Sender {
     /// Sends what `lane` has due until nothing is, the lane is paused, or `deadline` passes.
     fn drain<L: Lane>(&self, lane: &L, deadline: Instant, wait_for_retries: bool, report: &mut LaneReport) -> Result<()> {
         loop {
-            if let Some(p) = self.pause_state(L::PAUSE_KEY)? {
+            if let Some(p) = self.pause_state(L::NAMES.pause_key)? {
                 report.paused = p.get("reason").and_then(Value::as_str).map(str::to_owned);
                 break;
             }
@@ -274,13 +279,13 @@ impl Sender {
     pub(crate) fn send<L: Lane>(&self, lane: &L, items: Vec<L::Item>, report: &mut LaneReport) -> Result<Attempt> {
         let result = self.transport.post_json(&lane.url(), self.token(), &lane.body(&items));
         report.requests += 1;
-        self.outbox.count(L::REQUESTS, 1)?;
+        self.outbox.count(L::NAMES.requests, 1)?;
         if let Ok(reply) = &result {
             if (200..300).contains(&reply.status) {
                 if let Some(done) = lane.settle(&items, &reply.body)? {
                     report.sent += done.sent;
                     report.failed += done.refused;
-                    log::debug!("convtrack: sent {} {}(s)", done.sent, L::NOUN);
+                    log::debug!("convtrack: sent {} {}(s)", done.sent, L::NAMES.noun);
                     return Ok(Attempt { outcome: Outcome::Sent { fbtrace_id: done.fbtrace_id }, retry_in_ms: None });
                 }
             }
@@ -304,27 +309,30 @@ impl Sender {
                 self.record_error(*code, None, why, fbtrace_id)?;
                 report.retried += items.len() as u64;
                 retry_in_ms = Some(delay);
-                log::warn!("convtrack: {} {}(s) will be retried in {delay} ms ({why})", items.len(), L::NOUN);
+                log::warn!("convtrack: {} {}(s) will be retried in {delay} ms ({why})", items.len(), L::NAMES.noun);
             }
             Outcome::Invalid { code, subcode, fbtrace_id } => {
-                self.record_error(Some(*code), *subcode, L::INVALID, fbtrace_id)?;
+                self.record_error(Some(*code), *subcode, L::NAMES.invalid, fbtrace_id)?;
                 if items.len() > 1 {
                     let mut first = items;
                     let second = first.split_off(first.len() / 2);
                     self.send(lane, first, report)?;
                     self.send(lane, second, report)?;
                 } else {
-                    lane.dead_letter(&items, L::INVALID, Some(*code), *subcode, now_ms())?;
+                    lane.dead_letter(&items, L::NAMES.invalid, Some(*code), *subcode, now_ms())?;
                     report.failed += 1;
-                    log::warn!("convtrack: Meta rejected one {} (code {code}, subcode {subcode:?}); moved to dead letters", L::NOUN);
+                    log::warn!("convtrack: Meta rejected one {} (code {code}, subcode {subcode:?}); moved to dead letters", L::NAMES.noun);
                 }
             }
             Outcome::Pause { code, why, fbtrace_id } => {
                 lane.release(&items)?;
                 self.record_error(Some(*code), None, why, fbtrace_id)?;
-                self.pause(L::PAUSE_KEY, *code, why)?;
+                self.pause(L::NAMES.pause_key, *code, why)?;
                 report.paused = Some(why.to_string());
-                log::error!("convtrack: {} paused: Meta answered code {code} ({why}); fix the access token or permissions", L::PAUSED);
+                log::error!(
+                    "convtrack: {} paused: Meta answered code {code} ({why}); fix the access token or permissions",
+                    L::NAMES.paused
+                );
             }
         }
         Ok(Attempt { outcome, retry_in_ms })
