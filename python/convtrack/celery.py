@@ -2,8 +2,9 @@
 
 The web process keeps the guarantees of the thread sender: ``Tracker.track()`` gates,
 builds and stores the event durably in the local outbox (with the dedup ledger) and
-only then publishes one task per event carrying the prepared Conversions API event
-(hashed customer data, no access token). An event leaves the outbox only after the
+then wakes the process's hand-off thread, which publishes one task per event carrying
+the prepared Conversions API event (hashed customer data, no access token): the
+checkout thread never talks to the broker. An event leaves the outbox only after the
 broker accepted its task; if the broker is down it stays queued and is handed off by
 the next ``track()``, by :func:`handoff_pending` (cron, beat) or sent directly by
 ``tracker.flush()``.
@@ -57,6 +58,7 @@ __all__ = [
     "handoff_after_track",
     "handoff_pending",
     "handoff_pending_task",
+    "wait_for_handoffs",
     "worker_tracker",
 ]
 
@@ -134,10 +136,13 @@ def _publisher_connection(app: Celery) -> Any:
 
 
 def _forget_connection_in_child() -> None:
-    # A forked worker (gunicorn --preload, multiprocessing) must not share the parent's socket.
-    global _connection, _publish_lock
+    # A forked worker (gunicorn --preload, multiprocessing) must not share the parent's
+    # socket, and has no hand-off thread (threads do not survive a fork).
+    global _connection, _publish_lock, _relay, _relay_lock
     _connection = None
     _publish_lock = threading.Lock()
+    _relay = None
+    _relay_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -211,18 +216,91 @@ def handoff_pending(tracker: Tracker, limit: int = 1000, app: Optional[Celery] =
     return {"handed_off": handed, "remaining": remaining, "error": error}
 
 
-def handoff_after_track(tracker: Tracker) -> None:
-    """Called by ``Tracker.track()`` with ``sender="celery"`` after a durable enqueue.
-    Hands off everything queued (this event and any left by a broker outage). Never
-    raises: the checkout must not fail because the broker is down. Within
-    ``holdoff_seconds`` of a failed publish it does not try (the event stays queued)."""
+class _Relay:
+    """The hand-off thread of one web process. ``track()`` only stores the event and
+    wakes it; the thread publishes to the broker, so a checkout never waits on the
+    network (a Redis round trip, or a broker that is down). Started on first use and
+    again after a fork; a daemon, because every event it has not published yet is
+    still in the outbox and is handed off by the next ``track()``, by
+    :func:`handoff_pending` or by ``flush()``."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: Dict[int, Tracker] = {}  # trackers with events to hand off
+        self._busy = False
+        self._thread = threading.Thread(target=self._run, name="convtrack-celery-relay", daemon=True)
+        self._thread.start()
+
+    def submit(self, tracker: Tracker) -> None:
+        with self._cond:
+            self._pending[id(tracker)] = tracker
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait()
+                batch = list(self._pending.values())
+                self._pending.clear()
+                self._busy = True
+            try:
+                for tracker in batch:
+                    _handoff_now(tracker)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
+_relay: Optional[_Relay] = None
+_relay_lock = threading.Lock()
+
+
+def _handoff_now(tracker: Tracker) -> None:
     failed_at = _last_broker_failure
     if failed_at is not None and time.monotonic() - failed_at < float(_config["holdoff_seconds"]):
         return
     try:
         handoff_pending(tracker)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - the events stay queued
         log.warning("convtrack: hand-off to Celery failed (%s); the event stays queued", type(exc).__name__)
+
+
+def handoff_after_track(tracker: Tracker) -> None:
+    """Called by ``Tracker.track()`` with ``sender="celery"`` after a durable enqueue.
+    Wakes this process's hand-off thread, which publishes everything queued (this event
+    and any left by a broker outage) and returns at once: the checkout does no network
+    I/O. Never raises. Within ``holdoff_seconds`` of a failed publish the thread does not
+    try (the events stay queued for the next ``track()``)."""
+    global _relay
+    try:
+        with _relay_lock:
+            if _relay is None:
+                _relay = _Relay()
+            relay = _relay
+        relay.submit(tracker)
+    except Exception as exc:  # noqa: BLE001 - e.g. no thread can be started: stays queued
+        log.warning("convtrack: hand-off to Celery failed (%s); the event stays queued", type(exc).__name__)
+
+
+def wait_for_handoffs(timeout: float = 10.0) -> bool:
+    """Waits until this process's hand-off thread has published what ``track()`` gave it
+    (or found the broker down). For tests, and for a worker's shutdown hook; returns
+    ``False`` if ``timeout`` passed first. Nothing is lost either way: what is not
+    published stays in the outbox."""
+    relay = _relay
+    return True if relay is None else relay.wait_idle(timeout)
 
 
 def worker_tracker(app: Optional[Celery] = None) -> Tracker:

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -298,6 +299,7 @@ def test_tracked_events_arrive_once_as_built(broker, publisher, sandbox, workers
         results = [t.track(order(i, now)) for i in range(5)]
         assert [r["server"] for r in results] == ["queued"] * 5
         assert t.track(order(0, now))["server"] == "duplicate"
+        assert ctc.wait_for_handoffs()
         assert t.status()["queue"]["depth"] == 0, "handed off to the broker right away"
         wait_for(lambda: sandbox.stats()["unique"] == 5, what="5 events at the sandbox")
         got = {e["event_id"]: e for e in sandbox.received()}
@@ -309,6 +311,27 @@ def test_tracked_events_arrive_once_as_built(broker, publisher, sandbox, workers
     assert st["coverage"]["em"] == 1.0 and st["queue"]["depth"] == 0
     assert sandbox.stats()["duplicates"] == 0
     assert all(m["status"] == "SUCCESS" for m in task_metas(broker))
+
+
+def test_the_checkout_thread_never_publishes(broker, publisher, sandbox, workers, tmp_path, now, monkeypatch):
+    # track() stores the event and wakes the hand-off thread; only that thread talks to
+    # the broker, so a slow or hung broker never holds up a checkout.
+    threads = []
+    real_publish = ctc._publish
+
+    def publish(*args):
+        threads.append(threading.current_thread().name)
+        real_publish(*args)
+
+    monkeypatch.setattr(ctc, "_publish", publish)
+    start_worker(workers, broker, sandbox, tmp_path)
+    with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
+        ids = [t.track(order(i, now))["event_id"] for i in range(3)]
+        assert ctc.wait_for_handoffs()
+        assert t.status()["queue"]["depth"] == 0
+    assert threads and set(threads) == {"convtrack-celery-relay"}, threads
+    wait_for(lambda: sandbox.stats()["unique"] == 3, what="3 events at the sandbox")
+    assert sorted(received_ids(sandbox)) == sorted(ids)
 
 
 def test_data_controls_off_publishes_and_sends_nothing(broker, publisher, sandbox, workers, tmp_path, now):
@@ -403,6 +426,7 @@ def test_broker_down_at_track_time_loses_nothing(broker, publisher, sandbox, wor
         results = [t.track(order(i, now)) for i in range(3)]
         print(f"3 track() calls with the broker down took {time.monotonic() - t0:.3f} s")
         assert [r["server"] for r in results] == ["queued"] * 3
+        assert ctc.wait_for_handoffs()
         assert t.status()["queue"]["depth"] == 3, "kept in the outbox"
         assert caplog.text.count("stay queued") == 1, "one failed publish, then the hold-off"
         broker.start()
@@ -410,6 +434,7 @@ def test_broker_down_at_track_time_loses_nothing(broker, publisher, sandbox, wor
         ctc.configure(holdoff_seconds=0)
         # The next track() hands off what the outage left behind, too.
         results.append(t.track(order(3, now)))
+        assert ctc.wait_for_handoffs()
         assert t.status()["queue"]["depth"] == 0
         assert ctc.handoff_pending(t) == {"handed_off": 0, "remaining": 0, "error": None}
     wait_for(lambda: sandbox.stats()["unique"] == 4, what="4 events at the sandbox")
@@ -425,6 +450,7 @@ def test_broker_restart_between_checkouts_hands_off_at_once(broker, publisher, s
         broker.stop()
         broker.start()  # the web process's kept connection is now stale
         second = t.track(order(2, now))
+        assert ctc.wait_for_handoffs()
         assert t.status()["queue"]["depth"] == 0, "handed off on a fresh connection"
     wait_for(lambda: sandbox.stats()["unique"] == 2, what="the second event (the worker reconnects)")
     assert sorted(received_ids(sandbox)) == sorted([first["event_id"], second["event_id"]])
@@ -434,18 +460,20 @@ def test_forked_web_process_hands_off_on_its_own_connection(broker, publisher, s
     start_worker(workers, broker, sandbox, tmp_path)
     with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
         ids = [t.track(order(1, now))["event_id"]]  # the parent now keeps a broker connection
+        assert ctc.wait_for_handoffs()  # (the outbox is shared: the child counts what is left)
         pid = os.fork()
         if pid == 0:  # a pre-forked web worker (gunicorn --preload)
             code = 1
             try:
                 with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as child:
                     child.track(order(2, now))
-                    code = 0 if child.status()["queue"]["depth"] == 0 else 2
+                    code = 0 if ctc.wait_for_handoffs() and child.status()["queue"]["depth"] == 0 else 2
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         ids.append(t.track(order(3, now))["event_id"])
+        assert ctc.wait_for_handoffs()
         assert t.status()["queue"]["depth"] == 0
     wait_for(lambda: sandbox.stats()["unique"] == 3, what="3 events at the sandbox")
     assert set(ids) <= set(received_ids(sandbox)) and sandbox.stats()["duplicates"] == 0
@@ -478,6 +506,7 @@ def test_worker_killed_mid_task_is_redelivered(broker, publisher, sandbox, worke
     first = start_worker(workers, broker, sandbox, tmp_path, name="first", visibility=2, request_timeout_ms=10000)
     with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
         ev = t.track(order(1, now))
+        assert ctc.wait_for_handoffs()
         assert t.status()["queue"]["depth"] == 0
     wait_for(lambda: "received" in first.text(), what="the task to reach the worker")
     time.sleep(1.0)  # inside the slow request
@@ -543,6 +572,7 @@ def test_no_raw_pii_or_token_in_the_broker(broker, publisher, sandbox, workers, 
     with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
         ev = t.track(event(now))
         assert ev["server"] == "queued"
+        assert ctc.wait_for_handoffs()
     hashed_email = ev["payload"]["user_data"]["em"][0]
     queued = redis_dump(broker)
     # The scan sees the task (decoded): the event id and the hashed email are there...
