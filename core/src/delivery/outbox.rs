@@ -107,6 +107,9 @@ pub struct Outbox {
 /// Checkpoints are the sender's work (see [`Outbox::checkpoint`]); a checkout only
 /// checkpoints when nobody has for so long that the WAL passed this size.
 const WAL_BACKSTOP_BYTES: u64 = 64 << 20;
+/// Most rows one write transaction of the sender touches: checkouts wait for the
+/// write lock while it is held.
+pub(crate) const WRITE_CHUNK: usize = 128;
 /// A checkout looks at the WAL's size at its handle's first accepted event and once per this many after.
 const WAL_LOOK_EVERY: u64 = 1024;
 
@@ -348,13 +351,15 @@ impl Outbox {
         self.with(|c| incr(c, &self.pixel_id, name, by))
     }
 
-    /// Leases up to `limit` due events to the caller for `lease_ms`.
+    /// Leases up to `limit` due events to the caller for `lease_ms`. The due rows are
+    /// read without the write lock; each chunk of them is then leased in a short write
+    /// transaction that skips rows another sender leased meanwhile, so that a flush
+    /// never holds the lock checkouts wait for longer than one chunk takes.
     pub fn claim(&self, now_ms: i64, limit: usize, lease_ms: i64) -> Result<Vec<Claimed>> {
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let rows: Vec<Claimed> = {
-                let mut stmt = tx.prepare_cached(
+            let due: Vec<Claimed> = {
+                let mut stmt = c.prepare_cached(
                     "SELECT id, event_name, event_id, event_time, attempts, payload FROM outbox
                      WHERE pixel_id = ?1 AND next_attempt_at <= ?2 AND claimed_until <= ?2
                      ORDER BY id LIMIT ?3",
@@ -371,29 +376,47 @@ impl Outbox {
                 })?;
                 mapped.collect::<rusqlite::Result<_>>()?
             };
-            if !rows.is_empty() {
-                let sql = format!("UPDATE outbox SET claimed_until = ? WHERE id IN ({})", placeholders(rows.len()));
-                let mut args: Vec<i64> = vec![now_ms + lease_ms];
-                args.extend(rows.iter().map(|r| r.id));
-                tx.execute(&sql, rusqlite::params_from_iter(args))?;
+            let mut leased = std::collections::HashSet::with_capacity(due.len());
+            for chunk in due.chunks(WRITE_CHUNK) {
+                let sql = format!(
+                    "UPDATE outbox SET claimed_until = ? WHERE next_attempt_at <= ? AND claimed_until <= ? AND id IN ({}) RETURNING id",
+                    placeholders(chunk.len())
+                );
+                let mut args: Vec<i64> = vec![now_ms + lease_ms, now_ms, now_ms];
+                args.extend(chunk.iter().map(|r| r.id));
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                {
+                    let mut stmt = tx.prepare(&sql)?;
+                    let ids = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0))?;
+                    for id in ids {
+                        leased.insert(id?);
+                    }
+                }
+                tx.commit()?;
             }
-            tx.commit()?;
-            Ok(rows)
+            Ok(due.into_iter().filter(|r| leased.contains(&r.id)).collect())
         })
     }
 
-    /// Delivered: removes the rows and counts them, with per-field coverage.
+    /// Delivered: removes the rows and counts them, with per-field coverage; in short
+    /// write transactions of at most [`WRITE_CHUNK`] rows each (the first also counts
+    /// the coverage).
     pub fn mark_sent(&self, ids: &[i64], coverage: &BTreeMap<&'static str, i64>) -> Result<()> {
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let sql = format!("DELETE FROM outbox WHERE id IN ({})", placeholders(ids.len()));
-            tx.execute(&sql, rusqlite::params_from_iter(ids.iter()))?;
-            incr(&tx, pixel, "sent", ids.len() as i64)?;
-            for (field, n) in coverage {
-                incr(&tx, pixel, &format!("coverage.{field}"), *n)?;
+            for (n, chunk) in ids.chunks(WRITE_CHUNK).enumerate() {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let sql = format!("DELETE FROM outbox WHERE id IN ({})", placeholders(chunk.len()));
+                tx.execute(&sql, rusqlite::params_from_iter(chunk.iter()))?;
+                incr(&tx, pixel, "sent", chunk.len() as i64)?;
+                if n == 0 {
+                    for (field, count) in coverage {
+                        incr(&tx, pixel, &format!("coverage.{field}"), *count)?;
+                    }
+                }
+                tx.commit()?;
             }
-            tx.commit()
+            Ok(())
         })
     }
 
