@@ -321,14 +321,13 @@ impl Outbox {
             tx.commit()?;
             Ok(true)
         })
-        .map(|queued| {
+        .inspect(|&queued| {
             if queued && self.accepted.fetch_add(1, Ordering::Relaxed) % WAL_LOOK_EVERY == 0 {
                 // The event is stored: a failed checkpoint must not fail the checkout.
                 if let Err(e) = self.backstop_checkpoint() {
                     log::warn!("convtrack: WAL checkpoint failed: {e}");
                 }
             }
-            queued
         })
     }
 
