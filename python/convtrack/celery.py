@@ -231,6 +231,9 @@ class _Relay:
         self._thread = threading.Thread(target=self._run, name="convtrack-celery-relay", daemon=True)
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def submit(self, tracker: Tracker) -> None:
         with self._cond:
             self._pending[id(tracker)] = tracker
@@ -286,7 +289,7 @@ def handoff_after_track(tracker: Tracker) -> None:
     global _relay
     try:
         with _relay_lock:
-            if _relay is None:
+            if _relay is None or not _relay.alive():
                 _relay = _Relay()
             relay = _relay
         relay.submit(tracker)
