@@ -4,8 +4,8 @@ declare(strict_types=1);
 namespace Convtrack\Tests;
 
 /**
- * A real php-fpm master with one static worker on a unix socket in a temporary directory, and a minimal FastCGI
- * client, so that consecutive requests are served by the same worker process.
+ * A real php-fpm master with static workers (one by default, so that consecutive requests are served by the same
+ * worker process) on a unix socket in a temporary directory, and a minimal FastCGI client.
  */
 final class Fpm
 {
@@ -14,14 +14,17 @@ final class Fpm
     private string $dir;
     private string $socket;
 
-    /** @param array<string, string> $ini php.ini settings for the master (-d), @param array<string, string> $env the pool's env */
-    public function __construct(array $ini, array $env)
+    /**
+     * @param array<string, string> $ini php.ini settings for the master (-d), @param array<string, string> $env the pool's env
+     * @param int $children how many static workers
+     */
+    public function __construct(array $ini, array $env, int $children = 1)
     {
         $this->dir = sys_get_temp_dir() . '/convtrack-fpm-' . bin2hex(random_bytes(6));
         mkdir($this->dir, 0700);
         $this->socket = "$this->dir/fpm.sock";
         $pool = ["[global]", "error_log = $this->dir/fpm.log", "daemonize = no", "[convtrack]",
-            "listen = $this->socket", "pm = static", "pm.max_children = 1", "catch_workers_output = yes"];
+            "listen = $this->socket", "pm = static", "pm.max_children = $children", "catch_workers_output = yes"];
         foreach ($env as $k => $v) {
             $pool[] = "env[$k] = $v";
         }
@@ -67,8 +70,19 @@ final class Fpm
         throw new \RuntimeException("php-fpm not found: install php-fpm (Debian: apt-get install php-fpm; make deps does) or set PHP_FPM");
     }
 
+    public function socket(): string
+    {
+        return $this->socket;
+    }
+
     /** Runs $script with $query as QUERY_STRING and returns the response body (headers stripped). */
     public function request(string $script, string $query = ''): string
+    {
+        return self::requestOn($this->socket, $script, $query);
+    }
+
+    /** The same, on the php-fpm listening at $socket (for a client in another process). */
+    public static function requestOn(string $socket, string $script, string $query = ''): string
     {
         $params = ['SCRIPT_FILENAME' => $script, 'SCRIPT_NAME' => '/' . basename($script), 'REQUEST_METHOD' => 'GET',
             'QUERY_STRING' => $query, 'SERVER_PROTOCOL' => 'HTTP/1.1', 'GATEWAY_INTERFACE' => 'CGI/1.1'];
@@ -76,11 +90,11 @@ final class Fpm
         foreach ($params as $k => $v) {
             $body .= self::len(strlen($k)) . self::len(strlen($v)) . $k . $v;
         }
-        $conn = stream_socket_client("unix://$this->socket", $errno, $errstr, 10);
+        $conn = stream_socket_client("unix://$socket", $errno, $errstr, 10);
         if ($conn === false) {
             throw new \RuntimeException("cannot connect to php-fpm: $errstr");
         }
-        stream_set_timeout($conn, 30);
+        stream_set_timeout($conn, 300);
         fwrite($conn, self::record(1, pack('nCx5', 1, 0)) . self::record(4, $body) . self::record(4, '') . self::record(5, ''));
         $out = '';
         while (true) {
