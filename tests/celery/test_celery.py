@@ -483,6 +483,7 @@ def test_handoff_pending_after_an_outage(broker, publisher, sandbox, workers, tm
     broker.stop()
     with convtrack.Tracker(**web_settings(sandbox, tmp_path)) as t:
         ids = [t.track(order(i, now))["event_id"] for i in range(4)]
+        assert ctc.wait_for_handoffs()  # the hand-off thread's own failed attempt is over
         assert ctc.handoff_pending(t)["error"] is not None
         broker.start()
         start_worker(workers, broker, sandbox, tmp_path)
@@ -495,6 +496,9 @@ def test_flush_sends_directly_while_the_broker_is_down(broker, publisher, sandbo
     broker.stop()
     with convtrack.Tracker(**web_settings(sandbox, tmp_path, retry_base_ms=10, retry_max_ms=50)) as t:
         ids = [t.track(order(i, now))["event_id"] for i in range(3)]
+        # The hand-off thread's failed attempt leases the events for a moment; once it
+        # has given them back, flush() sends them all.
+        assert ctc.wait_for_handoffs()
         report = t.flush(timeout=10)
         assert (report["sent"], report["remaining"]) == (3, 0), report
     assert sorted(received_ids(sandbox)) == sorted(ids)
