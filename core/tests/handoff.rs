@@ -5,6 +5,9 @@
 // A failed unwrap here is a failed test or benchmark run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::order;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -53,17 +56,6 @@ fn open(path: &std::path::Path, file: &str, sender: &str, token: &str) -> (Track
     }))
     .unwrap();
     (Tracker::open_with_transport(settings, transport.clone()).unwrap(), transport)
-}
-
-fn order(id: &str) -> String {
-    json!({
-        "event_name": "Purchase", "order_id": id, "currency": "EUR", "value": "10.00",
-        "event_source_url": "https://shop.example/thanks",
-        "customer": {"email": "sentinel.person@example.com"},
-        "browser": {"user_agent": "UA", "ip": "203.0.113.7"},
-        "consent": {"marketing": "granted"}
-    })
-    .to_string()
 }
 
 #[test]

@@ -6,6 +6,9 @@
 // A failed unwrap here is a failed test or benchmark run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::order;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -101,17 +104,6 @@ fn tracker(dir: &tempfile::TempDir, extra: Value) -> Tracker {
     });
     settings.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     Tracker::open(Settings::from_value(&settings).unwrap()).unwrap()
-}
-
-fn order(id: &str) -> String {
-    json!({
-        "event_name": "Purchase", "order_id": id, "currency": "EUR", "value": "10.00",
-        "event_source_url": "https://shop.example/thanks",
-        "customer": {"email": "sentinel.person@example.com"},
-        "browser": {"user_agent": "UA", "ip": "203.0.113.7"},
-        "consent": {"marketing": "granted"}
-    })
-    .to_string()
 }
 
 #[test]
