@@ -68,12 +68,14 @@ unsafe fn event_call(
 ///
 /// `options_json` (optional: NULL or length 0) is `{"now": <unix seconds>,
 /// "nonce": "<CSP nonce>", "script_src": "<fbevents.js URL>", "server_only":
-/// false}`, every key optional. `"server_only": true` skips the pixel snippet
-/// (`pixel_html` is `""`) for events no page renders, such as webhooks.
+/// false, "too_old": "error"}`, every key optional. `"server_only": true` skips the
+/// pixel snippet (`pixel_html` is `""`) for events no page renders, such as webhooks.
+/// `"too_old": "skip_server"` gives an order older than Meta's 7 days its pixel, with
+/// the server copy skipped (`"server": "blocked"`, `"reason": "too_old"`).
 ///
 /// On success `*out` receives the result as JSON (schema 1):
 /// `{"schema":1, "event_id", "event_name", "event_time", "server": "send"|"blocked",
-/// "reason": null|"catalog_only"|"data_controls_off"|"consent_denied"|"consent_unknown",
+/// "reason": null|"catalog_only"|"data_controls_off"|"consent_denied"|"consent_unknown"|"too_old",
 /// "pixel": "track"|"revoked"|"off", "ldu", "pixel_html", "payload": {...}|null}`.
 /// Free it with `convtrack_string_free`. Thread-safe: a tracker may build on
 /// several threads at once.

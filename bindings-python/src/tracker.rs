@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde_json::{Map, Value};
 
+use convtrack_core::build::TooOld;
 use convtrack_core::error::{Error, ErrorCode};
 use convtrack_core::settings::SenderMode;
 use convtrack_core::tracker::BuildOptions;
@@ -93,7 +94,7 @@ impl Tracker {
     /// page renders, such as a payment provider's webhook.
     // One Rust argument per Python keyword argument: the signature is the Python API.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict", server_only=false))]
+    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict", server_only=false, too_old="error"))]
     fn build<'py>(
         &self,
         py: Python<'py>,
@@ -103,8 +104,10 @@ impl Tracker {
         script_src: Option<String>,
         payload: &str,
         server_only: bool,
+        too_old: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.run(py, event, BuildOptions { now, nonce, script_src, server_only }, false, payload)
+        let too_old = TooOld::parse("too_old", too_old).map_err(|e| to_py_err(py, &e))?;
+        self.run(py, event, BuildOptions { now, nonce, script_src, server_only, too_old }, false, payload)
     }
 
     /// `build` plus a durable enqueue (needs `outbox_path`): `server` is `queued`,
@@ -113,7 +116,7 @@ impl Tracker {
     /// (`convtrack.celery.handoff_after_track`); if the broker is down it stays queued.
     // One Rust argument per Python keyword argument: the signature is the Python API.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict", server_only=false))]
+    #[pyo3(signature = (event, *, now=None, nonce=None, script_src=None, payload="dict", server_only=false, too_old="error"))]
     fn track<'py>(
         slf: &Bound<'py, Self>,
         py: Python<'py>,
@@ -123,9 +126,11 @@ impl Tracker {
         script_src: Option<String>,
         payload: &str,
         server_only: bool,
+        too_old: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let too_old = TooOld::parse("too_old", too_old).map_err(|e| to_py_err(py, &e))?;
         let this = slf.get();
-        let result = this.run(py, event, BuildOptions { now, nonce, script_src, server_only }, true, payload)?;
+        let result = this.run(py, event, BuildOptions { now, nonce, script_src, server_only, too_old }, true, payload)?;
         if this.inner.settings().sender == SenderMode::Celery {
             let queued = result.get_item("server").ok().is_some_and(|s| s.eq("queued").unwrap_or(false));
             if queued {
@@ -200,7 +205,7 @@ impl Tracker {
 
     /// One pixel snippet for every event of a page (base code and page view once, one
     /// `track` call per event, the same event ids as `build`). Pure, no I/O.
-    #[pyo3(signature = (events, *, now=None, nonce=None, script_src=None))]
+    #[pyo3(signature = (events, *, now=None, nonce=None, script_src=None, too_old="error"))]
     fn page_snippet(
         &self,
         py: Python<'_>,
@@ -208,12 +213,16 @@ impl Tracker {
         now: Option<i64>,
         nonce: Option<String>,
         script_src: Option<String>,
+        too_old: &str,
     ) -> PyResult<String> {
+        let too_old = TooOld::parse("too_old", too_old).map_err(|e| to_py_err(py, &e))?;
         // Each event is read in place by the core's parser, as in `build`.
         let cx = Reading::new();
         let inputs = events_input(&PyInput::new(events.clone(), &cx)).map_err(|e| cx.error(py, &e))?;
         let inputs = cx.check(inputs)?;
-        self.inner.page_snippet(&inputs, &BuildOptions { now, nonce, script_src, server_only: false }).map_err(|e| to_py_err(py, &e))
+        self.inner
+            .page_snippet(&inputs, &BuildOptions { now, nonce, script_src, server_only: false, too_old })
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Delivers queued events now, waiting at most `timeout` seconds (the GIL is released).

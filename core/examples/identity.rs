@@ -218,14 +218,15 @@ fn main() {
     }
     let options = [
         BuildOptions { now: Some(NOW), ..Default::default() },
-        BuildOptions { now: Some(NOW), nonce: Some("abc123==".into()), script_src: None, server_only: false },
+        BuildOptions { now: Some(NOW), nonce: Some("abc123==".into()), script_src: None, server_only: false, ..Default::default() },
         BuildOptions {
             now: Some(NOW),
             nonce: None,
             script_src: Some("https://cdn.example/fbevents.js?a=1&b=<2>".into()),
             server_only: false,
+            ..Default::default()
         },
-        BuildOptions { now: Some(NOW), nonce: Some("\"><script>".into()), script_src: None, server_only: false },
+        BuildOptions { now: Some(NOW), nonce: Some("\"><script>".into()), script_src: None, server_only: false, ..Default::default() },
     ];
     let mut count = 0;
     for s in settings() {

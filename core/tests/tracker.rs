@@ -4,9 +4,11 @@
 // A failed unwrap here is a failed test or benchmark run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use convtrack_core::build::TooOld;
 use convtrack_core::hash::sha256_hex;
 use convtrack_core::tracker::BuildOptions;
 use convtrack_core::{event_id, ErrorCode, Settings, Tracker};
+use convtrack_core::{BlockReason, ServerDecision};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_732_790_000;
@@ -276,6 +278,29 @@ fn event_time_window() {
 }
 
 #[test]
+fn an_old_order_can_still_get_its_pixel_with_the_server_copy_skipped() {
+    let t = tracker(json!({}));
+    let mut e = purchase();
+    e["event_time"] = json!(NOW - 8 * 86400);
+    let skip = BuildOptions { now: Some(NOW), too_old: TooOld::SkipServer, ..Default::default() };
+    let r = t.build_json(&e.to_string(), &skip).unwrap();
+    assert_eq!(r.server, ServerDecision::Blocked(BlockReason::TooOld));
+    assert!(r.payload.is_none());
+    assert!(r.pixel_html.contains("fbq('track',\"Purchase\""), "{}", r.pixel_html);
+    assert!(r.pixel_html.contains(&r.event_id));
+    let page = t.page_snippet_json(&format!("[{e}]"), &skip).unwrap();
+    assert!(page.contains(&r.event_id));
+    // A future time is still an error: the option is about old orders only.
+    e["event_time"] = json!(NOW + 3600);
+    assert_eq!(t.build_json(&e.to_string(), &skip).unwrap_err().code(), ErrorCode::EventTimeOutOfRange);
+    // A recent order is unaffected by the option.
+    let r = t.build_json(&purchase().to_string(), &skip).unwrap();
+    assert_eq!(r.server, ServerDecision::Send);
+    assert_eq!(BuildOptions::from_json(r#"{"too_old": "skip_server"}"#).unwrap().too_old, TooOld::SkipServer);
+    assert_eq!(BuildOptions::from_json(r#"{"too_old": "later"}"#).unwrap_err().field_name(), Some("options.too_old"));
+}
+
+#[test]
 fn request_body_carries_test_code_but_never_the_token() {
     let t = tracker(json!({"test_event_code": "TEST123"}));
     let r = build(&t, &purchase()).unwrap();
@@ -332,7 +357,9 @@ mod properties {
 
 #[test]
 fn page_snippet_renders_several_events_under_one_base_code() {
+    use convtrack_core::build::TooOld;
     use convtrack_core::tracker::BuildOptions;
+    use convtrack_core::{BlockReason, ServerDecision};
     let t = Tracker::new(Settings::from_json(r#"{"pixel_id": "1234567890"}"#).unwrap());
     let now = 1_732_790_000;
     let opts = BuildOptions { now: Some(now), nonce: Some("n0nce".into()), ..BuildOptions::default() };

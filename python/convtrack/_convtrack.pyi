@@ -50,6 +50,7 @@ class Tracker:
         script_src: Optional[str] = None,
         payload: Literal["dict", "json"] = "dict",
         server_only: bool = False,
+        too_old: Literal["error", "skip_server"] = "error",
     ) -> dict[str, Any]: ...
     def track(
         self,
@@ -60,6 +61,7 @@ class Tracker:
         script_src: Optional[str] = None,
         payload: Literal["dict", "json"] = "dict",
         server_only: bool = False,
+        too_old: Literal["error", "skip_server"] = "error",
     ) -> dict[str, Any]: ...
     def page_snippet(
         self,
@@ -68,6 +70,7 @@ class Tracker:
         now: Optional[int] = None,
         nonce: Optional[str] = None,
         script_src: Optional[str] = None,
+        too_old: Literal["error", "skip_server"] = "error",
     ) -> str: ...
     def claim_handoff(self, limit: int = 100, lease_seconds: float = 30.0) -> list[dict[str, Any]]: ...
     def ack_handoff(self, ids: list[int]) -> None: ...

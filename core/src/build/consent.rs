@@ -14,6 +14,9 @@ pub enum BlockReason {
     ConsentDenied,
     /// Consent is unknown and the merchant policy `unknown_consent` is `deny`.
     ConsentUnknown,
+    /// The order is older than Meta's 7 days and the caller asked for the pixel
+    /// anyway (`too_old = skip_server`): Meta would reject the server copy.
+    TooOld,
 }
 
 impl BlockReason {
@@ -24,6 +27,7 @@ impl BlockReason {
             BlockReason::DataControlsOff => "data_controls_off",
             BlockReason::ConsentDenied => "consent_denied",
             BlockReason::ConsentUnknown => "consent_unknown",
+            BlockReason::TooOld => "too_old",
         }
     }
 }

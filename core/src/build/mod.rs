@@ -10,7 +10,7 @@ pub mod json_writer;
 pub mod payload;
 pub mod pixel;
 
-pub use result::{BuildOptions, BuildResult, QueueOutcome, ResultField};
+pub use result::{BuildOptions, BuildResult, QueueOutcome, ResultField, TooOld};
 
 mod result;
 
@@ -24,11 +24,14 @@ use crate::settings::Settings;
 pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) -> Result<BuildResult> {
     let now = options.now()?;
     let event_time = input.event_time.unwrap_or(now);
-    event::check_event_time(event_time, now)?;
+    let too_old = check_time(event_time, now, options.too_old)?;
 
     let event_id = event_id_for(settings, input)?;
     input.check_content_ids(settings.content_id)?;
-    let decision = consent::decide(settings, &input.consent);
+    let mut decision = consent::decide(settings, &input.consent);
+    if too_old && decision.server == ServerDecision::Send {
+        decision.server = ServerDecision::Blocked(consent::BlockReason::TooOld);
+    }
 
     if decision.server == ServerDecision::Send {
         // Meta rejects website events without these, and one bad event rejects a whole batch.
@@ -86,6 +89,16 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
     })
 }
 
+/// `event_time` against `now`: `Ok(true)` when the event is older than Meta's 7 days
+/// and the caller asked for its pixel anyway (the server copy is then skipped).
+fn check_time(event_time: i64, now: i64, too_old: TooOld) -> Result<bool> {
+    match event::check_event_time(event_time, now) {
+        Ok(()) => Ok(false),
+        Err(_) if too_old == TooOld::SkipServer && event_time < now => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
 /// One pixel snippet for every event of one page: the base code, `init` and the
 /// page view once, then one `track` call per event with its event id (the same
 /// ids `build`/`track` give). Pure, like `build`. The page follows the strictest
@@ -107,7 +120,7 @@ pub fn page_snippet(settings: &Settings, inputs: &[EventInput], options: &BuildO
     };
     for (i, input) in inputs.iter().enumerate() {
         let at = |e: Error| e.within(&format!("events[{i}]."));
-        event::check_event_time(input.event_time.unwrap_or(now), now).map_err(at)?;
+        check_time(input.event_time.unwrap_or(now), now, options.too_old).map_err(at)?;
         let event_id = event_id_for(settings, input).map_err(at)?;
         input.check_content_ids(settings.content_id).map_err(at)?;
         let decision = consent::decide(settings, &input.consent);

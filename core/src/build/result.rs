@@ -19,10 +19,34 @@ pub struct BuildOptions {
     /// events no page will render: a payment provider's webhook, a renewal, a
     /// back-office order. The payload and event id are the same as a full build's.
     pub server_only: bool,
+    /// What an event older than Meta's 7 days gets: an `EventTimeError` (the default),
+    /// or its pixel with the server copy skipped (`blocked`, reason `too_old`). The
+    /// shop-facing helpers ask for the second, so an old order's thank-you page renders.
+    pub too_old: TooOld,
+}
+
+/// See [`BuildOptions::too_old`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TooOld {
+    #[default]
+    Error,
+    SkipServer,
+}
+
+impl TooOld {
+    /// `"error"` or `"skip_server"`; anything else is an error naming `field`.
+    pub fn parse(field: &str, s: &str) -> Result<TooOld> {
+        match s {
+            "error" => Ok(TooOld::Error),
+            "skip_server" => Ok(TooOld::SkipServer),
+            _ => Err(Error::field(ErrorCode::InvalidArgument, field, "must be \"error\" or \"skip_server\"")),
+        }
+    }
 }
 
 impl BuildOptions {
-    /// Parses `{"now": N, "nonce": "...", "script_src": "...", "server_only": false}`;
+    /// Parses `{"now": N, "nonce": "...", "script_src": "...", "server_only": false,
+    /// "too_old": "error"}`;
     /// every key optional.
     pub fn from_json(text: &str) -> Result<BuildOptions> {
         let v: Value = serde_json::from_str(text).map_err(|e| json_syntax("options", &e))?;
@@ -45,9 +69,10 @@ impl BuildOptions {
                 ("nonce", Value::String(s)) => o.nonce = Some(s.clone()),
                 ("script_src", Value::String(s)) => o.script_src = Some(s.clone()),
                 ("server_only", Value::Bool(b)) => o.server_only = *b,
+                ("too_old", Value::String(s)) => o.too_old = TooOld::parse(&path, s)?,
                 ("now", _) => return Err(Error::wrong_type(&path, "whole Unix seconds")),
                 ("server_only", _) => return Err(Error::wrong_type(&path, "true or false")),
-                ("nonce" | "script_src", _) => return Err(Error::wrong_type(&path, "a string")),
+                ("nonce" | "script_src" | "too_old", _) => return Err(Error::wrong_type(&path, "a string")),
                 _ => return Err(Error::field(ErrorCode::UnknownField, &path, "is not a known option")),
             }
         }
