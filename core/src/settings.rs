@@ -11,8 +11,10 @@ use crate::error::{json_syntax, Error, Result};
 use crate::normalize;
 use crate::text::{has_control, json_type_name};
 
-/// Default Graph API version (path segment of the endpoint).
-pub const DEFAULT_API_VERSION: &str = "v24.0";
+/// Default Graph API version (path segment of the endpoint): the newest version
+/// Meta's Graph API changelog lists (v27.0, introduced 2026-11-04). Meta keeps a
+/// version for about two years, so a merchant who pins an older one keeps working.
+pub const DEFAULT_API_VERSION: &str = "v27.0";
 /// Default Graph API host.
 pub const DEFAULT_ENDPOINT: &str = "https://graph.facebook.com";
 
@@ -306,7 +308,7 @@ impl Settings {
 
         let api_version = text("api_version")?.unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
         if !is_api_version(&api_version) {
-            return Err(Error::setting("api_version", "must look like \"v24.0\""));
+            return Err(Error::setting("api_version", "must look like \"v27.0\""));
         }
 
         let endpoint = text("endpoint")?.unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
@@ -644,7 +646,7 @@ mod tests {
         assert_eq!(s.mode, Mode::PixelAndServer);
         assert_eq!(s.api_version, DEFAULT_API_VERSION);
         assert_eq!(s.unknown_consent, UnknownConsent::Deny);
-        assert_eq!(s.events_url(), "https://graph.facebook.com/v24.0/123/events");
+        assert_eq!(s.events_url(), "https://graph.facebook.com/v27.0/123/events");
     }
 
     fn err(json: &str) -> Error {
