@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from convtrack.sandbox import ERRORS, MAX_AGE_SECONDS, MAX_BODY_BYTES, MAX_FAULTS, MAX_RECORDS, Sandbox
+from convtrack.sandbox import CUSTOMER_SEGMENTATIONS, DELIVERY_CATEGORIES, ERRORS, MAX_AGE_SECONDS, MAX_BODY_BYTES, MAX_FAULTS, MAX_RECORDS, Sandbox
 
 TOKEN = "sandbox-token"
 PIXEL = "1234567890"
@@ -296,6 +296,15 @@ INVALID = [
     ("value a string", setting(["custom_data", "value"], SENTINEL), "invalid_value", "custom_data.value"),
     ("value a numeric string", setting(["custom_data", "value"], "19.90"), "invalid_value", "custom_data.value"),
     ("value a bool", setting(["custom_data", "value"], True), "invalid_value", "custom_data.value"),
+    ("net_revenue a numeric string", setting(["custom_data", "net_revenue"], "12.5"), "invalid_value", "custom_data.net_revenue"),
+    ("net_revenue a bool", setting(["custom_data", "net_revenue"], False), "invalid_value", "custom_data.net_revenue"),
+    ("predicted_ltv a string", setting(["custom_data", "predicted_ltv"], SENTINEL), "invalid_value", "custom_data.predicted_ltv"),
+    ("predicted_ltv a list", setting(["custom_data", "predicted_ltv"], [1]), "invalid_value", "custom_data.predicted_ltv"),
+    ("delivery_category unknown", setting(["custom_data", "delivery_category"], SENTINEL), "invalid_custom_data", "custom_data.delivery_category"),
+    ("delivery_category upper case", setting(["custom_data", "delivery_category"], "IN_STORE"), "invalid_custom_data", "custom_data.delivery_category"),
+    ("delivery_category a number", setting(["custom_data", "delivery_category"], 1), "invalid_custom_data", "custom_data.delivery_category"),
+    ("customer_segmentation unknown", setting(["custom_data", "customer_segmentation"], SENTINEL), "invalid_custom_data", "custom_data.customer_segmentation"),
+    ("customer_segmentation short form", setting(["custom_data", "customer_segmentation"], "new"), "invalid_custom_data", "custom_data.customer_segmentation"),
     ("currency 4 letters", setting(["custom_data", "currency"], "EURO"), "invalid_currency", "custom_data.currency"),
     ("currency a number", setting(["custom_data", "currency"], 978), "invalid_currency", "custom_data.currency"),
     ("currency digits", setting(["custom_data", "currency"], "978"), "invalid_currency", "custom_data.currency"),
@@ -318,6 +327,28 @@ def test_one_invalid_event_rejects_the_whole_batch(sb, name, mutate, rule, field
     st = sb.stats()
     assert (st["received"], st["rejected_requests"], st["rejected_events"]) == (0, 1, 3)
     assert sb.requests()[-1]["status"] == 400
+
+
+def test_value_fields_meta_accepts(sb):
+    events = []
+    deliveries = sorted(DELIVERY_CATEGORIES)
+    for i, segment in enumerate(sorted(CUSTOMER_SEGMENTATIONS)):
+        e = event(i)
+        e["custom_data"].update(net_revenue=12.5, predicted_ltv=240, delivery_category=deliveries[i % 3], customer_segmentation=segment)
+        events.append(e)
+    status, doc = send(sb, events)
+    assert status == 200, doc
+    assert {e["custom_data"]["customer_segmentation"] for e in sb.received()} == CUSTOMER_SEGMENTATIONS
+    assert {e["custom_data"]["delivery_category"] for e in sb.received()} == DELIVERY_CATEGORIES
+
+
+def test_store_event_needs_no_url_nor_user_agent(sb):
+    e = event(1, action_source="physical_store")
+    del e["event_source_url"]
+    del e["user_data"]["client_user_agent"]
+    assert send(sb, [e])[0] == 200
+    # The same event as a website event is refused.
+    assert send(sb, [dict(e, action_source="website")])[0] == 400
 
 
 def test_hashed_key_error_is_subcode_2804019(sb):

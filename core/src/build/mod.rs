@@ -30,7 +30,8 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
     input.check_content_ids(settings.content_id)?;
     let decision = consent::decide(settings, &input.consent);
 
-    if decision.server == ServerDecision::Send {
+    let website = input.is_website();
+    if decision.server == ServerDecision::Send && website {
         // Meta rejects website events without these, and one bad event rejects a whole batch.
         if input.event_source_url.is_none() {
             return Err(Error::field(ErrorCode::MissingField, "event_source_url", "is required for server events"));
@@ -42,7 +43,8 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
     // The snippet is written up to this event's parameters; the parameters go
     // straight into it, in the same pass as the payload's custom_data.
     let standard = input.is_standard();
-    let mut snippet = match options.server_only {
+    // Only a website event has a page: a till receipt or a phone order renders no pixel.
+    let mut snippet = match options.server_only || !website {
         true => None,
         false => pixel::begin(
             &settings.pixel_id,
@@ -57,7 +59,7 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
         pixel::push_event_start(s, &input.event_name, standard);
     }
     let payload = match decision.server {
-        ServerDecision::Send => Some(payload::event_payload(input, &event_id, event_time, settings, &decision, snippet.as_mut())),
+        ServerDecision::Send => Some(payload::event_payload(input, &event_id, event_time, settings, &decision, snippet.as_mut())?),
         ServerDecision::Blocked(_) => {
             if let Some(s) = snippet.as_mut() {
                 payload::write_custom_data(s, input, true, settings.content_id);
@@ -78,7 +80,7 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
         event_name: input.event_name.to_string(),
         event_time,
         pixel_html,
-        pixel: decision.pixel,
+        pixel: if website { decision.pixel } else { PixelConsent::Off },
         server: decision.server,
         payload,
         ldu: decision.ldu.is_some(),
@@ -91,12 +93,16 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
 /// ids `build`/`track` give). Pure, like `build`. The page follows the strictest
 /// consent among the events (off, then revoked, then track) and Limited Data Use
 /// if any event has it; with no event it is the base code and a page view under
-/// the merchant's default consent. Errors name the event: `events[1].order_id`.
+/// the merchant's default consent. Events that are not from the website (`action_source`)
+/// have no page and are left out. Errors name the event: `events[1].order_id`.
 pub fn page_snippet(settings: &Settings, inputs: &[EventInput], options: &BuildOptions) -> Result<String> {
     if options.server_only {
         return Err(Error::field(ErrorCode::InvalidArgument, "options.server_only", "does not apply to a page snippet"));
     }
     let now = options.now()?;
+    // Events that did not happen on the website (a till receipt, a phone order)
+    // have no place in a page: they are left out, as if not given.
+    let inputs: Vec<(usize, &EventInput)> = inputs.iter().enumerate().filter(|(_, e)| e.is_website()).collect();
     let mut prepared = Vec::with_capacity(inputs.len());
     let (mut page, mut ldu) = match inputs.is_empty() {
         true => {
@@ -105,7 +111,7 @@ pub fn page_snippet(settings: &Settings, inputs: &[EventInput], options: &BuildO
         }
         false => (PixelConsent::Track, None),
     };
-    for (i, input) in inputs.iter().enumerate() {
+    for &(i, input) in &inputs {
         let at = |e: Error| e.within(&format!("events[{i}]."));
         event::check_event_time(input.event_time.unwrap_or(now), now).map_err(at)?;
         let event_id = event_id_for(settings, input).map_err(at)?;
@@ -122,7 +128,12 @@ pub fn page_snippet(settings: &Settings, inputs: &[EventInput], options: &BuildO
     let events: Vec<PixelEvent<'_>> = inputs
         .iter()
         .zip(&prepared)
-        .map(|(input, (event_id, params))| PixelEvent { event_name: &input.event_name, standard: input.is_standard(), params, event_id })
+        .map(|((_, input), (event_id, params))| PixelEvent {
+            event_name: &input.event_name,
+            standard: input.is_standard(),
+            params,
+            event_id,
+        })
         .collect();
     pixel::render(
         &settings.pixel_id,
