@@ -172,3 +172,114 @@ fn bad_value_fields_are_typed_errors_naming_the_field() {
     let err = build(&tracker(), &e).unwrap_err();
     assert_eq!((err.code(), err.field_name()), (ErrorCode::MissingField, Some("currency")));
 }
+
+/// A checkout page request: the browser block's user agent decides crawler or not.
+fn web_order(user_agent: &str) -> Value {
+    let mut e = receipt();
+    e["action_source"] = json!("website");
+    e["event_source_url"] = json!("https://shop.example/thanks");
+    e["browser"] = json!({"user_agent": user_agent});
+    e
+}
+
+#[test]
+fn a_crawler_gets_no_server_copy_and_the_reason_bot() {
+    let bot = build(&tracker(), &web_order("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")).unwrap();
+    assert_eq!((bot.server.as_str(), bot.server.reason().map(|r| r.as_str())), ("blocked", Some("bot")));
+    assert!(bot.payload.is_none());
+    assert!(bot.pixel_html.contains("fbq('init'"), "the page is the same for crawlers");
+    let person = build(&tracker(), &web_order("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")).unwrap();
+    assert_eq!(person.server.as_str(), "send");
+    // The merchant's own token, in any case.
+    let s = json!({"pixel_id": PIXEL, "access_token": "t", "data_controls": true, "bot_user_agents": ["Firefox/133"]});
+    let t = Tracker::new(Settings::from_value(&s).unwrap());
+    let r = build(&t, &web_order("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 FIREFOX/133.0")).unwrap();
+    assert_eq!(r.server.reason().map(|r| r.as_str()), Some("bot"));
+}
+
+#[test]
+fn bad_bot_user_agents_name_the_setting() {
+    for (bad, field) in [
+        (json!("googlebot"), "bot_user_agents"),
+        (json!([1]), "bot_user_agents[0]"),
+        (json!(["ok-token", "ab"]), "bot_user_agents[1]"),
+        (json!(["  x "]), "bot_user_agents[0]"),
+        (json!(["a\u{0}bc"]), "bot_user_agents[0]"),
+        (json!(["x".repeat(129)]), "bot_user_agents[0]"),
+        (json!(vec!["abc"; 201]), "bot_user_agents"),
+    ] {
+        let s = json!({"pixel_id": PIXEL, "bot_user_agents": bad});
+        let e = Settings::from_value(&s).unwrap_err();
+        assert_eq!((e.code(), e.field_name()), (ErrorCode::InvalidSetting, Some(field)), "{bad}");
+    }
+    let s = Settings::from_value(&json!({"pixel_id": PIXEL, "bot_user_agents": ["ShopMonitor"]})).unwrap();
+    assert_eq!(s.to_public_json()["bot_user_agents"], json!(["ShopMonitor"]));
+}
+
+fn am_tracker(on: bool, data_controls: bool) -> Tracker {
+    let s = json!({"pixel_id": PIXEL, "access_token": "t", "data_controls": data_controls, "pixel_advanced_matching": on});
+    Tracker::new(Settings::from_value(&s).unwrap())
+}
+
+/// The object of `fbq('init',"<pixel>",{...})`, if the snippet's init has one.
+fn init_matching(html: &str) -> Option<Value> {
+    let start = html.find("fbq('init',")?;
+    let line = &html[start..html[start..].find('\n')? + start];
+    let obj = line.find(",{").map(|i| &line[i + 1..line.len() - 2])?;
+    Some(serde_json::from_str(obj).unwrap())
+}
+
+#[test]
+fn advanced_matching_puts_the_server_copys_hashes_in_init_and_never_raw_values() {
+    let mut e = web_order("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0");
+    e["customer"] = json!({"email": ["Sentinel.Person@Example.com", "second@example.com"], "phone": "+44 20 7183 8750",
+        "first_name": "</script><b>Sentinel", "last_name": "Person", "city": "London", "zip": "SW1A 1AA", "country": "GB",
+        "external_id": "cust-42", "gender": "female", "date_of_birth": "1990-01-31", "state": "Greater London"});
+    let r = build(&am_tracker(true, true), &e).unwrap();
+    let m = init_matching(&r.pixel_html).expect("init carries the keys");
+    let ud = &r.payload.unwrap().to_value()["user_data"];
+    let keys: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
+    for k in ["em", "ph", "fn", "ln", "ct", "zp", "country", "external_id", "ge", "db"] {
+        assert!(keys.contains(&k), "{k} in {keys:?}");
+    }
+    for (k, v) in m.as_object().unwrap() {
+        assert_eq!(v, &ud[k][0], "{k}: the pixel's hash is the server copy's first");
+    }
+    let lower = r.pixel_html.to_lowercase();
+    for raw in ["sentinel", "person", "london", "sw1a", "cust-42", "female", "1990", "7183"] {
+        assert!(!lower.contains(raw), "raw {raw} in the page");
+    }
+    assert_eq!(r.pixel_html.matches("</script>").count(), 1);
+}
+
+#[test]
+fn advanced_matching_only_when_the_server_copy_may_carry_user_data() {
+    let e = web_order("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0");
+    assert!(init_matching(&build(&am_tracker(false, true), &e).unwrap().pixel_html).is_none(), "off by default");
+    assert!(init_matching(&build(&am_tracker(true, false), &e).unwrap().pixel_html).is_none(), "data controls off");
+    for consent in ["denied", "unknown"] {
+        let denied = with(e.clone(), "consent", json!({"marketing": consent}));
+        assert!(init_matching(&build(&am_tracker(true, true), &denied).unwrap().pixel_html).is_none(), "{consent}");
+    }
+    let bot = web_order("Mozilla/5.0 (compatible; Googlebot/2.1)");
+    assert!(init_matching(&build(&am_tracker(true, true), &bot).unwrap().pixel_html).is_none(), "crawler");
+    let no_customer = with(e, "customer", json!(null));
+    assert!(init_matching(&build(&am_tracker(true, true), &no_customer).unwrap().pixel_html).is_none(), "no keys");
+}
+
+#[test]
+fn page_snippet_inits_with_the_keys_only_when_every_event_agrees() {
+    let t = am_tracker(true, true);
+    let opts = BuildOptions { now: Some(NOW), ..Default::default() };
+    let a = with(web_order("Firefox"), "order_id", json!("A"));
+    let b = with(web_order("Firefox"), "order_id", json!("B"));
+    let one = build(&t, &a).unwrap();
+    let same = t.page_snippet_json(&json!([a, b]).to_string(), &opts).unwrap();
+    assert_eq!(init_matching(&same), init_matching(&one.pixel_html));
+    assert!(init_matching(&same).is_some());
+    let other = with(b.clone(), "customer", json!({"email": "other@example.com"}));
+    let mixed = t.page_snippet_json(&json!([a, other]).to_string(), &opts).unwrap();
+    assert!(init_matching(&mixed).is_none(), "two shoppers: no keys");
+    let denied = with(b, "consent", json!({"marketing": "denied"}));
+    assert!(init_matching(&t.page_snippet_json(&json!([a, denied]).to_string(), &opts).unwrap()).is_none());
+}

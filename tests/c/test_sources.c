@@ -44,6 +44,16 @@ static void expect_error(const convtrack_tracker *t, const char *what, const cha
     convtrack_string_free(out);
 }
 
+/* Settings that must be refused with INVALID_SETTING and a message naming `field`. */
+static void expect_bad_setting(const char *settings, const char *field) {
+    convtrack_tracker *bad = NULL;
+    convtrack_status s = convtrack_tracker_new(Z(settings), &bad);
+    check(s == CONVTRACK_STATUS_INVALID_SETTING && bad == NULL, "settings %s -> INVALID_SETTING", settings);
+    char *msg = last_error();
+    check(strstr(msg, field) != NULL, "message names %s", field);
+    free(msg);
+}
+
 static void test_action_source(const convtrack_tracker *t) {
     convtrack_status s;
     char *out = build(t, RECEIPT_HEAD ",\"action_source\":\"physical_store\"}", &s);
@@ -112,12 +122,71 @@ static void test_value_fields(const convtrack_tracker *t) {
                  CONVTRACK_STATUS_INVALID_VALUE, "customer_segmentation", NULL);
 }
 
+static void test_crawlers(void) {
+    convtrack_tracker *t = new_tracker("{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\","
+                                       "\"data_controls\":true,\"bot_user_agents\":[\"ShopMonitor\"]}");
+    if (!check(t != NULL, "tracker with bot_user_agents")) return;
+#define WEB_ORDER(ua)                                                                                             \
+    RECEIPT_HEAD ",\"event_source_url\":\"https://shop.example/thanks\",\"browser\":{\"user_agent\":\"" ua "\"}}"
+    const char *bots[] = {WEB_ORDER("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+                          WEB_ORDER("MOZILLA/5.0 (COMPATIBLE; BINGBOT/2.0)"), WEB_ORDER("Mozilla/5.0 SHOPMONITOR/1")};
+    for (size_t i = 0; i < sizeof bots / sizeof bots[0]; i++) {
+        convtrack_status s;
+        char *out = build(t, bots[i], &s);
+        check(out != NULL && strstr(out, "\"server\":\"blocked\",\"reason\":\"bot\"") != NULL &&
+                  strstr(out, "\"payload\":null") != NULL,
+              "crawler %zu: blocked, reason bot, no payload", i);
+        convtrack_string_free(out);
+    }
+    convtrack_status s;
+    char *out = build(t, WEB_ORDER("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"), &s);
+    check(out != NULL && strstr(out, "\"server\":\"send\"") != NULL, "a browser is sent");
+    convtrack_string_free(out);
+    convtrack_tracker_free(t);
+    expect_bad_setting("{\"pixel_id\":\"1\",\"bot_user_agents\":[\"ok-token\",\"ab\"]}", "bot_user_agents[1]");
+}
+
+static void test_advanced_matching(void) {
+    convtrack_tracker *t = new_tracker("{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\","
+                                       "\"data_controls\":true,\"pixel_advanced_matching\":true}");
+    if (!check(t != NULL, "tracker with pixel_advanced_matching")) return;
+    char *em = NULL;
+    convtrack_status s = convtrack_hash(S("email"), S("Sentinel.Person@Example.com"), NULL, 0, &em);
+    if (!check(s == CONVTRACK_STATUS_OK && em != NULL, "hash of the email")) {
+        convtrack_tracker_free(t);
+        return;
+    }
+    char init[256], server[256];
+    snprintf(init, sizeof init, "fbq('init',\\\"1234567890\\\",{\\\"em\\\":\\\"%s\\\"", em);
+    snprintf(server, sizeof server, "\"em\":[\"%s\"]", em);
+    char *out = build(t, RECEIPT_HEAD ",\"event_source_url\":\"https://shop.example/t\",\"browser\":{\"user_agent\":\"UA\"}}", &s);
+    if (check(out != NULL, "build with advanced matching -> OK (%s)", convtrack_status_name(s))) {
+        check(strstr(out, init) != NULL, "pixel init carries em = the email's hash");
+        check(strstr(out, server) != NULL, "server user_data.em carries the same hash");
+        check(strstr(out, "Sentinel") == NULL && strstr(out, "sentinel.person") == NULL, "no raw email anywhere");
+        convtrack_string_free(out);
+    }
+    out = build(t,
+                "{\"event_name\":\"Purchase\",\"order_id\":\"D-1\",\"currency\":\"EUR\",\"value\":\"1\","
+                "\"customer\":{\"email\":\"Sentinel.Person@Example.com\"},\"consent\":{\"marketing\":\"denied\"},"
+                "\"event_source_url\":\"https://shop.example/t\",\"browser\":{\"user_agent\":\"UA\"}}",
+                &s);
+    check(out != NULL && strstr(out, em) == NULL && strstr(out, "fbq('init',\\\"1234567890\\\");") != NULL,
+          "denied consent: init without keys, no hash in the result");
+    convtrack_string_free(out);
+    convtrack_string_free(em);
+    convtrack_tracker_free(t);
+    expect_bad_setting("{\"pixel_id\":\"1\",\"pixel_advanced_matching\":\"yes\"}", "pixel_advanced_matching");
+}
+
 int main(void) {
     convtrack_tracker *t = new_tracker(SETTINGS_ON);
     if (!check(t != NULL, "tracker with data controls on")) return 1;
     test_action_source(t);
     test_value_fields(t);
     convtrack_tracker_free(t);
+    test_crawlers();
+    test_advanced_matching();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

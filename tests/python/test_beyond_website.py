@@ -1,6 +1,7 @@
 """Issue 17 from Python: events beyond the website (action_source) and the value fields of custom_data."""
 
 import copy
+import json
 import math
 from decimal import Decimal
 
@@ -125,3 +126,64 @@ def test_store_events_are_queued_and_delivered_to_the_sandbox(receipt, tmp_path)
         assert got["POS-2"]["action_source"] == "phone_call"
         assert got["POS-2"]["custom_data"]["predicted_ltv"] == 99.5
         assert sandbox.stats()["rejected_events"] == 0
+
+
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+
+def web_order(receipt, user_agent, order_id="W-1"):
+    return dict(receipt, order_id=order_id, action_source="website", event_source_url="https://shop.example/thanks",
+                browser={"user_agent": user_agent})
+
+
+def test_crawlers_are_blocked_with_reason_bot_and_counted(receipt, tmp_path):
+    with tracker(outbox_path=str(tmp_path / "o.sqlite3"), sender="manual", bot_user_agents=["ShopMonitor/"]) as t:
+        bot = t.track(web_order(receipt, GOOGLEBOT, "W-1"))
+        assert (bot["server"], bot["reason"], bot["payload"]) == ("blocked", "bot", None)
+        assert "fbq('init'" in bot["pixel_html"]  # the page is the same for crawlers
+        mine = t.track(web_order(receipt, "Mozilla/5.0 shopmonitor/2.0", "W-2"))
+        assert mine["reason"] == "bot"
+        assert t.track(web_order(receipt, FIREFOX, "W-3"))["server"] == "queued"
+        assert t.status()["counters"]["blocked"] == {"bot": 2}
+
+
+@pytest.mark.parametrize("bad,field", [("googlebot", "bot_user_agents"), ([3], "bot_user_agents[0]"),
+                                       (["ok-token", "ab"], "bot_user_agents[1]"), (["a\x00bc"], "bot_user_agents[0]"),
+                                       (["x" * 129], "bot_user_agents[0]")])
+def test_bad_bot_user_agents_name_the_setting(bad, field):
+    with pytest.raises(convtrack.SettingsError) as info:
+        tracker(bot_user_agents=bad)
+    assert info.value.field == field
+
+
+def _init_keys(html):
+    line = next(x for x in html.splitlines() if x.startswith("fbq('init',"))
+    return json.loads(line[line.index(",{") + 1:-2]) if ",{" in line else None
+
+
+def test_advanced_matching_init_has_the_server_copys_hashes_only(receipt):
+    t = tracker(pixel_advanced_matching=True)
+    customer = {"email": "Sentinel.Person@Example.com", "phone": "+44 20 7183 8750", "first_name": "</script>Sentinel",
+                "country": "GB", "external_id": "sentinel-42"}
+    r = t.build(dict(web_order(receipt, FIREFOX), customer=customer))
+    keys = _init_keys(r["pixel_html"])
+    assert keys["em"] == r["payload"]["user_data"]["em"][0] == convtrack.hash("email", customer["email"])
+    assert all(keys[k] == r["payload"]["user_data"][k][0] for k in keys)
+    assert set(keys) == {"em", "ph", "fn", "country", "external_id"}
+    low = r["pixel_html"].lower()
+    assert "sentinel" not in low and "7183" not in low and r["pixel_html"].count("</script>") == 1
+    denied = t.build(dict(web_order(receipt, FIREFOX), customer=customer, consent={"marketing": "denied"}))
+    assert _init_keys(denied["pixel_html"]) is None
+    assert _init_keys(tracker().build(web_order(receipt, FIREFOX))["pixel_html"]) is None  # off by default
+    with pytest.raises(convtrack.SettingsError) as info:
+        tracker(pixel_advanced_matching="yes")
+    assert info.value.field == "pixel_advanced_matching"
+
+
+def test_page_snippet_advanced_matching_only_when_events_agree(receipt):
+    t = tracker(pixel_advanced_matching=True)
+    a, b = web_order(receipt, FIREFOX, "A"), web_order(receipt, FIREFOX, "B")
+    assert _init_keys(t.page_snippet([a, b])) == _init_keys(t.build(a)["pixel_html"]) is not None
+    other = dict(b, customer={"email": "other@example.com"})
+    assert _init_keys(t.page_snippet([a, other])) is None

@@ -5,6 +5,7 @@
 //! `json_writer`.
 
 pub mod consent;
+pub mod crawler;
 pub mod event_id;
 pub mod json_writer;
 pub mod payload;
@@ -28,7 +29,10 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
 
     let event_id = event_id_for(settings, input)?;
     input.check_content_ids(settings.content_id)?;
-    let decision = consent::decide(settings, &input.consent);
+    let mut decision = consent::decide(settings, &input.consent);
+    if input.browser.user_agent.as_deref().is_some_and(|ua| crawler::is_crawler(settings, ua)) {
+        decision = consent::crawler(decision);
+    }
 
     let website = input.is_website();
     if decision.server == ServerDecision::Send && website {
@@ -51,7 +55,11 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
             decision.pixel,
             decision.ldu,
             standard && input.event_name == "PageView",
-            &PixelOptions { nonce: options.nonce.as_deref(), script_src: options.script_src.as_deref() },
+            &PixelOptions {
+                nonce: options.nonce.as_deref(),
+                script_src: options.script_src.as_deref(),
+                advanced_matching: advanced_matching(settings, input, decision.server).as_deref(),
+            },
             256 + input.items.len() * 160,
         )?,
     };
@@ -104,6 +112,11 @@ pub fn page_snippet(settings: &Settings, inputs: &[EventInput], options: &BuildO
     // have no place in a page: they are left out, as if not given.
     let inputs: Vec<(usize, &EventInput)> = inputs.iter().enumerate().filter(|(_, e)| e.is_website()).collect();
     let mut prepared = Vec::with_capacity(inputs.len());
+    // Advanced Matching: `init` is called once per page, so it carries the keys only
+    // when every event of the page gives the same ones (one shopper, each allowed);
+    // events that disagree, or one that may not carry them, leave `init` without.
+    let first = inputs.first().map_or(0, |(i, _)| *i);
+    let mut matching: Option<String> = None;
     let (mut page, mut ldu) = match inputs.is_empty() {
         true => {
             let d = consent::decide(settings, &event::Consent { marketing: event::Marketing::Unknown, ldu: None });
@@ -123,6 +136,12 @@ pub fn page_snippet(settings: &Settings, inputs: &[EventInput], options: &BuildO
             _ => PixelConsent::Track,
         };
         ldu = ldu.or(decision.ldu);
+        let keys = advanced_matching(settings, input, decision.server);
+        matching = match (i == first, matching) {
+            (true, _) => keys,
+            (false, Some(m)) if keys.as_ref() == Some(&m) => Some(m),
+            _ => None,
+        };
         prepared.push((event_id, payload::custom_data_json(input, true, settings.content_id)));
     }
     let events: Vec<PixelEvent<'_>> = inputs
@@ -140,8 +159,22 @@ pub fn page_snippet(settings: &Settings, inputs: &[EventInput], options: &BuildO
         page,
         ldu,
         &events,
-        &PixelOptions { nonce: options.nonce.as_deref(), script_src: options.script_src.as_deref() },
+        &PixelOptions {
+            nonce: options.nonce.as_deref(),
+            script_src: options.script_src.as_deref(),
+            advanced_matching: matching.as_deref(),
+        },
     )
+}
+
+/// The hashed customer keys for the pixel's `init`: only with `pixel_advanced_matching`
+/// on and only when the gate lets the server copy carry user data (data controls on,
+/// consent given, no crawler): the page then holds what Meta receives anyway, hashed.
+fn advanced_matching(settings: &Settings, input: &EventInput, server: ServerDecision) -> Option<String> {
+    match (settings.pixel_advanced_matching, server) {
+        (true, ServerDecision::Send) => payload::advanced_matching(input, settings),
+        _ => None,
+    }
 }
 
 /// The event id: derived from the order id when there is one, else the caller's, else random.

@@ -111,6 +111,21 @@ fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Setti
     any
 }
 
+/// The pixel's Advanced Matching object (`fbq('init', id, {...})`): for each hashed
+/// customer key of the server copy's `user_data`, its first digest (the pixel takes
+/// one value per key), written by the same code as the server copy, so the two
+/// agree. Script-safe JSON of hex digests; `None` when there is no key.
+pub fn advanced_matching(input: &EventInput, settings: &Settings) -> Option<String> {
+    let mut user_data = String::from("{");
+    if !write_hashed_user_data(&mut user_data, input, settings) {
+        return None;
+    }
+    user_data.push('}');
+    let Value::Object(all) = serde_json::from_str(&user_data).ok()? else { return None };
+    let first: Map<String, Value> = all.into_iter().filter_map(|(k, v)| Some((k, v.get(0)?.clone()))).collect();
+    Some(crate::build::pixel::script_json(&Value::Object(first)))
+}
+
 /// `fbc` from a click id when the browser had no `_fbc` cookie: `fb.1.<ms>.<fbclid>`
 /// (the fbclid is kept exactly as received).
 pub fn fbc_from_fbclid(fbclid: &str, event_time: i64) -> String {
