@@ -503,3 +503,16 @@ fn turning_data_controls_off_drops_held_events_too() {
     assert_eq!(t.set_consent(&[id.as_str()], "granted").unwrap(), 0);
     assert_eq!(t.flush(Duration::from_secs(1)).unwrap().requests, 0);
 }
+
+#[test]
+fn a_handed_off_event_is_discarded_by_a_worker_after_the_switch_off() {
+    let dir = tempdir::Dir::new("prepared-off");
+    let (t, tr) = setup(&dir, "tok");
+    let built = t.build_json(&order("p1").to_string(), &BuildOptions::default()).unwrap();
+    let payload = built.payload.as_ref().unwrap().as_str().to_string();
+    t.set_controls("alice", Some(false), None, false).unwrap();
+    let shot = t.send_prepared(&payload, 0).unwrap();
+    assert_eq!((shot.outcome, shot.requests), ("discarded", 0));
+    assert!(tr.requests().is_empty());
+    assert_eq!(t.status().unwrap()["counters"]["discarded"]["data_controls_off"], 1);
+}

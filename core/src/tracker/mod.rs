@@ -205,7 +205,8 @@ impl Tracker {
     /// [`Sender::send_prepared`]. Needs `outbox_path` (the worker's counters and dead letters).
     pub fn send_prepared(&self, payload: &str, attempts: u32) -> Result<crate::delivery::prepared::ShotReport> {
         let d = self.delivery("send_prepared")?;
-        if !controls_send(&self.live()) {
+        let state = d.outbox.controls(&crate::delivery::controls::ControlState::from_settings(&self.settings))?;
+        if !state.sends_events() && state.changed.is_none() {
             return Err(Error::field(ErrorCode::NotConfigured, "data_controls", "is off on this worker: it sends nothing"));
         }
         d.sender.send_prepared(payload, attempts)
