@@ -356,12 +356,10 @@ impl Outbox {
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if let Some(state) = crate::delivery::controls::recorded(&tx, pixel)? {
-                if !state.sends_events() {
-                    incr(&tx, pixel, &format!("blocked.{}", state.stop_reason()), 1)?;
-                    tx.commit()?;
-                    return Ok(Accepted::Stopped);
-                }
+            if let Some((false, reason)) = crate::delivery::controls::recorded_sends(&tx, pixel)? {
+                incr(&tx, pixel, &format!("blocked.{reason}"), 1)?;
+                tx.commit()?;
+                return Ok(Accepted::Stopped);
             }
             let inserted = tx.execute("INSERT OR IGNORE INTO ledger(event_key, accepted_at) VALUES (?1, ?2)", params![key, now_ms])?;
             if inserted == 0 {

@@ -130,7 +130,9 @@ impl Tracker {
                 if accepted == Accepted::Stopped {
                     // The merchant stopped server events in another process since this one last looked.
                     self.forget_live();
-                    result.server = ServerDecision::Blocked(BlockReason::DataControlsOff);
+                    let stopped_by_mode = self.live().mode == crate::settings::Mode::CatalogOnly;
+                    result.server =
+                        ServerDecision::Blocked(if stopped_by_mode { BlockReason::CatalogOnly } else { BlockReason::DataControlsOff });
                     result.payload = None;
                     return Ok(result);
                 }
