@@ -938,6 +938,24 @@ static void test_threads(void) {
     convtrack_tracker_free(tr);
 }
 
+/* Settings for a tracker with its outbox at `path` (data controls on), plus `extra` keys. */
+static void outbox_settings(char *buf, size_t n, const char *path, const char *extra) {
+    snprintf(buf, n,
+             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,%s"
+             "\"outbox_path\":\"%s\"}",
+             extra, path);
+}
+
+/* Removes an outbox and the -wal/-shm/-journal files SQLite may leave next to it. */
+static void remove_outbox(const char *path) {
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
+        remove(f);
+    }
+}
+
 /* Delivery functions: the outbox path is a fresh temporary directory; nothing is
  * sent (flush is only exercised for its argument checks; tests/c/test_abi.c
  * covers delivery against a refusing endpoint). */
@@ -946,10 +964,7 @@ static void test_track_and_status(void) {
     if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
     char path[256], settings[512];
     snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
-    snprintf(settings, sizeof settings,
-             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,"
-             "\"outbox_path\":\"%s\"}",
-             path);
+    outbox_settings(settings, sizeof settings, path, "");
 
     convtrack_tracker *tr = new_tracker(settings);
     if (check(tr != NULL, "convtrack_tracker_new with outbox_path -> OK")) {
@@ -1001,13 +1016,7 @@ static void test_track_and_status(void) {
         convtrack_tracker_free(tr);
     }
 
-    /* Clean up the outbox (SQLite may leave -wal/-shm files next to it). */
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char f[300];
-        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
-        remove(f);
-    }
+    remove_outbox(path);
     check(rmdir(dir) == 0, "outbox directory cleaned up (no unexpected files left)");
 }
 
@@ -1018,10 +1027,7 @@ static void test_controls(void) {
     if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
     char path[256], settings[512];
     snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
-    snprintf(settings, sizeof settings,
-             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,"
-             "\"outbox_path\":\"%s\"}",
-             path);
+    outbox_settings(settings, sizeof settings, path, "");
     convtrack_tracker *tr = new_tracker(settings);
     if (!check(tr != NULL, "controls: tracker with outbox")) return;
     char *out = NULL;
@@ -1098,10 +1104,9 @@ static void test_controls(void) {
     convtrack_tracker_free(tr);
 
     /* Consent hold: an unanswered event is held, then released by the shopper's answer. */
-    snprintf(settings, sizeof settings,
-             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,"
-             "\"unknown_consent\":\"hold\",\"outbox_path\":\"%s-hold\"}",
-             path);
+    char hold_path[300];
+    snprintf(hold_path, sizeof hold_path, "%s-hold", path);
+    outbox_settings(settings, sizeof settings, hold_path, "\"unknown_consent\":\"hold\",");
     tr = new_tracker(settings);
     if (!check(tr != NULL, "controls: hold tracker")) return;
     char unanswered[sizeof PURCHASE_EVENT + 16];
@@ -1130,17 +1135,8 @@ static void test_controls(void) {
     check(convtrack_tracker_resume(NULL) == CONVTRACK_STATUS_NULL_POINTER, "resume(NULL) -> NULL_POINTER");
     convtrack_tracker_free(tr);
 
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char f[300];
-        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
-        remove(f);
-    }
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char f[300];
-        snprintf(f, sizeof f, "%s-hold%s", path, suffixes[i]);
-        remove(f);
-    }
+    remove_outbox(path);
+    remove_outbox(hold_path);
     check(rmdir(dir) == 0, "controls: outbox directory cleaned up");
 }
 
