@@ -10,7 +10,14 @@ import time
 import pytest
 
 import convtrack
-from test_delivery import TOKEN, order, sandbox, settings  # noqa: F401  (the sandbox fixture)
+from convtrack.sandbox import Sandbox
+from test_delivery import TOKEN, order, settings
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(token=TOKEN) as s:
+        yield s
 
 
 def test_turning_on_needs_the_legal_acknowledgement(sandbox, tmp_path, now):
