@@ -122,3 +122,11 @@ enum convtrack_status convtrack_tracker_check_catalog(const struct convtrack_tra
                                                       const char *products_jsonl,
                                                       size_t products_jsonl_len,
                                                       char **out_report);
+
+enum convtrack_status convtrack_tracker_check_online(const struct convtrack_tracker *tracker,
+                                                     char **out_json);
+
+enum convtrack_status convtrack_tracker_send_test_event(const struct convtrack_tracker *tracker,
+                                                        const char *code,
+                                                        size_t len,
+                                                        char **out_json);

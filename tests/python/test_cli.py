@@ -238,8 +238,9 @@ def test_check_good_settings_offline_and_online(tmp_path):
         assert doc["settings"]["catalog_name"] == "Replay catalog"
         proc = run("check", "--settings", str(settings), "--online", "--json")
         assert proc.returncode == 0, proc.stdout
-        endpoint = json.loads(proc.stdout)["checks"][-1]
-        assert endpoint["check"] == "endpoint" and endpoint["ok"] is True
+        online = json.loads(proc.stdout)["checks"][-1]
+        assert online["check"] == "online" and online["ok"] is True and online["status"] == 200
+        assert online["pixel"] == {"id": "1234567890", "name": "Sandbox pixel 1234567890"}
         proc = run("check", "--settings", str(settings))
         assert proc.returncode == 0 and "ok   settings: valid" in proc.stdout and "data controls: ON" in proc.stdout
         _assert_no_pii(proc.stdout, proc.stderr)
@@ -290,3 +291,87 @@ def test_help_documents_exit_codes():
         assert cmd in proc.stdout
     assert "exit codes" in run("replay", "--help").stdout
     assert run("no-such-command").returncode == 2
+
+
+# --- check --online and test-event: the core's health check and test event, against the sandbox ---------------------
+
+
+def test_check_online_good_token_bad_token_unknown_pixel_endpoint_down(tmp_path):
+    with Sandbox(token="tok-sentinel", pixels=["1234567890"]) as sandbox:
+        good = _settings(tmp_path, sandbox.url)
+        proc = run("check", "--settings", str(good), "--online")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert 'ok   online: token and pixel ok: pixel 1234567890 "Sandbox pixel 1234567890" (HTTP 200)' in proc.stdout
+        assert sandbox.requests()[-1]["path"] == "/v24.0/1234567890"
+        _assert_no_pii(proc.stdout, proc.stderr)
+
+        bad_token = _settings(tmp_path, sandbox.url, access_token="wrong-sentinel")
+        proc = run("check", "--settings", str(bad_token), "--online")
+        assert proc.returncode == 2
+        assert "FAIL online: the access token is invalid or expired (HTTP 400)" in proc.stdout
+        _assert_no_pii(proc.stdout, proc.stderr)
+        doc = json.loads(run("check", "--settings", str(bad_token), "--online", "--json").stdout)
+        assert doc["ok"] is False and doc["checks"][-1]["status"] == 400 and doc["checks"][-1]["pixel"] is None
+
+        unknown = _settings(tmp_path, sandbox.url, pixel_id="555")
+        proc = run("check", "--settings", str(unknown), "--online")
+        assert proc.returncode == 2
+        assert "FAIL online: the pixel id is unknown or this token cannot see it (HTTP 400)" in proc.stdout
+
+        no_token = _settings(tmp_path, sandbox.url, data_controls=False, access_token=None)
+        proc = run("check", "--settings", str(no_token), "--online", "--json")
+        assert proc.returncode == 2
+        assert json.loads(proc.stdout)["checks"][-1]["field"] == "access_token"
+        good = _settings(tmp_path, sandbox.url)  # (each _settings() rewrites the one file)
+    proc = run("check", "--settings", str(good), "--online", "--timeout", "2")
+    assert proc.returncode == 1
+    assert "FAIL online: cannot reach Meta (connect)" in proc.stdout
+
+
+def test_check_online_does_not_call_a_404_ok(tmp_path):
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        path = _settings(tmp_path, f"http://127.0.0.1:{server.server_address[1]}")
+        proc = run("check", "--settings", str(path), "--online")
+        assert proc.returncode == 2 and "FAIL online: Meta answered HTTP 404" in proc.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_test_event_command(tmp_path):
+    with Sandbox(token="tok-sentinel") as sandbox:
+        path = _settings(tmp_path, sandbox.url, data_controls=False)
+        proc = run("test-event", "--settings", str(path), "--code", "TEST777")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "ok   test event sent: PageView test-" in proc.stdout and "with test code TEST777 (HTTP 200)" in proc.stdout
+        req = sandbox.requests()[-1]
+        assert req["test_event_code"] == "TEST777" and req["events"] == 1
+        assert sandbox.received()[-1]["user_data"] == {"client_user_agent": "convtrack test event"}
+        proc = run("test-event", "--settings", str(path), "--code", "TEST778", "--json")
+        doc = json.loads(proc.stdout)
+        assert doc["ok"] is True and doc["test_event_code"] == "TEST778" and doc["event_id"].startswith("test-")
+        # neither --code nor the setting
+        proc = run("test-event", "--settings", str(path), "--json")
+        assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["field"] == "test_event_code"
+        proc = run("test-event", "--settings", str(path))
+        assert proc.returncode == 2 and "test_event_code" in proc.stderr
+        # the setting is used without --code; a wrong token is refused
+        path = _settings(tmp_path, sandbox.url, test_event_code="FROMFILE", access_token="wrong-sentinel")
+        proc = run("test-event", "--settings", str(path))
+        assert proc.returncode == 2 and "FAIL test event not accepted: the access token is invalid or expired (HTTP 401)" in proc.stdout
+        _assert_no_pii(proc.stdout, proc.stderr)
+        assert sandbox.requests()[-1]["test_event_code"] == "FROMFILE"

@@ -7,6 +7,7 @@ pub mod background;
 pub mod catalog_queue;
 pub mod events;
 pub mod graph;
+pub mod health;
 pub mod outbox;
 pub mod prepared;
 pub mod sender;

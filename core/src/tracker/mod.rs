@@ -248,3 +248,5 @@ impl Tracker {
         self.page_snippet(&inputs, options)
     }
 }
+
+mod health;

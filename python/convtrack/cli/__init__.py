@@ -25,7 +25,7 @@ import convtrack
 from convtrack.cli import catalog, check, demo, outbox, replay
 from convtrack.cli._common import EXIT_CODES, EXIT_ERROR, EXIT_INCOMPLETE, EXIT_INVALID, EXIT_OK, EXIT_SKIPPED
 from convtrack.cli.catalog import cmd_catalog_check, cmd_feed
-from convtrack.cli.check import cmd_check
+from convtrack.cli.check import cmd_check, cmd_test_event
 from convtrack.cli.demo import BROWSER, DEMO_PIXEL_ID, cmd_demo, demo_orders, demo_products
 from convtrack.cli.outbox import cmd_flush, cmd_status
 from convtrack.cli.replay import cmd_replay
@@ -47,6 +47,7 @@ __all__ = [
     "cmd_flush",
     "cmd_replay",
     "cmd_check",
+    "cmd_test_event",
     "cmd_feed",
     "cmd_catalog_check",
 ]
@@ -71,7 +72,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("sandbox", help="run the sandbox Conversions API receiver on loopback (--host, --port, --token)")
     outbox.register(sub)  # status, flush
     replay.register(sub)
-    check.register(sub)
+    check.register(sub)  # check, test-event
     catalog.register(sub)  # feed, catalog check
     args = parser.parse_args(args_list)
     try:
