@@ -4,7 +4,14 @@ import json
 import subprocess
 import sys
 
+import convtrack
 from convtrack.sandbox import Sandbox
+
+
+def _assert_no_repr(text):
+    """Readable output: no Python dict/list/None reprs."""
+    for token in ("{'", "{}", "['", "None", "True", "False"):
+        assert token not in text, (token, text)
 
 
 def run(*args):
@@ -51,8 +58,26 @@ def test_status_and_flush_commands(tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["queue"]["depth"] == 0
         proc = run("status", "--settings", str(path))
-        assert "data controls: ON" in proc.stdout and "tok" not in proc.stdout.replace("token", "")
+        assert "Data controls: on (from the settings file" in proc.stdout and "tok" not in proc.stdout.replace("token", "")
+        # one queued event, then a flush: readable text, no Python reprs; --json keeps the machine form
+        t = convtrack.Tracker(dict(settings, sender="manual"))
+        t.track({"event_name": "Purchase", "order_id": "cli-1", "currency": "EUR", "value": "5.00",
+                 "event_source_url": "https://shop.example/thanks", "consent": {"marketing": "granted"},
+                 "customer": {"email": "sentinel@example.com"}, "browser": {"user_agent": "Mozilla/5.0"}})
+        t.close()
+        proc = run("status", "--settings", str(path))
+        assert proc.returncode == 0, proc.stderr
+        assert "Queue: 1 queued (1 due), oldest " in proc.stdout and ", 0 dead letters" in proc.stdout
+        assert "Delivery paused: no" in proc.stdout and "Last error: none" in proc.stdout
+        assert "Events: 1 accepted, 0 sent" in proc.stdout and "Blocked: 0" in proc.stdout
+        _assert_no_repr(proc.stdout)
         proc = run("flush", "--settings", str(path), "--timeout", "5")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "Flush: 1 sent in 1 requests, 0 to retry, 0 failed, 0 expired; 0 still queued\n"
+        proc = run("status", "--settings", str(path))
+        assert "Events: 1 accepted, 1 sent" in proc.stdout and "Match keys in sent events: em 100%" in proc.stdout
+        _assert_no_repr(proc.stdout)
+        proc = run("flush", "--settings", str(path), "--timeout", "5", "--json")
         assert proc.returncode == 0 and json.loads(proc.stdout)["remaining"] == 0
         path.write_text(json.dumps(dict(settings, pixel_id="abc")))
         proc = run("status", "--settings", str(path))
