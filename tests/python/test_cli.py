@@ -400,3 +400,83 @@ def test_test_event_command(tmp_path):
         assert proc.returncode == 2 and "FAIL test event not accepted: the access token is invalid or expired (HTTP 401)" in proc.stdout
         _assert_no_pii(proc.stdout, proc.stderr)
         assert sandbox.requests()[-1]["test_event_code"] == "FROMFILE"
+
+
+# --- controls: the merchant's live data controls, shared through the outbox ---------------------------------------
+
+
+def test_controls_show_and_change(tmp_path):
+    with Sandbox(token="tok-sentinel") as sandbox:
+        path = _settings(tmp_path, sandbox.url, data_controls=False)
+        proc = run("controls", "--settings", str(path))
+        assert proc.returncode == 0, proc.stderr
+        assert "Data controls: off (from the settings file; never changed here)" in proc.stdout
+        assert "History: none" in proc.stdout
+        # on without the acknowledgement: exit 2, the message names legal_ack, nothing recorded
+        proc = run("controls", "--settings", str(path), "--data-controls", "on", "--actor", "alice")
+        assert proc.returncode == 2 and "legal_ack" in proc.stderr, proc.stderr
+        proc = run("controls", "--settings", str(path), "--data-controls", "on", "--actor", "alice", "--json")
+        assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["field"] == "legal_ack"
+        assert json.loads(run("controls", "--settings", str(path), "--json").stdout)["history"] == []
+        # a change needs an actor
+        proc = run("controls", "--settings", str(path), "--data-controls", "on", "--legal-ack")
+        assert proc.returncode == 2 and "actor" in proc.stderr
+        # on, with the acknowledgement
+        proc = run("controls", "--settings", str(path), "--data-controls", "on", "--actor", "alice", "--legal-ack")
+        assert proc.returncode == 0, proc.stderr
+        assert "Data controls: on (since " in proc.stdout and "by alice, legal review acknowledged)" in proc.stdout
+        assert "alice: data controls on, legal review acknowledged" in proc.stdout
+        assert "might require a legal review" in proc.stdout
+        _assert_no_repr(proc.stdout)
+        _assert_no_pii(proc.stdout, proc.stderr)
+        # status shows the same line
+        proc = run("status", "--settings", str(path))
+        assert "Data controls: on (since " in proc.stdout and "by alice, legal review acknowledged)" in proc.stdout
+        # mode, then off: the history lists every change, newest first
+        assert run("controls", "--settings", str(path), "--mode", "catalog_only", "--actor", "bob").returncode == 0
+        assert run("controls", "--settings", str(path), "--mode", "nonsense", "--actor", "bob").returncode == 2
+        proc = run("controls", "--settings", str(path), "--data-controls", "off", "--actor", "carol", "--json")
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout)
+        assert doc["data_controls"] is False and doc["changed_by"] == "carol"
+        assert [h["actor"] for h in doc["history"]] == ["carol", "bob", "alice"]
+
+
+def test_a_cli_change_reaches_a_tracker_opened_earlier(tmp_path):
+    import time
+
+    with Sandbox(token="tok-sentinel") as sandbox:
+        path = _settings(tmp_path, sandbox.url, data_controls=False)
+        settings = json.loads(path.read_text())
+        order = {"event_name": "Purchase", "order_id": "two-proc-1", "currency": "EUR", "value": "5.00",
+                 "event_source_url": "https://shop.example/thanks", "consent": {"marketing": "granted"},
+                 "browser": {"user_agent": "Mozilla/5.0"}}
+        t = convtrack.Tracker(dict(settings, sender="manual"))  # opened before the change, kept open
+        try:
+            assert t.track(order)["server"] == "blocked"
+            proc = run("controls", "--settings", str(path), "--data-controls", "on", "--actor", "ops", "--legal-ack")
+            assert proc.returncode == 0, proc.stderr
+            deadline = time.monotonic() + 1.5
+            server = None
+            n = 0
+            while time.monotonic() < deadline:
+                n += 1
+                server = t.track(dict(order, order_id=f"two-proc-{n + 1}"))["server"]
+                if server == "queued":
+                    break
+                time.sleep(0.05)
+            assert server == "queued", "the switch-on in another process did not reach this tracker within ~1 s"
+            # and off again from the CLI: the next track here queues nothing, the queue is discarded
+            assert run("controls", "--settings", str(path), "--data-controls", "off", "--actor", "ops").returncode == 0
+            deadline = time.monotonic() + 1.5
+            while time.monotonic() < deadline:
+                n += 1
+                server = t.track(dict(order, order_id=f"two-proc-{n + 1}"))["server"]
+                if server == "blocked":
+                    break
+                time.sleep(0.05)
+            assert server == "blocked"
+            assert t.flush(timeout=2)["sent"] == 0
+        finally:
+            t.close()
+        assert sandbox.received() == []
