@@ -69,6 +69,11 @@ final class HealthTest extends TestCase
         } finally {
             unlink($notALibrary);
         }
+        // FFI switched off: PHP's own FFI\Exception, converted the same way.
+        $code = 'require ' . var_export(dirname(__DIR__) . '/autoload.php', true) . '; try { new Convtrack\Tracker(["pixel_id" => "1"], '
+            . var_export(Tracker::libraryPath(), true) . '); } catch (Throwable $e) { echo get_class($e); }';
+        $out = shell_exec(escapeshellarg(PHP_BINARY) . ' -d ffi.enable=0 -r ' . escapeshellarg($code));
+        $this->assertSame('Convtrack\NotConfiguredException', $out);
         // A library that is not libconvtrack (a symbol of the header is missing): the same.
         $this->expectException(NotConfiguredException::class);
         new Tracker(['pixel_id' => TrackerTest::PIXEL], '/lib/x86_64-linux-gnu/libc.so.6');
