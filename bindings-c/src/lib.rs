@@ -48,6 +48,9 @@ mod delivery;
 // Live catalog updates, feed export, catalog check.
 mod catalog;
 
+// The merchant's controls, dead letters, resume.
+mod controls;
+
 // The token and pixel health check, the test event.
 mod health;
 
@@ -55,6 +58,10 @@ pub use boundary::{convtrack_last_error_message, convtrack_string_free};
 pub use catalog::{
     convtrack_tracker_catalog_delete, convtrack_tracker_catalog_update, convtrack_tracker_check_catalog, convtrack_tracker_export_feed,
     convtrack_tracker_export_feed_file,
+};
+pub use controls::{
+    convtrack_tracker_controls, convtrack_tracker_dead_letters, convtrack_tracker_discard_dead_letters, convtrack_tracker_resume,
+    convtrack_tracker_retry_dead_letters, convtrack_tracker_set_controls,
 };
 pub use delivery::{convtrack_tracker_flush, convtrack_tracker_status};
 pub use event::{convtrack_tracker_build, convtrack_tracker_page_snippet, convtrack_tracker_track};

@@ -167,6 +167,71 @@ final class Tracker
         return self::decode($this->callOut('convtrack_tracker_status', [$this->handle()]));
     }
 
+    /**
+     * Records a change of the merchant's controls, shared by every process on the outbox (see docs/spec.md §12).
+     * Turning data controls on needs $legalAck = true (an ArgumentException naming legal_ack otherwise); turning them
+     * off discards the server events still queued.
+     * @return array<string, mixed> the new controls(), with the history
+     */
+    public function setControls(string $actor, ?bool $dataControls = null, ?string $mode = null, bool $legalAck = false): array
+    {
+        $request = self::encode(
+            ['actor' => $actor, 'data_controls' => $dataControls, 'mode' => $mode, 'legal_ack' => $legalAck],
+            'request'
+        );
+        return self::decode((string) $this->callOut('convtrack_tracker_set_controls', [$this->handle(), $request, strlen($request)]));
+    }
+
+    /** @return array<string, mixed> data_controls, mode, legal_ack, changed_at, changed_by, source, history (newest first) */
+    public function controls(): array
+    {
+        return self::decode((string) $this->callOut('convtrack_tracker_controls', [$this->handle()]));
+    }
+
+    /** @return list<array<string, mixed>> the dead letters, newest first: id, event_name, event_id, reason, code, failed_at */
+    public function deadLetters(int $limit = 100): array
+    {
+        if ($limit < 0) {
+            throw new ArgumentException('limit: must be >= 0', 102);
+        }
+        return self::decode((string) $this->callOut('convtrack_tracker_dead_letters', [$this->handle(), $limit]));
+    }
+
+    /** Queues dead letters again (null: all), due now; returns how many. @param list<int>|null $ids */
+    public function retryDeadLetters(?array $ids = null): int
+    {
+        return $this->idsCall('convtrack_tracker_retry_dead_letters', $ids);
+    }
+
+    /** Deletes dead letters (null: all) for good; returns how many. @param list<int>|null $ids */
+    public function discardDeadLetters(?array $ids = null): int
+    {
+        return $this->idsCall('convtrack_tracker_discard_dead_letters', $ids);
+    }
+
+    /** Resumes delivery paused by a permission error, after the token or its permissions were fixed. */
+    public function resume(): void
+    {
+        $ffi = $this->ffi ?? throw new ArgumentException('tracker: is closed', 102);
+        $status = $ffi->convtrack_tracker_resume($this->handle());
+        if ($status !== Errors::OK) {
+            throw self::error($ffi, $status);
+        }
+    }
+
+    /** @param list<int>|null $ids */
+    private function idsCall(string $fn, ?array $ids): int
+    {
+        $ffi = $this->ffi ?? throw new ArgumentException('tracker: is closed', 102);
+        $json = $ids === null ? null : self::encode(array_values($ids), 'ids');
+        $count = $ffi->new('uint64_t');
+        $status = $ffi->$fn($this->handle(), $json, $json === null ? 0 : strlen($json), FFI::addr($count));
+        if ($status !== Errors::OK) {
+            throw self::error($ffi, $status);
+        }
+        return (int) $count->cdata;
+    }
+
     public static function version(?string $libPath = null): string
     {
         return (string) self::ffi($libPath)->convtrack_version();

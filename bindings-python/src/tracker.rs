@@ -274,6 +274,53 @@ impl Tracker {
         self.inner.resume().map_err(|e| to_py_err(py, &e))
     }
 
+    /// Records a change of the merchant's controls (shared by every process on the
+    /// outbox) and returns the new `controls()`. `actor` names who made it (audit
+    /// trail). Turning data controls on needs `legal_ack=True`; turning them off
+    /// discards the server events still queued.
+    #[pyo3(signature = (*, actor, data_controls=None, mode=None, legal_ack=false))]
+    fn set_controls<'py>(
+        &self,
+        py: Python<'py>,
+        actor: &str,
+        data_controls: Option<bool>,
+        mode: Option<&str>,
+        legal_ack: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let doc = py.allow_threads(|| inner.set_controls_str(actor, data_controls, mode, legal_ack)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &doc)
+    }
+
+    /// The merchant's controls in force and their history, newest first.
+    fn controls<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let doc = py.allow_threads(|| inner.controls()).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &doc)
+    }
+
+    /// The dead letters, newest first (never their payload).
+    #[pyo3(signature = (limit=100))]
+    fn dead_letters<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let rows = py.allow_threads(|| inner.dead_letters(limit)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &serde_json::Value::Array(rows))
+    }
+
+    /// Queues dead letters again (`None`: all), due now; returns how many.
+    #[pyo3(signature = (ids=None))]
+    fn retry_dead_letters(&self, py: Python<'_>, ids: Option<Vec<i64>>) -> PyResult<u64> {
+        let inner = &self.inner;
+        py.allow_threads(|| inner.retry_dead_letters(ids.as_deref())).map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Deletes dead letters (`None`: all) for good; returns how many.
+    #[pyo3(signature = (ids=None))]
+    fn discard_dead_letters(&self, py: Python<'_>, ids: Option<Vec<i64>>) -> PyResult<u64> {
+        let inner = &self.inner;
+        py.allow_threads(|| inner.discard_dead_letters(ids.as_deref())).map_err(|e| to_py_err(py, &e))
+    }
+
     /// Stops the background sender; queued events stay in the outbox. Idempotent.
     fn close(&self, py: Python<'_>) {
         let inner = &self.inner;

@@ -11,8 +11,10 @@ use crate::error::{json_syntax, Error, Result};
 use crate::normalize;
 use crate::text::{has_control, json_type_name};
 
-/// Default Graph API version (path segment of the endpoint).
-pub const DEFAULT_API_VERSION: &str = "v24.0";
+/// Default Graph API version (path segment of the endpoint): the newest version
+/// Meta's Graph API changelog lists (v27.0, introduced 2026-11-04). Meta keeps a
+/// version for about two years, so a merchant who pins an older one keeps working.
+pub const DEFAULT_API_VERSION: &str = "v27.0";
 /// Default Graph API host.
 pub const DEFAULT_ENDPOINT: &str = "https://graph.facebook.com";
 
@@ -114,6 +116,76 @@ pub struct Settings {
     pub retry_max_ms: u64,
     /// Which item/product identifier is Meta's content id (event `content_ids` and feed `id`).
     pub content_id: ContentIdField,
+    /// The merchant's own crawler user-agent tokens, added to the built-in list.
+    pub bot_user_agents: BotUserAgents,
+    /// The pixel's `init` carries the hashed customer keys when the server copy may carry them.
+    pub pixel_advanced_matching: bool,
+}
+
+/// The merchant's extra crawler tokens (`bot_user_agents`): substrings of a user
+/// agent, matched ignoring ASCII case by one automaton built with the settings.
+#[derive(Clone, Default)]
+pub struct BotUserAgents {
+    tokens: Vec<String>,
+    matcher: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
+}
+
+/// At most this many extra tokens, each of 3 to this many bytes.
+pub const MAX_BOT_USER_AGENTS: usize = 200;
+pub const MAX_BOT_USER_AGENT_BYTES: usize = 128;
+
+impl BotUserAgents {
+    /// The tokens, as the merchant gave them.
+    pub fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
+    /// Whether `user_agent` holds one of the tokens (ASCII case ignored).
+    pub fn matches(&self, user_agent: &str) -> bool {
+        self.matcher.as_ref().is_some_and(|m| m.is_match(user_agent))
+    }
+
+    fn parse(v: Option<&Value>) -> Result<BotUserAgents> {
+        const NAME: &str = "bot_user_agents";
+        let items = match v {
+            None | Some(Value::Null) => return Ok(BotUserAgents::default()),
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(Error::setting(NAME, format!("must be a list of strings, not {}", json_type_name(other)))),
+        };
+        if items.len() > MAX_BOT_USER_AGENTS {
+            return Err(Error::setting(NAME, format!("must have at most {MAX_BOT_USER_AGENTS} entries")));
+        }
+        let mut tokens = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{NAME}[{i}]");
+            let token = item.as_str().ok_or_else(|| Error::setting(&path, "must be a string"))?;
+            if token.trim().len() < 3 || token.len() > MAX_BOT_USER_AGENT_BYTES {
+                // A token of one or two letters would take real shoppers for crawlers.
+                return Err(Error::setting(
+                    &path,
+                    format!("must be 3 to {MAX_BOT_USER_AGENT_BYTES} bytes (not counting surrounding spaces)"),
+                ));
+            }
+            if has_control(token) {
+                return Err(Error::setting(&path, "must not contain control characters"));
+            }
+            tokens.push(token.to_string());
+        }
+        if tokens.is_empty() {
+            return Ok(BotUserAgents::default());
+        }
+        let matcher = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&tokens)
+            .map_err(|_| Error::setting(NAME, "is too large to match"))?;
+        Ok(BotUserAgents { tokens, matcher: Some(std::sync::Arc::new(matcher)) })
+    }
+}
+
+impl fmt::Debug for BotUserAgents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.tokens).finish()
+    }
 }
 
 /// Who delivers queued events.
@@ -196,6 +268,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "retry_base_ms",
     "retry_max_ms",
     "content_id",
+    "bot_user_agents",
+    "pixel_advanced_matching",
 ];
 
 /// Customer fields a merchant may allow or forbid (the input names).
@@ -306,7 +380,7 @@ impl Settings {
 
         let api_version = text("api_version")?.unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
         if !is_api_version(&api_version) {
-            return Err(Error::setting("api_version", "must look like \"v24.0\""));
+            return Err(Error::setting("api_version", "must look like \"v27.0\""));
         }
 
         let endpoint = text("endpoint")?.unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
@@ -386,6 +460,14 @@ impl Settings {
             None => ContentIdField::Id,
             Some(s) => ContentIdField::parse(s).ok_or_else(|| Error::setting("content_id", "must be \"id\", \"sku\" or \"variant_id\""))?,
         };
+        let bot_user_agents = BotUserAgents::parse(m.get("bot_user_agents"))?;
+        let pixel_advanced_matching = match m.get("pixel_advanced_matching") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(Error::setting("pixel_advanced_matching", format!("must be true or false, not {}", json_type_name(other))))
+            }
+        };
 
         Ok(Settings {
             pixel_id,
@@ -411,6 +493,8 @@ impl Settings {
             retry_base_ms,
             retry_max_ms,
             content_id,
+            bot_user_agents,
+            pixel_advanced_matching,
         })
     }
 
@@ -466,6 +550,8 @@ impl Settings {
             "retry_base_ms": self.retry_base_ms,
             "retry_max_ms": self.retry_max_ms,
             "content_id": self.content_id.as_str(),
+            "bot_user_agents": self.bot_user_agents.tokens(),
+            "pixel_advanced_matching": self.pixel_advanced_matching,
         })
     }
 }
@@ -649,7 +735,7 @@ mod tests {
         assert_eq!(s.mode, Mode::PixelAndServer);
         assert_eq!(s.api_version, DEFAULT_API_VERSION);
         assert_eq!(s.unknown_consent, UnknownConsent::Deny);
-        assert_eq!(s.events_url(), "https://graph.facebook.com/v24.0/123/events");
+        assert_eq!(s.events_url(), "https://graph.facebook.com/v27.0/123/events");
     }
 
     fn err(json: &str) -> Error {

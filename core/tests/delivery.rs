@@ -111,7 +111,7 @@ fn queued_then_sent_in_one_batch_with_token_in_header_only() {
     assert_eq!((r.sent, r.requests, r.remaining), (25, 1, 0));
     let reqs = tr.requests();
     assert_eq!(reqs.len(), 1);
-    assert_eq!(reqs[0].0, "http://127.0.0.1:9/v24.0/1234567890/events");
+    assert_eq!(reqs[0].0, "http://127.0.0.1:9/v27.0/1234567890/events");
     assert!(!reqs[0].0.contains("SENTINEL"));
     assert_eq!(reqs[0].1, "EAAB-SENTINEL-TOKEN");
     assert!(!reqs[0].2.to_string().contains("SENTINEL"), "token never in the body");

@@ -1081,7 +1081,8 @@ static void test_health_and_test_event(void) {
                                  "Connection: close\r\n\r\n{\"id\":\"1234567890\",\"name\":\"C pixel\"}"),
               "one-shot server started")) {
         snprintf(settings, sizeof settings,
-                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"endpoint\":\"http://127.0.0.1:%d\"}", o.port);
+                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"api_version\":\"v24.0\","
+                 "\"endpoint\":\"http://127.0.0.1:%d\"}", o.port);
         convtrack_tracker *tr = new_tracker(settings);
         out = NULL;
         s = tr ? convtrack_tracker_check_online(tr, &out) : CONVTRACK_STATUS_INTERNAL;
@@ -1115,7 +1116,8 @@ static void test_health_and_test_event(void) {
                                  "Connection: close\r\n\r\n{\"events_received\":1}"),
               "one-shot server started")) {
         snprintf(settings, sizeof settings,
-                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"endpoint\":\"http://127.0.0.1:%d\"}", o.port);
+                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"api_version\":\"v24.0\","
+                 "\"endpoint\":\"http://127.0.0.1:%d\"}", o.port);
         convtrack_tracker *tr = new_tracker(settings);
         out = NULL;
         s = tr ? convtrack_tracker_send_test_event(tr, S("CTEST42"), &out) : CONVTRACK_STATUS_INTERNAL;
@@ -1163,6 +1165,95 @@ static void test_health_and_test_event(void) {
     }
 }
 
+/* The merchant's controls: a switch-off discards what is queued and blocks new
+ * events; a switch-on needs the legal acknowledgement; dead letters and resume. */
+static void test_controls(void) {
+    char dir[] = "/tmp/convtrack-c-controls.XXXXXX";
+    if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
+    char path[256], settings[512];
+    snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
+    snprintf(settings, sizeof settings,
+             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,"
+             "\"outbox_path\":\"%s\"}",
+             path);
+    convtrack_tracker *tr = new_tracker(settings);
+    if (!check(tr != NULL, "controls: tracker with outbox")) return;
+    char *out = NULL;
+    convtrack_status s = convtrack_tracker_track(tr, S(PURCHASE_EVENT), NULL, 0, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"queued\""), "controls: order queued");
+    convtrack_string_free(out);
+
+    out = NULL;
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"c-admin\",\"data_controls\":false}"), &out);
+    check(s == CONVTRACK_STATUS_OK && out != NULL, "set_controls(off) -> OK (%s)", status_str(s));
+    check(out && strstr(out, "\"discarded\":1") && strstr(out, "\"changed_by\":\"c-admin\""),
+          "set_controls(off): the queued order is discarded and the actor recorded (%s)", out ? out : "-");
+    check(out && strstr(out, "EAAB-test") == NULL, "controls JSON carries no token");
+    convtrack_string_free(out);
+
+    out = NULL;
+    s = convtrack_tracker_track(tr, S(PURCHASE_EVENT), NULL, 0, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"blocked\"") && strstr(out, "data_controls_off"),
+          "track after switch-off: blocked, data_controls_off");
+    convtrack_string_free(out);
+
+    out = OUT_SENTINEL;
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"c-admin\",\"data_controls\":true}"), &out);
+    expect_fail("set_controls(on, no legal_ack)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, out, OUT_SENTINEL, "legal_ack", NULL);
+    RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, S("{\"data_controls\":false}"), &out);
+    expect_fail("set_controls(no actor)", s, CONVTRACK_STATUS_MISSING_FIELD, out, OUT_SENTINEL, "actor", NULL); RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"a\",\"dataControls\":true}"), &out);
+    expect_fail("set_controls(unknown key)", s, CONVTRACK_STATUS_UNKNOWN_FIELD, out, OUT_SENTINEL, "dataControls", NULL);
+    RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"a\",\"mode\":\"everything\"}"), &out);
+    expect_fail("set_controls(bad mode)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, out, OUT_SENTINEL, "mode", NULL); RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, NULL, 5, &out);
+    expect_fail("set_controls(request=NULL)", s, CONVTRACK_STATUS_NULL_POINTER, out, OUT_SENTINEL, "request_json", NULL);
+    RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"a\",\"data_controls\":false}"), NULL);
+    expect_fail("set_controls(out=NULL)", s, CONVTRACK_STATUS_NULL_POINTER, NULL, NULL, "out", NULL);
+
+    out = NULL;
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"c-admin\",\"data_controls\":true,\"legal_ack\":true}"), &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"data_controls\":true") && strstr(out, "\"legal_ack\":true"),
+          "set_controls(on, legal_ack) -> on, acknowledged");
+    convtrack_string_free(out);
+    out = NULL;
+    s = convtrack_tracker_controls(tr, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"source\":\"outbox\"") && strstr(out, "\"history\":[{"),
+          "controls -> the state and its history");
+    convtrack_string_free(out);
+
+    out = NULL;
+    s = convtrack_tracker_dead_letters(tr, 10, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strcmp(out, "[]") == 0, "dead_letters -> [] (%s)", out ? out : "-");
+    convtrack_string_free(out);
+    uint64_t n = 99;
+    s = convtrack_tracker_retry_dead_letters(tr, NULL, 0, &n);
+    check(s == CONVTRACK_STATUS_OK && n == 0, "retry_dead_letters(all) -> 0");
+    n = 99;
+    s = convtrack_tracker_discard_dead_letters(tr, S("[1,2]"), &n);
+    check(s == CONVTRACK_STATUS_OK && n == 0, "discard_dead_letters([1,2]) -> 0");
+    s = convtrack_tracker_discard_dead_letters(tr, S("[\"x\"]"), &n);
+    expect_fail("discard_dead_letters([\"x\"])", s, CONVTRACK_STATUS_WRONG_TYPE, NULL, NULL, "ids[0]", NULL);
+    s = convtrack_tracker_retry_dead_letters(tr, S("[1"), NULL);
+    expect_fail("retry_dead_letters(bad JSON)", s, CONVTRACK_STATUS_INVALID_JSON, NULL, NULL, "ids", NULL);
+    s = convtrack_tracker_retry_dead_letters(tr, "[1]", (size_t)-1, NULL);
+    expect_fail("retry_dead_letters((size_t)-1)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, NULL, NULL, "ids_json", NULL);
+    check(convtrack_tracker_resume(tr) == CONVTRACK_STATUS_OK, "resume -> OK");
+    check(convtrack_tracker_resume(NULL) == CONVTRACK_STATUS_NULL_POINTER, "resume(NULL) -> NULL_POINTER");
+    convtrack_tracker_free(tr);
+
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
+        remove(f);
+    }
+    check(rmdir(dir) == 0, "controls: outbox directory cleaned up");
+}
+
 int main(int argc, char **argv) {
     const char *vectors = argc > 1 ? argv[1] : "tests/vectors/event_ids.json";
 
@@ -1179,6 +1270,7 @@ int main(int argc, char **argv) {
     test_threads();
     test_track_and_status();
     test_health_and_test_event();
+    test_controls();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -216,6 +216,52 @@ def test_replay_human_summary_dry_run_and_clean_exit(tmp_path):
         assert sandbox.stats()["received"] == 1
 
 
+def _receipt(order_id, event_time, **overrides):
+    """A point-of-sale receipt: a store purchase, no page, no browser; the customer known at the till."""
+    receipt = _event(
+        order_id, event_time, action_source="physical_store", value="24.90", net_revenue="9.10", delivery_category="in_store",
+        customer_segmentation="existing_customer_to_business", items=[{"id": "SKU-7", "quantity": 2, "price": "12.45"}],
+    )
+    del receipt["event_source_url"], receipt["browser"]
+    receipt.update(overrides)
+    return receipt
+
+
+def test_replay_a_day_of_store_receipts_end_to_end(tmp_path):
+    import time
+
+    import convtrack
+
+    now = int(time.time())
+    day = tmp_path / "pos-receipts.jsonl"
+    receipts = [_receipt(f"till-{i}", now - 86400 + i * 600) for i in range(1, 6)]
+    receipts.append(_receipt("till-6", now - 3600, customer=None))  # nothing to match a store event on
+    receipts.append(_receipt("till-7", now - 3600, delivery_category="drone"))  # not Meta's enum
+    day.write_text("".join(json.dumps(r) + "\n" for r in receipts))
+    with Sandbox(token="tok-sentinel") as sandbox:
+        settings = _settings(tmp_path, sandbox.url)
+        proc = run("replay", str(day), "--settings", str(settings), "--json", "--timeout", "10")
+        assert proc.returncode == 3, proc.stderr  # two bad lines, reported by number and field
+        doc = json.loads(proc.stdout)
+        assert doc["queued"] == 5 and doc["blocked"] == {}
+        assert doc["invalid"] == [
+            {"line": 6, "code": "missing_field", "field": "customer"},
+            {"line": 7, "code": "invalid_value", "field": "delivery_category"},
+        ]
+        assert doc["flush"]["sent"] == 5 and doc["flush"]["remaining"] == 0
+        got = sorted(sandbox.received(), key=lambda e: e["custom_data"]["order_id"])
+        assert [e["custom_data"]["order_id"] for e in got] == [f"till-{i}" for i in range(1, 6)]
+        assert [e["event_id"] for e in got] == [convtrack.event_id("1234567890", "Purchase", f"till-{i}") for i in range(1, 6)]
+        for e in got:
+            assert e["action_source"] == "physical_store"
+            assert "event_source_url" not in e and "client_user_agent" not in e["user_data"]
+            assert e["user_data"]["em"] == [convtrack.hash("email", SENTINEL_EMAIL)]
+            assert e["custom_data"]["net_revenue"] == 9.1 and e["custom_data"]["delivery_category"] == "in_store"
+            assert e["custom_data"]["customer_segmentation"] == "existing_customer_to_business"
+        assert sandbox.stats()["rejected_events"] == 0
+        _assert_no_pii(proc.stdout, proc.stderr)
+
+
 def test_replay_left_events_queued_exits_3(tmp_path):
     import time
 
@@ -327,7 +373,8 @@ def test_check_online_good_token_bad_token_unknown_pixel_endpoint_down(tmp_path)
         proc = run("check", "--settings", str(good), "--online")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert 'ok   online: token and pixel ok: pixel 1234567890 "Sandbox pixel 1234567890" (HTTP 200)' in proc.stdout
-        assert sandbox.requests()[-1]["path"] == "/v24.0/1234567890"
+        api_version = convtrack.Tracker(pixel_id="1").settings["api_version"]  # the default version
+        assert sandbox.requests()[-1]["path"] == f"/{api_version}/1234567890"
         _assert_no_pii(proc.stdout, proc.stderr)
 
         bad_token = _settings(tmp_path, sandbox.url, access_token="wrong-sentinel")

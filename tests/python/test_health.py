@@ -20,7 +20,8 @@ def sb():
 
 
 def tracker(endpoint, **extra):
-    settings = {"pixel_id": PIXEL, "access_token": TOKEN, "endpoint": endpoint, "request_timeout_ms": 3000, **extra}
+    settings = {"pixel_id": PIXEL, "access_token": TOKEN, "endpoint": endpoint, "request_timeout_ms": 3000,
+                "api_version": "v25.0", **extra}
     return convtrack.Tracker(settings)
 
 
@@ -34,7 +35,7 @@ def test_good_token_and_pixel(sb):
     r = tracker(sb.url).check_online()
     assert r == {"ok": True, "status": 200, "pixel": {"id": PIXEL, "name": f"Sandbox pixel {PIXEL}"}, "error": None}
     req = sb.requests()[-1]
-    assert req["path"] == f"/v24.0/{PIXEL}" and req["auth"] == "header"  # the token in the header, not the URL
+    assert req["path"] == f"/v25.0/{PIXEL}" and req["auth"] == "header"  # the token in the header, not the URL
 
 
 def test_bad_token(sb):
@@ -115,7 +116,7 @@ def test_test_event_with_a_code_carries_no_customer_data(sb):
     assert r["ok"] is True and r["status"] == 200 and r["error"] is None
     assert r["test_event_code"] == "TEST4242" and r["event_id"].startswith("test-")
     req = sb.requests()[-1]
-    assert req["path"] == f"/v24.0/{PIXEL}/events" and req["test_event_code"] == "TEST4242" and req["events"] == 1
+    assert req["path"] == f"/v25.0/{PIXEL}/events" and req["test_event_code"] == "TEST4242" and req["events"] == 1
     (event,) = sb.received()
     assert event["event_name"] == "PageView" and event["event_id"] == r["event_id"]
     assert event["action_source"] == "website" and event["event_source_url"] == "https://convtrack.invalid/test"

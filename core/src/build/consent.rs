@@ -17,6 +17,8 @@ pub enum BlockReason {
     /// The order is older than Meta's 7 days and the caller asked for the pixel
     /// anyway (`too_old = skip_server`): Meta would reject the server copy.
     TooOld,
+    /// The browser's user agent is a crawler's (`build::crawler`).
+    Bot,
 }
 
 impl BlockReason {
@@ -28,6 +30,7 @@ impl BlockReason {
             BlockReason::ConsentDenied => "consent_denied",
             BlockReason::ConsentUnknown => "consent_unknown",
             BlockReason::TooOld => "too_old",
+            BlockReason::Bot => "bot",
         }
     }
 }
@@ -120,6 +123,18 @@ pub fn decide(settings: &Settings, consent: &Consent) -> Decision {
     Decision { server, pixel, ldu }
 }
 
+/// A crawler's event: no server copy, reason `bot`, ranked after the merchant's
+/// own switches (catalog-only mode, data controls off: nothing is sent anyway and
+/// the reason says why) and before the shopper's consent, which a crawler cannot
+/// give. The pixel is left as the gate decided: the page must be the same for
+/// crawlers and people, and a crawler that runs no script never fires it.
+pub fn crawler(decision: Decision) -> Decision {
+    match decision.server {
+        ServerDecision::Blocked(BlockReason::CatalogOnly | BlockReason::DataControlsOff) => decision,
+        _ => Decision { server: ServerDecision::Blocked(BlockReason::Bot), ..decision },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +187,20 @@ mod tests {
         let ca = settings(r#"{"pixel_id":"1","access_token":"t","data_controls":true,"ldu":{"country":1,"state":1000}}"#);
         let opt_out = Consent { marketing: Marketing::Granted, ldu: Some(false) };
         assert_eq!(decide(&ca, &opt_out).ldu, Some(LduLocation { country: 1, state: 1000 }));
+    }
+
+    #[test]
+    fn a_crawler_is_blocked_after_the_merchant_switches_and_before_consent() {
+        let on = settings(ON);
+        for m in [Marketing::Granted, Marketing::Unknown, Marketing::Denied] {
+            let d = decide(&on, &consent(m));
+            assert_eq!(crawler(d).server, ServerDecision::Blocked(BlockReason::Bot), "{m:?}");
+            assert_eq!(crawler(d).pixel, d.pixel, "the page is the same for crawlers");
+        }
+        let off = settings(r#"{"pixel_id":"1"}"#);
+        assert_eq!(crawler(decide(&off, &consent(Marketing::Granted))).server, ServerDecision::Blocked(BlockReason::DataControlsOff));
+        let catalog = settings(r#"{"pixel_id":"1","access_token":"t","data_controls":true,"mode":"catalog_only"}"#);
+        assert_eq!(crawler(decide(&catalog, &consent(Marketing::Granted))).server, ServerDecision::Blocked(BlockReason::CatalogOnly));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod catalog;
 mod controls;
 
 pub use catalog::CatalogChange;
+pub use controls::ids_from_json;
 
 use serde_json::Value;
 

@@ -30,7 +30,7 @@ class Sandbox:
 
     ``port=0`` picks a free port (read it back from ``url``). ``token`` is the
     access token it accepts (also the secret of the ``/_sandbox/`` control endpoints).
-    ``api_version`` (like ``"v24.0"``), when given, is the only version served. ``now``
+    ``api_version`` (like ``"v27.0"``), when given, is the only version served. ``now``
     returns the current Unix time in seconds; inject a clock to test event-age rules.
     ``max_records`` bounds the recorded events, API requests and catalog items (each keeps
     the latest ones); the dedup memory holds ``10 * max_records`` pairs per side.
@@ -50,7 +50,7 @@ class Sandbox:
         pixels: Optional[Iterable[str]] = None,
     ) -> None:
         if api_version is not None and not _VERSION.fullmatch(api_version):
-            raise ValueError("api_version must look like 'v24.0'")
+            raise ValueError("api_version must look like 'v27.0'")
         if not _is_int(max_records) or max_records < 1:
             raise ValueError("max_records must be a positive integer")
         self.host = host
