@@ -432,6 +432,19 @@ enum convtrack_status convtrack_tracker_discard_dead_letters(const struct convtr
                                                              size_t ids_len,
                                                              uint64_t *count);
 
+// The shopper answered the consent banner: releases their held events
+// (`unknown_consent = hold`) to the sender, or drops them. `request_json` is
+// `{"event_ids": ["<event_id from track>", ...], "marketing": "granted"|"denied"}`.
+// `*count` (if not NULL) receives how many were released or dropped.
+//
+// # Safety
+// `tracker` must be a live tracker; `request_json` valid for `request_len` bytes;
+// `count` NULL or valid for a write.
+enum convtrack_status convtrack_tracker_set_consent(const struct convtrack_tracker *tracker,
+                                                    const char *request_json,
+                                                    size_t request_len,
+                                                    uint64_t *count);
+
 // Resumes delivery paused by a permission error, after the merchant fixed the
 // token or its permissions (a replaced token resumes by itself).
 //

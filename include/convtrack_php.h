@@ -145,6 +145,11 @@ enum convtrack_status convtrack_tracker_discard_dead_letters(const struct convtr
                                                              size_t ids_len,
                                                              uint64_t *count);
 
+enum convtrack_status convtrack_tracker_set_consent(const struct convtrack_tracker *tracker,
+                                                    const char *request_json,
+                                                    size_t request_len,
+                                                    uint64_t *count);
+
 enum convtrack_status convtrack_tracker_resume(const struct convtrack_tracker *tracker);
 
 enum convtrack_status convtrack_tracker_check_online(const struct convtrack_tracker *tracker,

@@ -1,6 +1,6 @@
 //! The merchant's controls and the dead letters: `convtrack_tracker_set_controls`,
 //! `convtrack_tracker_controls`, `convtrack_tracker_dead_letters`, their retry and
-//! discard, and `convtrack_tracker_resume`.
+//! discard, the shopper's consent answer for held events, and `convtrack_tracker_resume`.
 
 use std::ffi::c_char;
 
@@ -128,6 +128,33 @@ unsafe fn with_ids(
         let (tracker, ids) = unsafe { (tracker_ref(tracker)?, opt_str_arg(ids_json, ids_len, "ids_json")?) };
         let ids = ids_from_json(ids)?;
         let n = op(tracker, ids.as_deref())?;
+        if !count.is_null() {
+            // SAFETY: `count` is non-NULL and the caller guarantees it is valid for a write.
+            unsafe { *count = n };
+        }
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+    })
+}
+
+/// The shopper answered the consent banner: releases their held events
+/// (`unknown_consent = hold`) to the sender, or drops them. `request_json` is
+/// `{"event_ids": ["<event_id from track>", ...], "marketing": "granted"|"denied"}`.
+/// `*count` (if not NULL) receives how many were released or dropped.
+///
+/// # Safety
+/// `tracker` must be a live tracker; `request_json` valid for `request_len` bytes;
+/// `count` NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_set_consent(
+    tracker: *const convtrack_tracker,
+    request_json: *const c_char,
+    request_len: usize,
+    count: *mut u64,
+) -> convtrack_status {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (tracker, request) = unsafe { (tracker_ref(tracker)?, str_arg(request_json, request_len, "request_json")?) };
+        let n = tracker.set_consent_json(request)?;
         if !count.is_null() {
             // SAFETY: `count` is non-NULL and the caller guarantees it is valid for a write.
             unsafe { *count = n };

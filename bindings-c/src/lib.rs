@@ -61,7 +61,7 @@ pub use catalog::{
 };
 pub use controls::{
     convtrack_tracker_controls, convtrack_tracker_dead_letters, convtrack_tracker_discard_dead_letters, convtrack_tracker_resume,
-    convtrack_tracker_retry_dead_letters, convtrack_tracker_set_controls,
+    convtrack_tracker_retry_dead_letters, convtrack_tracker_set_consent, convtrack_tracker_set_controls,
 };
 pub use delivery::{convtrack_tracker_flush, convtrack_tracker_status};
 pub use event::{convtrack_tracker_build, convtrack_tracker_page_snippet, convtrack_tracker_track};

@@ -209,6 +209,17 @@ final class Tracker
         return $this->idsCall('convtrack_tracker_discard_dead_letters', $ids);
     }
 
+    /**
+     * The shopper answered the consent banner: 'granted' releases their held events (the event ids track() returned
+     * with server 'held') to the sender, 'denied' drops them. Returns how many were released or dropped.
+     * @param list<string> $eventIds
+     */
+    public function setConsent(array $eventIds, string $marketing): int
+    {
+        $json = self::encode(['event_ids' => array_values($eventIds), 'marketing' => $marketing], 'request');
+        return $this->countCall('convtrack_tracker_set_consent', $json);
+    }
+
     /** Resumes delivery paused by a permission error, after the token or its permissions were fixed. */
     public function resume(): void
     {
@@ -222,8 +233,13 @@ final class Tracker
     /** @param list<int>|null $ids */
     private function idsCall(string $fn, ?array $ids): int
     {
+        return $this->countCall($fn, $ids === null ? null : self::encode(array_values($ids), 'ids'));
+    }
+
+    /** Calls a function `(tracker, json, len, uint64_t *count)`; returns the count. */
+    private function countCall(string $fn, ?string $json): int
+    {
         $ffi = $this->ffi ?? throw new ArgumentException('tracker: is closed', 102);
-        $json = $ids === null ? null : self::encode(array_values($ids), 'ids');
         $count = $ffi->new('uint64_t');
         $status = $ffi->$fn($this->handle(), $json, $json === null ? 0 : strlen($json), FFI::addr($count));
         if ($status !== Errors::OK) {

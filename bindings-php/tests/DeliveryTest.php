@@ -98,4 +98,22 @@ final class DeliveryTest extends TestCase
         $t->resume();
         $this->assertSame('shop-admin', $t->status()['controls']['changed_by']);
     }
+
+    public function testAnUnansweredConsentIsHeldUntilTheShopperGrantsIt(): void
+    {
+        $t = new Tracker([
+            'pixel_id' => TrackerTest::PIXEL, 'access_token' => Sandbox::TOKEN, 'data_controls' => true,
+            'endpoint' => Sandbox::url(), 'outbox_path' => $this->outbox, 'unknown_consent' => 'hold',
+        ]);
+        $order = TrackerTest::purchase('wc-4001');
+        $order['consent'] = ['marketing' => 'unknown'];
+        $r = $t->track($order);
+        $this->assertSame('held', $r['server']);
+        $this->assertSame(0, $t->flush(2.0)['requests']);
+        $this->assertSame(1, $t->setConsent([$r['event_id']], 'granted'));
+        $this->assertSame(1, $t->flush(5.0)['sent']);
+        $this->assertSame($r['event_id'], Sandbox::get('/_sandbox/events')[0]['event_id']);
+        $this->expectException(\Convtrack\ArgumentException::class);
+        $t->setConsent([$r['event_id']], 'maybe');
+    }
 }

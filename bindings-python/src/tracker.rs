@@ -321,6 +321,15 @@ impl Tracker {
         py.allow_threads(|| inner.discard_dead_letters(ids.as_deref())).map_err(|e| to_py_err(py, &e))
     }
 
+    /// The shopper answered the consent banner: `"granted"` releases their held events
+    /// (by the `event_id`s `track` returned with `server == "held"`) to the sender,
+    /// `"denied"` drops them. Returns how many were released or dropped.
+    fn set_consent(&self, py: Python<'_>, event_ids: Vec<String>, marketing: &str) -> PyResult<u64> {
+        let inner = &self.inner;
+        let ids: Vec<&str> = event_ids.iter().map(String::as_str).collect();
+        py.allow_threads(|| inner.set_consent(&ids, marketing)).map_err(|e| to_py_err(py, &e))
+    }
+
     /// Stops the background sender; queued events stay in the outbox. Idempotent.
     fn close(&self, py: Python<'_>) {
         let inner = &self.inner;

@@ -44,6 +44,20 @@ pub enum UnknownConsent {
     Deny,
     /// Treat unknown as granted (shops with no consent requirement).
     Grant,
+    /// Store the server copy without sending it until the shopper answers
+    /// (`set_consent`), for at most `hold_ttl` seconds (docs/spec.md §13).
+    Hold,
+}
+
+impl UnknownConsent {
+    /// The settings spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownConsent::Deny => "deny",
+            UnknownConsent::Grant => "grant",
+            UnknownConsent::Hold => "hold",
+        }
+    }
 }
 
 /// Limited Data Use settings: Meta's country and state codes.
@@ -110,6 +124,8 @@ pub struct Settings {
     pub flush_interval_ms: u64,
     /// Timeout of one request to Meta (connect + read), in milliseconds.
     pub request_timeout_ms: u64,
+    /// How long a held event waits for the shopper's answer before it is dropped, in seconds.
+    pub hold_ttl: u64,
     /// First retry delay; doubles per attempt (with jitter) up to `retry_max_ms`.
     pub retry_base_ms: u64,
     /// Longest retry delay.
@@ -265,6 +281,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "batch_size",
     "flush_interval_ms",
     "request_timeout_ms",
+    "hold_ttl",
     "retry_base_ms",
     "retry_max_ms",
     "content_id",
@@ -428,7 +445,8 @@ impl Settings {
         let unknown_consent = match text("unknown_consent")?.as_deref() {
             None | Some("deny") => UnknownConsent::Deny,
             Some("grant") => UnknownConsent::Grant,
-            Some(_) => return Err(Error::setting("unknown_consent", "must be \"deny\" or \"grant\"")),
+            Some("hold") => UnknownConsent::Hold,
+            Some(_) => return Err(Error::setting("unknown_consent", "must be \"deny\", \"grant\" or \"hold\"")),
         };
 
         let outbox_path = text("outbox_path")?.filter(|p| !p.is_empty());
@@ -454,6 +472,8 @@ impl Settings {
         let batch_size = number("batch_size", 1000, 1, 1000)? as usize;
         let flush_interval_ms = number("flush_interval_ms", 1000, 10, 3_600_000)?;
         let request_timeout_ms = number("request_timeout_ms", 5000, 100, 120_000)?;
+        // Below Meta's 7 days with room to send: a released event must still be accepted.
+        let hold_ttl = number("hold_ttl", 86_400, 60, 6 * 86_400)?;
         let retry_base_ms = number("retry_base_ms", 1000, 1, 3_600_000)?;
         let retry_max_ms = number("retry_max_ms", 600_000, retry_base_ms, 86_400_000)?;
         let content_id = match text("content_id")?.as_deref() {
@@ -490,6 +510,7 @@ impl Settings {
             batch_size,
             flush_interval_ms,
             request_timeout_ms,
+            hold_ttl,
             retry_base_ms,
             retry_max_ms,
             content_id,
@@ -541,7 +562,8 @@ impl Settings {
             "default_country": self.default_country,
             "ldu": self.ldu.map(|l| serde_json::json!({"country": l.country, "state": l.state})),
             "allowed_fields": self.allowed_fields.as_ref().map(|v| v.iter().map(|f| f.input_name()).collect::<Vec<_>>()),
-            "unknown_consent": match self.unknown_consent { UnknownConsent::Deny => "deny", UnknownConsent::Grant => "grant" },
+            "unknown_consent": self.unknown_consent.as_str(),
+            "hold_ttl": self.hold_ttl,
             "outbox_path": self.outbox_path,
             "sender": self.sender.as_str(),
             "batch_size": self.batch_size,

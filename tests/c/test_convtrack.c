@@ -1241,7 +1241,46 @@ static void test_controls(void) {
     expect_fail("retry_dead_letters(bad JSON)", s, CONVTRACK_STATUS_INVALID_JSON, NULL, NULL, "ids", NULL);
     s = convtrack_tracker_retry_dead_letters(tr, "[1]", (size_t)-1, NULL);
     expect_fail("retry_dead_letters((size_t)-1)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, NULL, NULL, "ids_json", NULL);
+    n = 99;
+    s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":[\"ct1-unknown\"],\"marketing\":\"granted\"}"), &n);
+    check(s == CONVTRACK_STATUS_OK && n == 0, "set_consent(an id that is not held) -> 0");
+    s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":[\"x\"],\"marketing\":\"maybe\"}"), &n);
+    expect_fail("set_consent(marketing=maybe)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, NULL, NULL, "marketing", NULL);
+    s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":\"x\",\"marketing\":\"granted\"}"), &n);
+    expect_fail("set_consent(event_ids not a list)", s, CONVTRACK_STATUS_WRONG_TYPE, NULL, NULL, "event_ids", NULL);
     check(convtrack_tracker_resume(tr) == CONVTRACK_STATUS_OK, "resume -> OK");
+    convtrack_tracker_free(tr);
+
+    /* Consent hold: an unanswered event is held, then released by the shopper's answer. */
+    snprintf(settings, sizeof settings,
+             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,"
+             "\"unknown_consent\":\"hold\",\"outbox_path\":\"%s-hold\"}",
+             path);
+    tr = new_tracker(settings);
+    if (!check(tr != NULL, "controls: hold tracker")) return;
+    char unanswered[sizeof PURCHASE_EVENT + 16];
+    const char *at = strstr(PURCHASE_EVENT, "\"granted\"");
+    snprintf(unanswered, sizeof unanswered, "%.*s\"unknown\"%s", (int)(at - PURCHASE_EVENT), PURCHASE_EVENT, at + 9);
+    unanswered[sizeof unanswered - 1] = '\0';
+    out = NULL;
+    s = convtrack_tracker_track(tr, unanswered, strlen(unanswered), NULL, 0, &out);
+    char *server = out ? json_get_string(out, "server") : NULL;
+    char *event_id = out ? json_get_string(out, "event_id") : NULL;
+    check(s == CONVTRACK_STATUS_OK && server && strcmp(server, "held") == 0, "track(consent unknown) -> held (%s)",
+          server ? server : "-");
+    convtrack_string_free(out);
+    char request[256];
+    snprintf(request, sizeof request, "{\"event_ids\":[\"%s\"],\"marketing\":\"granted\"}", event_id ? event_id : "");
+    n = 0;
+    s = convtrack_tracker_set_consent(tr, request, strlen(request), &n);
+    check(s == CONVTRACK_STATUS_OK && n == 1, "set_consent(granted) releases the held event");
+    out = NULL;
+    s = convtrack_tracker_status(tr, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"held\":0") && strstr(out, "\"released\":1"),
+          "status: nothing held, one released");
+    convtrack_string_free(out);
+    free(server);
+    free(event_id);
     check(convtrack_tracker_resume(NULL) == CONVTRACK_STATUS_NULL_POINTER, "resume(NULL) -> NULL_POINTER");
     convtrack_tracker_free(tr);
 
@@ -1249,6 +1288,11 @@ static void test_controls(void) {
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         char f[300];
         snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
+        remove(f);
+    }
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "%s-hold%s", path, suffixes[i]);
         remove(f);
     }
     check(rmdir(dir) == 0, "controls: outbox directory cleaned up");

@@ -156,3 +156,36 @@ def test_dead_letters_listed_retried_and_discarded(sandbox, tmp_path, now):
         t.set_controls(actor="alice", data_controls=False)
         with pytest.raises(convtrack.NotConfiguredError):
             t.retry_dead_letters()
+
+
+def test_consent_hold_and_release_end_to_end(sandbox, tmp_path, now):
+    """unknown_consent="hold": stored, not sent; the shopper's answer releases or drops it."""
+    with convtrack.Tracker(**settings(sandbox, tmp_path, unknown_consent="hold", hold_ttl=3600)) as t:
+        events = [order(i, now, consent={"marketing": "unknown"}) for i in range(3)]
+        results = [t.track(e) for e in events]
+        assert [r["server"] for r in results] == ["held"] * 3
+        assert all(r["reason"] is None for r in results)
+        assert t.track(events[0])["server"] == "duplicate"
+        assert t.flush(timeout=2)["requests"] == 0
+        assert sandbox.stats()["requests"] == 0, "nothing is sent before the answer"
+        assert t.status()["queue"]["held"] == 3
+        assert t.set_consent([results[0]["event_id"], results[1]["event_id"]], "granted") == 2
+        assert t.set_consent([results[2]["event_id"]], "denied") == 1
+        assert t.flush(timeout=5)["sent"] == 2
+        assert {e["event_id"] for e in sandbox.received()} == {results[0]["event_id"], results[1]["event_id"]}
+        assert t.status()["counters"]["hold"] == {"held": 3, "released": 2, "dropped": 1}
+        with pytest.raises(convtrack.InvalidArgumentError) as e:
+            t.set_consent([results[0]["event_id"]], "maybe")
+        assert e.value.field == "marketing"
+        with pytest.raises(TypeError):
+            t.set_consent(results[0]["event_id"], "granted")  # a bare string is not a list of ids
+
+
+def test_hold_settings_are_validated(tmp_path):
+    for bad in (0, 59, 7 * 86400, "1h"):
+        with pytest.raises(convtrack.SettingsError) as e:
+            convtrack.Tracker(pixel_id="1234567890", unknown_consent="hold", hold_ttl=bad)
+        assert e.value.field == "hold_ttl"
+    with pytest.raises(convtrack.SettingsError) as e:
+        convtrack.Tracker(pixel_id="1234567890", unknown_consent="later")
+    assert e.value.field == "unknown_consent"

@@ -39,6 +39,9 @@ impl BlockReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServerDecision {
     Send,
+    /// Consent unknown under `unknown_consent = hold`: the server copy is built and
+    /// stored, and sent only once the shopper grants consent (`set_consent`).
+    Hold,
     Blocked(BlockReason),
 }
 
@@ -46,14 +49,19 @@ impl ServerDecision {
     pub fn as_str(self) -> &'static str {
         match self {
             ServerDecision::Send => "send",
+            ServerDecision::Hold => "held",
             ServerDecision::Blocked(_) => "blocked",
         }
     }
     pub fn reason(self) -> Option<BlockReason> {
         match self {
-            ServerDecision::Send => None,
+            ServerDecision::Send | ServerDecision::Hold => None,
             ServerDecision::Blocked(r) => Some(r),
         }
+    }
+    /// Whether a server copy is built (to send now, or to hold).
+    pub fn builds_payload(self) -> bool {
+        !matches!(self, ServerDecision::Blocked(_))
     }
 }
 
@@ -117,6 +125,7 @@ pub fn decide(settings: &Settings, consent: &Consent) -> Decision {
         match effective {
             Marketing::Granted => ServerDecision::Send,
             Marketing::Denied => ServerDecision::Blocked(BlockReason::ConsentDenied),
+            Marketing::Unknown if settings.unknown_consent == UnknownConsent::Hold => ServerDecision::Hold,
             Marketing::Unknown => ServerDecision::Blocked(BlockReason::ConsentUnknown),
         }
     };

@@ -33,12 +33,12 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
     if input.browser.user_agent.as_deref().is_some_and(|ua| crawler::is_crawler(settings, ua)) {
         decision = consent::crawler(decision);
     }
-    if too_old && decision.server == ServerDecision::Send {
+    if too_old && decision.server.builds_payload() {
         decision.server = ServerDecision::Blocked(consent::BlockReason::TooOld);
     }
 
     let website = input.is_website();
-    if decision.server == ServerDecision::Send && website {
+    if decision.server.builds_payload() && website {
         // Meta rejects website events without these, and one bad event rejects a whole batch.
         if input.event_source_url.is_none() {
             return Err(Error::field(ErrorCode::MissingField, "event_source_url", "is required for server events"));
@@ -70,7 +70,9 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
         pixel::push_event_start(s, &input.event_name, standard);
     }
     let payload = match decision.server {
-        ServerDecision::Send => Some(payload::event_payload(input, &event_id, event_time, settings, &decision, snippet.as_mut())?),
+        ServerDecision::Send | ServerDecision::Hold => {
+            Some(payload::event_payload(input, &event_id, event_time, settings, &decision, snippet.as_mut())?)
+        }
         ServerDecision::Blocked(_) => {
             if let Some(s) = snippet.as_mut() {
                 payload::write_custom_data(s, input, true, settings.content_id);

@@ -159,7 +159,8 @@ impl Outbox {
             };
             let mut discarded = 0;
             if !after.sends_events() {
-                discarded = tx.execute("DELETE FROM outbox WHERE pixel_id = ?1", params![pixel])? as u64;
+                discarded = (tx.execute("DELETE FROM outbox WHERE pixel_id = ?1", params![pixel])?
+                    + tx.execute("DELETE FROM held WHERE pixel_id = ?1", params![pixel])?) as u64;
                 if discarded > 0 {
                     incr(&tx, pixel, &format!("discarded.{}", after.stop_reason()), discarded as i64)?;
                 }
