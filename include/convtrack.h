@@ -452,6 +452,32 @@ enum convtrack_status convtrack_tracker_set_consent(const struct convtrack_track
 // `tracker` must be a live tracker.
 enum convtrack_status convtrack_tracker_resume(const struct convtrack_tracker *tracker);
 
+// Token and pixel health check: `GET {endpoint}/{api_version}/{pixel_id}?fields=id,name`
+// with the access token. On success `*out_json` receives
+// `{"ok": bool, "status": int|null, "pixel": {"id", "name"}|null, "error": str|null}`
+// (free it with `convtrack_string_free`): a network or HTTP failure is a success of
+// this call with `"ok": false` and a plain-words `"error"`. Without `access_token`:
+// `CONVTRACK_STATUS_NOT_CONFIGURED` naming it. Works without an outbox. Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; `out_json` valid for a write.
+enum convtrack_status convtrack_tracker_check_online(const struct convtrack_tracker *tracker,
+                                                     char **out_json);
+
+// Sends one synthetic `PageView` without customer data, directly (not through the
+// queue), with `test_event_code` = `(code, len)` or, when that is NULL or empty, the
+// `test_event_code` setting (neither: `CONVTRACK_STATUS_NOT_CONFIGURED` naming it).
+// On success `*out_json` receives `{"ok", "status", "event_id", "test_event_code",
+// "error"}` (free it with `convtrack_string_free`). Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; `(code, len)` NULL/0 or valid for reads;
+// `out_json` valid for a write.
+enum convtrack_status convtrack_tracker_send_test_event(const struct convtrack_tracker *tracker,
+                                                        const char *code,
+                                                        size_t len,
+                                                        char **out_json);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

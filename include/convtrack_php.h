@@ -151,3 +151,11 @@ enum convtrack_status convtrack_tracker_set_consent(const struct convtrack_track
                                                     uint64_t *count);
 
 enum convtrack_status convtrack_tracker_resume(const struct convtrack_tracker *tracker);
+
+enum convtrack_status convtrack_tracker_check_online(const struct convtrack_tracker *tracker,
+                                                     char **out_json);
+
+enum convtrack_status convtrack_tracker_send_test_event(const struct convtrack_tracker *tracker,
+                                                        const char *code,
+                                                        size_t len,
+                                                        char **out_json);

@@ -496,4 +496,43 @@ final class Tracker
     {
         return json_decode($json, true, 512, JSON_THROW_ON_ERROR);
     }
+
+    /**
+     * One pixel snippet (HTML) for every event of a page: the base code and page view once, one track call per event
+     * (same event ids as build). Pure: no I/O. Errors name the event (events[1].order_id).
+     * @param list<array<string, mixed>> $events
+     * @param array<string, mixed> $options as for build (nonce, too_old, ...)
+     */
+    public function pageSnippet(array $events, array $options = []): string
+    {
+        $json = self::encode(array_values($events), 'events');
+        $opts = $options === [] ? null : self::encode($options, 'options');
+        return (string) $this->callOut('convtrack_tracker_page_snippet', [
+            $this->handle(), $json, strlen($json), $opts, $opts === null ? 0 : strlen($opts),
+        ]);
+    }
+
+    /**
+     * Token and pixel health check (GET {endpoint}/{version}/{pixel_id}): ['ok' => bool, 'status' => ?int,
+     * 'pixel' => ?['id', 'name'], 'error' => ?string]. A network or HTTP failure is an answer with 'ok' false;
+     * throws NotConfiguredException (field access_token) without a token. Works without an outbox.
+     * @return array<string, mixed>
+     */
+    public function checkOnline(): array
+    {
+        return self::decode((string) $this->callOut('convtrack_tracker_check_online', [$this->handle()]));
+    }
+
+    /**
+     * Sends one synthetic PageView (no customer data) with test_event_code $code, or the setting when null, straight
+     * to Meta (not queued; also with data controls off): ['ok', 'status', 'event_id', 'test_event_code', 'error'].
+     * Neither a code nor the setting: NotConfiguredException (field test_event_code).
+     * @return array<string, mixed>
+     */
+    public function sendTestEvent(?string $code = null): array
+    {
+        return self::decode((string) $this->callOut('convtrack_tracker_send_test_event', [
+            $this->handle(), $code, $code === null ? 0 : strlen($code),
+        ]));
+    }
 }

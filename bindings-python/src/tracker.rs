@@ -425,4 +425,19 @@ impl Tracker {
             if s.access_token.is_some() { "'<redacted>'" } else { "None" }
         )
     }
+
+    /// Token and pixel health check (`GET /{version}/{pixel_id}`): `{"ok", "status", "pixel", "error"}`.
+    fn check_online<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let answer = py.allow_threads(|| inner.check_online()).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &answer)
+    }
+
+    /// One synthetic PageView with a test event code: `{"ok", "status", "event_id", "test_event_code", "error"}`.
+    #[pyo3(signature = (test_event_code=None))]
+    fn send_test_event<'py>(&self, py: Python<'py>, test_event_code: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let answer = py.allow_threads(|| inner.send_test_event(test_event_code)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &answer)
+    }
 }

@@ -390,7 +390,7 @@ impl Settings {
         }
         let test_event_code = text("test_event_code")?.filter(|s| !s.is_empty());
         if let Some(code) = &test_event_code {
-            if code.len() > 64 || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            if !is_test_event_code(code) {
                 return Err(Error::setting("test_event_code", "must be letters, digits, '_' or '-', at most 64"));
             }
         }
@@ -580,6 +580,11 @@ impl Settings {
 
 fn is_numeric_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A `test_event_code` as Events Manager shows it: letters, digits, `_` or `-`, 1 to 64 bytes.
+pub fn is_test_event_code(code: &str) -> bool {
+    !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn is_api_version(s: &str) -> bool {

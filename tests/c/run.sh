@@ -45,3 +45,7 @@ for t in test_abi test_convtrack test_feed test_boundary test_sources; do
     echo "== $t"
     "$out/$t" tests/vectors/event_ids.json
 done
+# The README's minimal example (bindings-c/examples/minimal.c) still compiles with its documented line and runs.
+echo "== examples/minimal.c"
+cc bindings-c/examples/minimal.c -Iinclude -L"$lib" -lconvtrack -Wl,-rpath,"$lib" -o "$out/minimal"
+"$out/minimal" | grep -q '"event_id":"ct1-' && echo "minimal example ok"

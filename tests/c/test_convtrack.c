@@ -3,7 +3,8 @@
  * contract of DESIGN.md "C ABI", one printed line per check. Every function's
  * success path, NULL for every pointer argument, invalid UTF-8, malformed JSON,
  * out-params untouched on failure and on DROPPED, last-error semantics,
- * messages free of PII/token, free(NULL), hostile pixel input, threads.
+ * messages free of PII/token, free(NULL), hostile pixel input, threads, the
+ * health check and the test event (against a one-shot HTTP server on loopback).
  * (tests/c/test_abi.c is the companion that also drives delivery.)
  *
  * Built with -std=c11 -Wall -Wextra -Werror and run under AddressSanitizer,
@@ -24,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 /* ------------------------------------------------------------------------ */
 /* Check bookkeeping                                                         */
@@ -1020,6 +1025,155 @@ static void test_track_and_status(void) {
     check(rmdir(dir) == 0, "outbox directory cleaned up (no unexpected files left)");
 }
 
+/* A one-shot HTTP server on loopback standing in for Meta: accepts one request,
+ * keeps its head and body (up to 4 KB), answers `reply` (a full HTTP response). */
+struct one_shot {
+    int fd;
+    int port;
+    const char *reply;
+    char request[4096];
+    pthread_t thread;
+};
+
+static void *one_shot_serve(void *arg) {
+    struct one_shot *o = arg;
+    int c = accept(o->fd, NULL, NULL);
+    if (c < 0) return NULL;
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(c, o->request + n, sizeof o->request - 1 - n);
+        if (r <= 0) break;
+        n += (size_t)r;
+        o->request[n] = '\0';
+        char *head_end = strstr(o->request, "\r\n\r\n");
+        if (head_end == NULL) continue;
+        const char *cl = strstr(o->request, "ontent-Length: ");
+        size_t want = cl && cl < head_end ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+        if (n >= (size_t)(head_end + 4 - o->request) + want || n == sizeof o->request - 1) break;
+    }
+    ssize_t w = write(c, o->reply, strlen(o->reply));
+    (void)w;
+    close(c);
+    return NULL;
+}
+
+static bool one_shot_start(struct one_shot *o, const char *reply) {
+    memset(o, 0, sizeof *o);
+    o->reply = reply;
+    o->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (o->fd < 0 || bind(o->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(o->fd, 1) != 0 ||
+        getsockname(o->fd, (struct sockaddr *)&a, &len) != 0) {
+        return false;
+    }
+    o->port = ntohs(a.sin_port);
+    return pthread_create(&o->thread, NULL, one_shot_serve, o) == 0;
+}
+
+static void one_shot_join(struct one_shot *o) {
+    pthread_join(o->thread, NULL);
+    close(o->fd);
+}
+
+static void test_health_and_test_event(void) {
+    char settings[512];
+    struct one_shot o;
+    convtrack_status s;
+    char *out;
+
+    /* The health check: the right request (GET, path, token in the header), the answer as JSON. */
+    if (check(one_shot_start(&o, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 36\r\n"
+                                 "Connection: close\r\n\r\n{\"id\":\"1234567890\",\"name\":\"C pixel\"}"),
+              "one-shot server started")) {
+        snprintf(settings, sizeof settings,
+                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"api_version\":\"v24.0\","
+                 "\"endpoint\":\"http://127.0.0.1:%d\"}", o.port);
+        convtrack_tracker *tr = new_tracker(settings);
+        out = NULL;
+        s = tr ? convtrack_tracker_check_online(tr, &out) : CONVTRACK_STATUS_INTERNAL;
+        one_shot_join(&o);
+        check(s == CONVTRACK_STATUS_OK && out != NULL, "check_online -> OK (%s)", status_str(s));
+        check(strncmp(o.request, "GET /v24.0/1234567890?fields=id,name HTTP/1.1\r\n", 47) == 0,
+              "check_online: GET /v24.0/1234567890?fields=id,name");
+        check(strstr(o.request, "\r\nAuthorization: Bearer EAAB-test\r\n") != NULL && strstr(o.request, "access_token") == NULL,
+              "check_online: the token in the Authorization header, never in the URL");
+        check(out && strcmp(out, "{\"ok\":true,\"status\":200,\"pixel\":{\"id\":\"1234567890\",\"name\":\"C pixel\"},\"error\":null}") == 0,
+              "check_online: %s", out ? out : "-");
+        convtrack_string_free(out);
+
+        out = OUT_SENTINEL;
+        s = convtrack_tracker_check_online(tr, NULL);
+        expect_fail("check_online(out=NULL)", s, CONVTRACK_STATUS_NULL_POINTER, NULL, NULL, "out", NULL);
+        s = convtrack_tracker_check_online(NULL, &out);
+        expect_fail("check_online(tracker=NULL)", s, CONVTRACK_STATUS_NULL_POINTER, out, OUT_SENTINEL, "tracker", NULL); RESET_OUT(out);
+        /* Neither an argument nor a setting: NOT_CONFIGURED naming test_event_code, nothing sent. */
+        s = convtrack_tracker_send_test_event(tr, NULL, 0, &out);
+        expect_fail("send_test_event(no code)", s, CONVTRACK_STATUS_NOT_CONFIGURED, out, OUT_SENTINEL, "test_event_code", NULL); RESET_OUT(out);
+        s = convtrack_tracker_send_test_event(tr, S("not a code!"), &out);
+        expect_fail("send_test_event(bad code)", s, CONVTRACK_STATUS_INVALID_VALUE, out, OUT_SENTINEL, "test_event_code", NULL); RESET_OUT(out);
+        s = convtrack_tracker_send_test_event(tr, "X", SIZE_MAX, &out);
+        expect_fail("send_test_event(len=SIZE_MAX)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, out, OUT_SENTINEL, "code", NULL); RESET_OUT(out);
+        convtrack_tracker_free(tr);
+    }
+
+    /* The test event: one PageView, the code, no customer data; Meta's answer as JSON. */
+    if (check(one_shot_start(&o, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 21\r\n"
+                                 "Connection: close\r\n\r\n{\"events_received\":1}"),
+              "one-shot server started")) {
+        snprintf(settings, sizeof settings,
+                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"api_version\":\"v24.0\","
+                 "\"endpoint\":\"http://127.0.0.1:%d\"}", o.port);
+        convtrack_tracker *tr = new_tracker(settings);
+        out = NULL;
+        s = tr ? convtrack_tracker_send_test_event(tr, S("CTEST42"), &out) : CONVTRACK_STATUS_INTERNAL;
+        one_shot_join(&o);
+        check(s == CONVTRACK_STATUS_OK && out != NULL, "send_test_event -> OK (%s)", status_str(s));
+        check(strncmp(o.request, "POST /v24.0/1234567890/events HTTP/1.1\r\n", 40) == 0, "send_test_event: POST /v24.0/1234567890/events");
+        check(strstr(o.request, "\"test_event_code\":\"CTEST42\"") != NULL && strstr(o.request, "\"event_name\":\"PageView\"") != NULL,
+              "send_test_event: a PageView with the test code");
+        check(strstr(o.request, "\"user_data\":{\"client_user_agent\":\"convtrack test event\"}") != NULL &&
+                  strstr(o.request, "custom_data") == NULL,
+              "send_test_event: no customer data");
+        char *code = out ? json_get_string(out, "test_event_code") : NULL;
+        char *id = out ? json_get_string(out, "event_id") : NULL;
+        check(out && strstr(out, "\"ok\":true") && code && strcmp(code, "CTEST42") == 0 && id && strncmp(id, "test-", 5) == 0,
+              "send_test_event: %s", out ? out : "-");
+        free(code);
+        free(id);
+        convtrack_string_free(out);
+        convtrack_tracker_free(tr);
+    }
+
+    /* Nothing listens: an answer with ok=false, not an error. Without a token: NOT_CONFIGURED. */
+    convtrack_tracker *tr = new_tracker("{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"endpoint\":\"http://127.0.0.1:9\","
+                                        "\"request_timeout_ms\":500,\"test_event_code\":\"CTEST\"}");
+    if (check(tr != NULL, "tracker with an endpoint nobody answers")) {
+        out = NULL;
+        s = convtrack_tracker_check_online(tr, &out);
+        check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"ok\":false") && strstr(out, "cannot reach Meta") &&
+                  strstr(out, "\"status\":null") && strstr(out, "EAAB-test") == NULL,
+              "check_online(endpoint down): %s", out ? out : "-");
+        convtrack_string_free(out);
+        out = NULL;
+        s = convtrack_tracker_send_test_event(tr, NULL, 0, &out);
+        check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"ok\":false") && strstr(out, "\"test_event_code\":\"CTEST\""),
+              "send_test_event(endpoint down, code from the setting): %s", out ? out : "-");
+        convtrack_string_free(out);
+        convtrack_tracker_free(tr);
+    }
+    tr = new_tracker(SETTINGS_OFF);
+    if (check(tr != NULL, "tracker without a token")) {
+        out = OUT_SENTINEL;
+        s = convtrack_tracker_check_online(tr, &out);
+        expect_fail("check_online(no token)", s, CONVTRACK_STATUS_NOT_CONFIGURED, out, OUT_SENTINEL, "access_token", NULL); RESET_OUT(out);
+        convtrack_tracker_free(tr);
+    }
+}
+
 /* The merchant's controls: a switch-off discards what is queued and blocks new
  * events; a switch-on needs the legal acknowledgement; dead letters and resume. */
 static void test_controls(void) {
@@ -1155,6 +1309,7 @@ int main(int argc, char **argv) {
     test_build_success();
     test_threads();
     test_track_and_status();
+    test_health_and_test_event();
     test_controls();
 
     printf("%d passed, %d failed\n", passed, failed);

@@ -1066,3 +1066,76 @@ def test_cli_port_in_use_fails_cleanly():
         r = subprocess.run([sys.executable, "-m", "convtrack.sandbox", "--port", port],
                            capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 1 and "cannot start" in r.stderr
+
+
+# --- the pixel object (the health check's GET /{version}/{pixel_id}) ------------------------------
+
+
+def pixel_url(sb, pixel=PIXEL, version="v24.0", query="?fields=id,name"):
+    return f"{sb.url}/{version}/{pixel}{query}"
+
+
+def test_pixel_get_with_the_token_answers_id_and_name(sb):
+    status, doc = request(pixel_url(sb), headers={"Authorization": f"Bearer {TOKEN}"})
+    assert status == 200
+    assert doc == {"id": PIXEL, "name": f"Sandbox pixel {PIXEL}"}
+    # fields= selects, as Graph does
+    assert request(pixel_url(sb, query="?fields=id"), headers={"Authorization": f"Bearer {TOKEN}"}) == (200, {"id": PIXEL})
+    assert sb.requests()[-1]["path"] == f"/v24.0/{PIXEL}" and sb.requests()[-1]["auth"] == "header"
+    assert sb.received() == []
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer wrong"}, {}])
+def test_pixel_get_with_a_wrong_or_no_token_is_code_190(sb, headers):
+    status, doc = request(pixel_url(sb), headers=headers)
+    assert_graph_error(doc, 190)
+    assert status == (400 if headers else 401)
+    assert "wrong" not in json.dumps(doc)
+
+
+def test_pixel_get_token_in_query_is_refused(sb):
+    status, doc = request(pixel_url(sb, query=f"?fields=id,name&access_token={TOKEN}"))
+    assert status == 400
+    assert_graph_error(doc, 100, SUB["token_in_query"])
+    assert TOKEN not in json.dumps(sb.requests())
+
+
+def test_unknown_pixel_is_code_100_subcode_33():
+    with Sandbox(token=TOKEN, pixels=[PIXEL]) as s:
+        assert request(pixel_url(s), headers={"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        status, doc = request(pixel_url(s, pixel="999"), headers={"Authorization": f"Bearer {TOKEN}"})
+        assert status == 400
+        err = doc["error"]
+        assert (err["code"], err["error_subcode"], err["type"]) == (100, 33, "GraphMethodException")
+        assert "Object with ID '999' does not exist" in err["message"]
+        # the token is checked first: a wrong token on an unknown pixel is still 190
+        assert request(pixel_url(s, pixel="999"), headers={"Authorization": "Bearer x"})[1]["error"]["code"] == 190
+
+
+def test_pixels_option_is_validated():
+    with pytest.raises(ValueError, match="pixels"):
+        Sandbox(pixels=["abc"])
+
+
+def test_pixel_post_is_rejected(sb):
+    status, doc = request(pixel_url(sb, query=""), {"x": 1}, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert status == 400
+    assert_graph_error(doc, 100, SUB["unsupported_method"])
+
+
+def test_pixel_get_honours_api_version():
+    with Sandbox(token=TOKEN, api_version="v24.0") as s:
+        status, doc = request(pixel_url(s, version="v19.0"), headers={"Authorization": f"Bearer {TOKEN}"})
+        assert status == 400 and doc["error"]["error_subcode"] == SUB["wrong_api_version"]
+
+
+def test_command_line_pixel_option():
+    proc = subprocess.Popen([sys.executable, "-m", "convtrack.sandbox", "--port", "0", "--token", TOKEN, "--pixel", PIXEL],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert request(f"{url}/v24.0/{PIXEL}", headers={"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        assert request(f"{url}/v24.0/42", headers={"Authorization": f"Bearer {TOKEN}"})[1]["error"]["error_subcode"] == 33
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

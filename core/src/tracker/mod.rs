@@ -333,3 +333,5 @@ impl Tracker {
 fn controls_send(settings: &Settings) -> bool {
     crate::delivery::controls::ControlState::from_settings(settings).sends_events()
 }
+
+mod health;
