@@ -62,7 +62,10 @@ pub use controls::{
 };
 pub use delivery::{convtrack_tracker_flush, convtrack_tracker_status};
 pub use event::{convtrack_tracker_build, convtrack_tracker_page_snippet, convtrack_tracker_track};
-pub use functions::{convtrack_event_id, convtrack_first_party_cookies, convtrack_hash, convtrack_normalize};
+pub use functions::{convtrack_event_id, convtrack_hash, convtrack_normalize};
 pub use library::{convtrack_version, convtrack_warm_up, CONVTRACK_VERSION_MAJOR, CONVTRACK_VERSION_MINOR, CONVTRACK_VERSION_PATCH};
 pub use status::{convtrack_status, convtrack_status_name};
 pub use tracker::{convtrack_tracker, convtrack_tracker_free, convtrack_tracker_new};
+
+// Issue 17 part 3: the first-party _fbp/_fbc cookies of one request.
+pub use functions::convtrack_first_party_cookies;
