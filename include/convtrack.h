@@ -171,6 +171,25 @@ enum convtrack_status convtrack_event_id(const char *pixel_id,
                                          size_t order_id_len,
                                          char **out);
 
+// The first-party `_fbp` / `_fbc` cookies for one request (docs/spec.md, "First-party
+// cookies"). `request_json` is an object with the optional keys `fbp`, `fbc` (the
+// request's cookies), `url` (the page URL) or `fbclid`, `host` (the `Host` header),
+// `domain` (the cookie domain, e.g. `example.com`; absent: host-only cookies),
+// `now_ms` (absent: the clock) and `random` (absent: the OS random source; for tests).
+// A malformed cookie or click id is treated as absent, never an error.
+//
+// On success `*out_json` receives `{"fbp", "fbc", "cookies": [{"name", "value",
+// "max_age", "domain", "path", "same_site", "http_only"}]}` (free it with
+// `convtrack_string_free`): set each cookie of `cookies` (only with the shopper's
+// consent) and put `fbp`/`fbc` into the event's `browser` block. Thread-safe.
+//
+// # Safety
+// `(request_json, len)` must be valid for reads of `len` bytes; `out_json` must be valid
+// for a write. A `len` above PTRDIFF_MAX is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
+enum convtrack_status convtrack_first_party_cookies(const char *request_json,
+                                                    size_t len,
+                                                    char **out_json);
+
 // Creates a tracker from settings as a JSON object (see the README's settings
 // table), e.g. `{"pixel_id": "1234567890"}`. With `outbox_path` it opens the
 // durable outbox (and with `"sender": "thread"` starts a background sender;

@@ -56,6 +56,10 @@ enum convtrack_status convtrack_event_id(const char *pixel_id,
                                          size_t order_id_len,
                                          char **out);
 
+enum convtrack_status convtrack_first_party_cookies(const char *request_json,
+                                                    size_t len,
+                                                    char **out_json);
+
 enum convtrack_status convtrack_tracker_new(const char *settings_json,
                                             size_t len,
                                             struct convtrack_tracker **out);

@@ -1,4 +1,4 @@
-//! The free functions: `convtrack_normalize`, `convtrack_hash`, `convtrack_event_id`.
+//! The free functions: `convtrack_normalize`, `convtrack_hash`, `convtrack_event_id`, `convtrack_first_party_cookies`.
 
 use std::ffi::c_char;
 
@@ -127,6 +127,38 @@ pub unsafe extern "C" fn convtrack_event_id(
         let ptr = to_c_string(id)?;
         // SAFETY: `out` is non-NULL and valid for a write (caller contract).
         unsafe { *out = ptr };
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+    })
+}
+
+/// The first-party `_fbp` / `_fbc` cookies for one request (docs/spec.md, "First-party
+/// cookies"). `request_json` is an object with the optional keys `fbp`, `fbc` (the
+/// request's cookies), `url` (the page URL) or `fbclid`, `host` (the `Host` header),
+/// `domain` (the cookie domain, e.g. `example.com`; absent: host-only cookies),
+/// `now_ms` (absent: the clock) and `random` (absent: the OS random source; for tests).
+/// A malformed cookie or click id is treated as absent, never an error.
+///
+/// On success `*out_json` receives `{"fbp", "fbc", "cookies": [{"name", "value",
+/// "max_age", "domain", "path", "same_site", "http_only"}]}` (free it with
+/// `convtrack_string_free`): set each cookie of `cookies` (only with the shopper's
+/// consent) and put `fbp`/`fbc` into the event's `browser` block. Thread-safe.
+///
+/// # Safety
+/// `(request_json, len)` must be valid for reads of `len` bytes; `out_json` must be valid
+/// for a write. A `len` above PTRDIFF_MAX is never read: `CONVTRACK_STATUS_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_first_party_cookies(
+    request_json: *const c_char,
+    len: usize,
+    out_json: *mut *mut c_char,
+) -> convtrack_status {
+    guard(|| {
+        check_out(out_json)?;
+        // SAFETY: caller contract on the (ptr, len) pair.
+        let request = unsafe { str_arg(request_json, len, "request_json")? };
+        let ptr = to_c_string(convtrack_core::build::cookies::first_party_cookies_json(request)?)?;
+        // SAFETY: `out_json` is non-NULL and valid for a write (caller contract).
+        unsafe { *out_json = ptr };
         Ok(convtrack_status::CONVTRACK_STATUS_OK)
     })
 }

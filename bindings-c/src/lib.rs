@@ -70,3 +70,6 @@ pub use health::{convtrack_tracker_check_online, convtrack_tracker_send_test_eve
 pub use library::{convtrack_version, convtrack_warm_up, CONVTRACK_VERSION_MAJOR, CONVTRACK_VERSION_MINOR, CONVTRACK_VERSION_PATCH};
 pub use status::{convtrack_status, convtrack_status_name};
 pub use tracker::{convtrack_tracker, convtrack_tracker_free, convtrack_tracker_new};
+
+// Issue 17 part 3: the first-party _fbp/_fbc cookies of one request.
+pub use functions::convtrack_first_party_cookies;

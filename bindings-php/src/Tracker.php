@@ -274,6 +274,23 @@ final class Tracker
         return self::callOutOn(self::ffi($libPath), 'convtrack_hash', self::fieldArgs($field, $value, $country));
     }
 
+    /**
+     * The first-party _fbp/_fbc cookies of one request (Meta's parameter-builder rules, docs/spec.md §13).
+     * $request keys (all optional): fbp, fbc (the request's cookies), url or fbclid, host, domain (the
+     * cookie domain, e.g. example.com; none: host-only), now_ms, random (defaults: the clock, the OS).
+     * Returns ['fbp' => ..., 'fbc' => ...|null, 'cookies' => [['name', 'value', 'max_age', 'domain',
+     * 'path', 'same_site', 'http_only'], ...]]: set the cookies (only with consent), put fbp/fbc in the
+     * event's browser block. A malformed cookie or click id is treated as absent, never an error.
+     *
+     * @param array<string, mixed> $request
+     * @return array<string, mixed>
+     */
+    public static function firstPartyCookies(array $request, ?string $libPath = null): array
+    {
+        $json = $request === [] ? '{}' : self::encode($request, 'request');
+        return self::decode((string) self::callOutOn(self::ffi($libPath), 'convtrack_first_party_cookies', [$json, strlen($json)]));
+    }
+
     /** Where the library is looked for when no path is given (after env CONVTRACK_LIB). @return list<string> */
     public static function libraryCandidates(): array
     {

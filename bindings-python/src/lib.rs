@@ -5,6 +5,7 @@
 //! - `tracker`: the `Tracker` class;
 //! - `functions`: `warm_up`, `normalize`, `hash`, `event_id`;
 //! - `catalog`: the catalog feed export and check (functions and `Tracker` methods);
+//! - `cookies`: `first_party_cookies` (the `_fbp`/`_fbc` cookies of one request);
 //! - `read`: Python input read for the core (event dicts in place, other values as JSON);
 //! - `convert`: JSON values and build results as Python objects;
 //! - `errors`: core errors as the exceptions of `convtrack.errors`.
@@ -19,6 +20,7 @@ compile_error!("convtrack's Python module needs the GIL: free-threaded CPython b
 
 mod catalog;
 mod convert;
+mod cookies;
 mod errors;
 mod functions;
 mod read;
@@ -43,6 +45,7 @@ fn _convtrack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::normalize, m)?)?;
     m.add_function(wrap_pyfunction!(functions::hash, m)?)?;
     m.add_function(wrap_pyfunction!(functions::event_id, m)?)?;
+    m.add_function(wrap_pyfunction!(cookies::first_party_cookies, m)?)?;
     m.add_class::<tracker::Tracker>()?;
     m.add_function(wrap_pyfunction!(catalog::export_feed, m)?)?;
     m.add_function(wrap_pyfunction!(catalog::export_feed_string, m)?)?;

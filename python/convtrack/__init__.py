@@ -8,7 +8,18 @@
 ('blocked', 'data_controls_off')
 """
 
-from convtrack._convtrack import Tracker, __version__, check_catalog, event_id, export_feed, export_feed_string, hash, normalize, warm_up
+from convtrack._convtrack import (
+    Tracker,
+    __version__,
+    check_catalog,
+    event_id,
+    export_feed,
+    export_feed_string,
+    first_party_cookies,
+    hash,
+    normalize,
+    warm_up,
+)
 from convtrack.errors import (
     ConvtrackError,
     EventTimeError,
@@ -36,6 +47,7 @@ __all__ = [
     "export_feed_string",
     "check_catalog",
     "warm_up",
+    "first_party_cookies",
     "ConvtrackError",
     "EventTimeError",
     "InputError",

@@ -2,7 +2,7 @@ from typing import IO, Any, Callable, Iterable, Literal, Mapping, Optional, Sequ
 from os import PathLike
 
 
-__all__ = ["__version__", "normalize", "hash", "event_id", "Tracker", "export_feed", "export_feed_string", "check_catalog", "warm_up"]
+__all__ = ["__version__", "normalize", "hash", "event_id", "Tracker", "export_feed", "export_feed_string", "check_catalog", "warm_up", "first_party_cookies"]
 
 # Products/events: a path, or an iterable of JSON lines (str/bytes) or dicts.
 _Source = Union[str, "PathLike[str]", Iterable[Union[str, bytes, Mapping[str, Any]]]]
@@ -16,6 +16,17 @@ def normalize(field: str, value: str, country: Optional[str] = None) -> Optional
 def hash(field: str, value: str, country: Optional[str] = None) -> Optional[str]: ...
 def event_id(pixel_id: str, event_name: str, order_id: Union[str, int]) -> str: ...
 def warm_up() -> None: ...
+def first_party_cookies(
+    *,
+    fbp: Optional[str] = None,
+    fbc: Optional[str] = None,
+    url: Optional[str] = None,
+    fbclid: Optional[str] = None,
+    host: Optional[str] = None,
+    domain: Optional[str] = None,
+    now_ms: Optional[int] = None,
+    random: Optional[int] = None,
+) -> dict[str, Any]: ...
 def _error_table() -> list[tuple[int, str, str]]: ...
 def export_feed(
     products: _Source,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the C ABI test once under valgrind (no ASan): zero memory errors and zero
+# Runs the C ABI tests (test_abi, test_cookies) once under valgrind (no ASan): zero memory errors and zero
 # definite/indirect leaks. "Possibly lost" blocks are process-wide caches that live
 # until exit by design (the phone-number metadata database, lazily built once), so
 # they are reported but not counted as errors.
@@ -10,9 +10,14 @@ target=${CARGO_TARGET_DIR:-target}
 cargo build --quiet -p convtrack-c
 lib="$(cd "$target/debug" && pwd)"
 mkdir -p tests/c/build
-gcc -std=c11 -Wall -Wextra -Werror -g -O1 -Iinclude tests/c/test_abi.c -o tests/c/build/test_abi_valgrind \
-    -L"$lib" -lconvtrack -Wl,-rpath,"$lib" -lpthread
-valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-    --show-leak-kinds=definite,indirect tests/c/build/test_abi_valgrind tests/vectors/event_ids.json 2>&1 \
-  | grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|Invalid|uninitialised|passed" 
-exit "${PIPESTATUS[0]}"
+status=0
+for t in test_abi test_cookies; do
+    gcc -std=c11 -Wall -Wextra -Werror -g -O1 -Iinclude "tests/c/$t.c" -o "tests/c/build/${t}_valgrind" \
+        -L"$lib" -lconvtrack -Wl,-rpath,"$lib" -lpthread
+    echo "== $t"
+    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --show-leak-kinds=definite,indirect "tests/c/build/${t}_valgrind" tests/vectors/event_ids.json 2>&1 \
+      | grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|Invalid|uninitialised|passed"
+    [[ "${PIPESTATUS[0]}" == 0 ]] || status=1
+done
+exit "$status"

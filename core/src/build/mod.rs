@@ -5,6 +5,7 @@
 //! `json_writer`.
 
 pub mod consent;
+pub mod cookies;
 pub mod crawler;
 pub mod event_id;
 pub mod json_writer;

@@ -19,6 +19,10 @@ these Django-side options, which are removed before the tracker sees them:
     explicit consent: the core's ``unknown_consent`` setting decides), a string
     ``"granted" | "denied" | "unknown"``, or a dict in the event's ``consent``
     shape (``{"marketing": "granted", "ldu": True}``).
+``cookie_domain`` (str, default none)
+    The domain of the first-party ``_fbp``/``_fbc`` cookies the middleware sets, your
+    registrable domain (``"example.com"``) so every subdomain shares them. None:
+    host-only cookies.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from django.utils.module_loading import import_string
 
 import convtrack
 
-DJANGO_KEYS = ("trusted_proxies", "consent", "warm_up")
+DJANGO_KEYS = ("trusted_proxies", "consent", "warm_up", "cookie_domain")
 
 _lock = threading.Lock()
 _tracker: Optional[convtrack.Tracker] = None
@@ -69,6 +73,14 @@ def trusted_proxies() -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ImproperlyConfigured("CONVTRACK['trusted_proxies'] must be an integer >= 0")
     return n
+
+
+def cookie_domain() -> Optional[str]:
+    _, options = split(raw())
+    domain = options.get("cookie_domain")
+    if domain is not None and not isinstance(domain, str):
+        raise ImproperlyConfigured("CONVTRACK['cookie_domain'] must be a domain name such as 'example.com' or None")
+    return domain
 
 
 def warm_up_enabled() -> bool:

@@ -6,6 +6,11 @@ the ``_fbp``/``_fbc`` cookies, the ``fbclid`` query parameter (unchanged), the c
 IP (proxy-aware, see ``trusted_proxies``), the user agent, the page URL and the
 shopper's consent from the ``consent`` provider. Place it after the session and
 authentication middleware if your consent provider reads them.
+
+With marketing consent it also sets the first-party ``_fbp``/``_fbc`` cookies when they
+are absent or invalid (and ``_fbc`` on a new ``fbclid``), and puts their values into
+``request.convtrack.browser`` so this request's events carry them
+(:mod:`convtrack.django.cookies`). Without consent it sets none.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from convtrack.django.context import capture
+from convtrack.django.cookies import first_party, set_cookies
 
 
 class ConvtrackMiddleware:
@@ -21,4 +27,7 @@ class ConvtrackMiddleware:
 
     def __call__(self, request: Any) -> Any:
         request.convtrack = capture(request)
-        return self.get_response(request)
+        cookies = first_party(request, request.convtrack)
+        response = self.get_response(request)
+        set_cookies(request, response, cookies)
+        return response

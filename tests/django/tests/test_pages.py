@@ -112,7 +112,8 @@ def test_status_page_shows_the_dashboard(admin_client, client, tracker, sandbox)
     assert 'id="data-controls">on' in page
     assert 'id="counter-sent">1<' in page and 'id="blocked-consent_denied">1<' in page
     assert 'id="queue-depth">0<' in page
-    assert 'id="coverage-em">100.0 %<' in page and 'id="coverage-fbp">0.0 %<' in page
+    # fbp: the middleware set _fbp on the consenting checkout (first-party cookies), so it is sent.
+    assert 'id="coverage-em">100.0 %<' in page and 'id="coverage-fbp">100.0 %<' in page
     assert 'id="last-error">none<' in page
     assert "sandbox-token" not in page
 
