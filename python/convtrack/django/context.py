@@ -84,6 +84,11 @@ def _consent(request: Any, ctx: TrackingContext) -> Optional[Dict[str, Any]]:
 
 def capture(request: Any) -> TrackingContext:
     ctx = TrackingContext()
+    try:
+        conf.raw()
+    except ImproperlyConfigured as exc:  # CONVTRACK not a dict: nothing to capture for
+        degrade.record(degrade.reason(exc, "CONVTRACK"), ctx)
+        return ctx
     browser = ctx.browser
     try:
         ip = client_ip(request, conf.trusted_proxies())
