@@ -284,3 +284,142 @@ fn the_busy_wait_gives_up_after_about_ten_seconds() {
         .sum();
     assert!((9_000_000..=11_000_000).contains(&total_us), "{total_us} µs");
 }
+
+fn tracker_on(dir: &tempdir::Dir, transport: Arc<Scripted>) -> Tracker {
+    let settings = Settings::from_value(&json!({
+        "pixel_id": "1234567890", "access_token": "tok", "data_controls": true,
+        "outbox_path": dir.path("outbox.sqlite3"), "endpoint": "http://127.0.0.1:9"
+    }))
+    .unwrap();
+    Tracker::open_with_transport(settings, transport).unwrap()
+}
+
+#[test]
+fn turning_data_controls_on_needs_the_legal_acknowledgement_and_is_recorded() {
+    let dir = tempdir::Dir::new("controls-ack");
+    let (t, _tr) = setup(&dir, "tok");
+    assert_eq!(t.controls().unwrap()["source"], "settings");
+    t.set_controls("alice", Some(false), None, false).unwrap();
+    let err = t.set_controls("alice", Some(true), None, false).unwrap_err();
+    assert_eq!((err.code(), err.field_name()), (convtrack_core::ErrorCode::InvalidArgument, Some("legal_ack")));
+    assert_eq!(t.controls().unwrap()["data_controls"], false, "a refused change changes nothing");
+    for (actor, field) in [("", "actor"), ("a\u{0}b", "actor")] {
+        assert_eq!(t.set_controls(actor, Some(false), None, false).unwrap_err().field_name(), Some(field));
+    }
+    assert_eq!(t.set_controls("alice", None, None, false).unwrap_err().field_name(), Some("data_controls"));
+    assert_eq!(t.set_controls_str("alice", None, Some("everything"), false).unwrap_err().field_name(), Some("mode"));
+
+    let c = t.set_controls("bob", Some(true), None, true).unwrap();
+    assert_eq!((c["data_controls"].as_bool(), c["legal_ack"].as_bool(), c["changed_by"].as_str()), (Some(true), Some(true), Some("bob")));
+    assert_eq!(c["source"], "outbox");
+    let history = c["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["actor"], "bob");
+    assert_eq!(history[0]["data_controls"], true);
+    assert_eq!(history[0]["legal_ack"], true);
+    assert_eq!(history[0]["mode"], Value::Null);
+    assert_eq!(history[1]["actor"], "alice");
+    assert_eq!(t.status().unwrap()["controls"]["changed_by"], "bob");
+    assert_eq!(t.status().unwrap()["data_controls"], true);
+}
+
+#[test]
+fn the_history_cannot_be_rewritten() {
+    let dir = tempdir::Dir::new("controls-append-only");
+    let (t, _tr) = setup(&dir, "tok");
+    t.set_controls("alice", Some(false), None, false).unwrap();
+    drop(t);
+    let c = rusqlite::Connection::open(dir.path("outbox.sqlite3")).unwrap();
+    assert!(c.execute("UPDATE controls_history SET actor = 'mallory'", []).is_err());
+    assert!(c.execute("DELETE FROM controls_history", []).is_err());
+}
+
+#[test]
+fn turning_data_controls_off_discards_queued_events_and_sends_nothing() {
+    let dir = tempdir::Dir::new("controls-off");
+    let (t, tr) = setup(&dir, "tok");
+    assert_eq!(track(&t, &order("q1")), "queued");
+    assert_eq!(track(&t, &order("q2")), "queued");
+    let c = t.set_controls("alice", Some(false), None, false).unwrap();
+    assert_eq!(c["history"][0]["discarded"], 2);
+    assert_eq!(track(&t, &order("q3")), "blocked");
+    let r = t.flush(Duration::from_secs(1)).unwrap();
+    assert_eq!((r.requests, r.sent, r.remaining), (0, 0, 0));
+    assert!(tr.requests().is_empty(), "nothing reached Meta");
+    let status = t.status().unwrap();
+    assert_eq!(status["counters"]["discarded"]["data_controls_off"], 2);
+    assert_eq!(status["queue"]["depth"], 0);
+    // Turned on again: new orders flow; the discarded ones stay discarded (their ids are in the ledger).
+    t.set_controls("alice", Some(true), None, true).unwrap();
+    assert_eq!(track(&t, &order("q1")), "duplicate");
+    assert_eq!(track(&t, &order("q4")), "queued");
+    assert_eq!(t.flush(Duration::from_secs(1)).unwrap().sent, 1);
+}
+
+#[test]
+fn catalog_only_mode_discards_queued_events_too() {
+    let dir = tempdir::Dir::new("controls-mode");
+    let (t, tr) = setup(&dir, "tok");
+    assert_eq!(track(&t, &order("m1")), "queued");
+    let c = t.set_controls_str("alice", None, Some("catalog_only"), false).unwrap();
+    assert_eq!((c["mode"].as_str(), c["data_controls"].as_bool()), (Some("catalog_only"), Some(true)));
+    assert_eq!(t.flush(Duration::from_secs(1)).unwrap().requests, 0);
+    assert!(tr.requests().is_empty());
+    assert_eq!(t.status().unwrap()["counters"]["discarded"]["catalog_only"], 1);
+    assert_eq!(t.build_json(&order("m2").to_string(), &BuildOptions::default()).unwrap().to_json()["reason"], "catalog_only");
+}
+
+#[test]
+fn a_change_made_through_another_handle_reaches_this_one_without_a_restart() {
+    let dir = tempdir::Dir::new("controls-shared");
+    let tr = Arc::new(Scripted::default());
+    let here = tracker_on(&dir, tr.clone());
+    let there = tracker_on(&dir, tr.clone());
+    assert_eq!(track(&here, &order("s1")), "queued");
+    // Off elsewhere: this handle's very next track is refused by the outbox itself.
+    there.set_controls("alice", Some(false), None, false).unwrap();
+    let r = here.track_json(&order("s2").to_string(), &BuildOptions::default()).unwrap().to_json();
+    assert_eq!((r["server"].as_str(), r["reason"].as_str()), (Some("blocked"), Some("data_controls_off")));
+    assert_eq!(here.flush(Duration::from_secs(1)).unwrap().requests, 0);
+    // On elsewhere: seen here within about a second.
+    there.set_controls("alice", Some(true), None, true).unwrap();
+    let start = std::time::Instant::now();
+    let mut n = 0;
+    while track(&here, &order(&format!("s3-{n}"))) != "queued" {
+        assert!(start.elapsed() < Duration::from_secs(2), "the change did not arrive");
+        std::thread::sleep(Duration::from_millis(50));
+        n += 1;
+    }
+    assert!(start.elapsed() < Duration::from_millis(1500));
+}
+
+#[test]
+fn dead_letters_can_be_listed_retried_and_discarded() {
+    let dir = tempdir::Dir::new("dead-letters");
+    let (t, tr) = setup(&dir, "tok");
+    for id in ["bad", "d2"] {
+        track(&t, &order(id));
+    }
+    for _ in 0..3 {
+        tr.push(Ok(graph(400, 100, Some(2804019))));
+    }
+    t.flush(Duration::from_secs(1)).unwrap();
+    let dead = t.dead_letters(10).unwrap();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert!(dead.iter().all(|d| d.get("payload").is_none() && d["id"].is_i64() && d["failed_at"].is_i64()));
+    let ids: Vec<i64> = dead.iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    // Retry one: it goes back to the queue and is sent; discard the other.
+    let retry_id = ids[0];
+    assert_eq!(t.retry_dead_letters(Some(&[retry_id])).unwrap(), 1);
+    assert_eq!(t.status().unwrap()["queue"]["depth"], 1);
+    let before = tr.requests().len();
+    t.flush(Duration::from_secs(1)).unwrap();
+    assert_eq!(tr.requests().len(), before + 1);
+    let other: Vec<i64> = ids.into_iter().filter(|&i| i != retry_id).collect();
+    assert_eq!(t.discard_dead_letters(Some(&other)).unwrap(), 1);
+    assert_eq!(t.discard_dead_letters(None).unwrap(), t.dead_letters(10).unwrap().len() as u64);
+    assert!(t.dead_letters(10).unwrap().is_empty());
+    // While data controls are off, dead letters cannot be queued again.
+    t.set_controls("alice", Some(false), None, false).unwrap();
+    assert_eq!(t.retry_dead_letters(None).unwrap_err().field_name(), Some("data_controls"));
+}

@@ -357,9 +357,7 @@ mod properties {
 
 #[test]
 fn page_snippet_renders_several_events_under_one_base_code() {
-    use convtrack_core::build::TooOld;
     use convtrack_core::tracker::BuildOptions;
-    use convtrack_core::{BlockReason, ServerDecision};
     let t = Tracker::new(Settings::from_json(r#"{"pixel_id": "1234567890"}"#).unwrap());
     let now = 1_732_790_000;
     let opts = BuildOptions { now: Some(now), nonce: Some("n0nce".into()), ..BuildOptions::default() };

@@ -84,6 +84,17 @@ pub struct Claimed {
     pub payload: String,
 }
 
+/// What [`Outbox::accept`] did with an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    Queued,
+    /// The same event was accepted before: nothing queued.
+    Duplicate,
+    /// The merchant's recorded controls (another process may have changed them
+    /// since this one last looked) send no server events: nothing queued.
+    Stopped,
+}
+
 /// Queue figures for `status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueueStats {
@@ -181,6 +192,25 @@ CREATE TABLE IF NOT EXISTS catalog_queue (
     PRIMARY KEY (catalog_id, retailer_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS catalog_queue_due ON catalog_queue(catalog_id, next_attempt_at);
+-- The merchant's live controls (delivery/controls.rs): one row per change, with the
+-- state it led to. Append-only: the audit trail of who turned receipt data on or off.
+CREATE TABLE IF NOT EXISTS controls_history (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    pixel_id          TEXT NOT NULL,
+    at_ms             INTEGER NOT NULL,
+    actor             TEXT NOT NULL,
+    set_data_controls INTEGER,
+    set_mode          TEXT,
+    legal_ack         INTEGER NOT NULL,
+    discarded         INTEGER NOT NULL,
+    data_controls     INTEGER NOT NULL,
+    mode              TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS controls_history_pixel ON controls_history(pixel_id, id);
+CREATE TRIGGER IF NOT EXISTS controls_history_no_update BEFORE UPDATE ON controls_history
+BEGIN SELECT RAISE(ABORT, 'controls_history is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS controls_history_no_delete BEFORE DELETE ON controls_history
+BEGIN SELECT RAISE(ABORT, 'controls_history is append-only'); END;
 CREATE TABLE IF NOT EXISTS catalog_dead_letters (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     catalog_id  TEXT NOT NULL,
@@ -299,18 +329,27 @@ impl Outbox {
         format!("{}|{}|{}", self.pixel_id, event_name, event_id)
     }
 
-    /// Atomically records the event id in the ledger and enqueues the event.
-    /// Returns `false` (nothing enqueued) when the same event was accepted before.
-    pub fn accept(&self, e: &NewEvent<'_>, now_ms: i64) -> Result<bool> {
+    /// Atomically records the event id in the ledger and enqueues the event. Nothing
+    /// is enqueued for an event accepted before, or when the merchant's recorded
+    /// controls say no server event may be queued: they are read inside the same
+    /// write transaction, so no event is queued after a switch-off committed.
+    pub fn accept(&self, e: &NewEvent<'_>, now_ms: i64) -> Result<Accepted> {
         let key = self.key(e.event_name, e.event_id);
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(state) = crate::delivery::controls::recorded(&tx, pixel)? {
+                if !state.sends_events() {
+                    incr(&tx, pixel, &format!("blocked.{}", state.stop_reason()), 1)?;
+                    tx.commit()?;
+                    return Ok(Accepted::Stopped);
+                }
+            }
             let inserted = tx.execute("INSERT OR IGNORE INTO ledger(event_key, accepted_at) VALUES (?1, ?2)", params![key, now_ms])?;
             if inserted == 0 {
                 incr(&tx, pixel, "duplicate", 1)?;
                 tx.commit()?;
-                return Ok(false);
+                return Ok(Accepted::Duplicate);
             }
             tx.execute(
                 "INSERT INTO outbox(pixel_id, event_key, event_name, event_id, event_time, payload, enqueued_at, next_attempt_at)
@@ -319,10 +358,10 @@ impl Outbox {
             )?;
             incr(&tx, pixel, "accepted", 1)?;
             tx.commit()?;
-            Ok(true)
+            Ok(Accepted::Queued)
         })
-        .inspect(|&queued| {
-            if queued && self.accepted.fetch_add(1, Ordering::Relaxed) % WAL_LOOK_EVERY == 0 {
+        .inspect(|&accepted| {
+            if accepted == Accepted::Queued && self.accepted.fetch_add(1, Ordering::Relaxed) % WAL_LOOK_EVERY == 0 {
                 // The event is stored: a failed checkpoint must not fail the checkout.
                 if let Err(e) = self.backstop_checkpoint() {
                     log::warn!("convtrack: WAL checkpoint failed: {e}");
@@ -617,25 +656,96 @@ impl Outbox {
         })
     }
 
-    /// The dead letters (newest first, at most `limit`): event id, name, reason, code, subcode, time.
+    /// The dead letters (newest first, at most `limit`): id, event name and id, event
+    /// time, reason, Graph code and subcode, and when it failed (Unix seconds). Never
+    /// the payload.
     pub fn dead_letters(&self, limit: usize) -> Result<Vec<serde_json::Value>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT event_name, event_id, event_time, reason, code, subcode, failed_at FROM dead_letters
+                "SELECT id, event_name, event_id, event_time, reason, code, subcode, failed_at FROM dead_letters
                  WHERE pixel_id = ?1 ORDER BY id DESC LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![self.pixel_id, limit as i64], |r| {
+            let rows = stmt.query_map(params![self.pixel_id, limit.min(i64::MAX as usize) as i64], |r| {
                 Ok(serde_json::json!({
-                    "event_name": r.get::<_, String>(0)?,
-                    "event_id": r.get::<_, String>(1)?,
-                    "event_time": r.get::<_, i64>(2)?,
-                    "reason": r.get::<_, String>(3)?,
-                    "code": r.get::<_, Option<i64>>(4)?,
-                    "subcode": r.get::<_, Option<i64>>(5)?,
-                    "failed_at_ms": r.get::<_, i64>(6)?,
+                    "id": r.get::<_, i64>(0)?,
+                    "event_name": r.get::<_, String>(1)?,
+                    "event_id": r.get::<_, String>(2)?,
+                    "event_time": r.get::<_, i64>(3)?,
+                    "reason": r.get::<_, String>(4)?,
+                    "code": r.get::<_, Option<i64>>(5)?,
+                    "subcode": r.get::<_, Option<i64>>(6)?,
+                    "failed_at": r.get::<_, i64>(7)? / 1000,
                 }))
             })?;
             rows.collect()
         })
+    }
+
+    /// Puts dead letters (`None`: all of them) back in the queue, due now, with their
+    /// attempts reset. Those too old for Meta stay where they are. Returns how many
+    /// were queued again.
+    pub fn retry_dead_letters(&self, ids: Option<&[i64]>, cutoff: i64, now_ms: i64) -> Result<u64> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut n = 0u64;
+            for chunk in id_chunks(ids) {
+                let (filter, mut args) = dead_letter_filter(pixel, chunk);
+                args.push(cutoff.into());
+                tx.execute(
+                    &format!(
+                        "INSERT INTO outbox(pixel_id, event_key, event_name, event_id, event_time, payload, enqueued_at, next_attempt_at)
+                         SELECT pixel_id, pixel_id || '|' || event_name || '|' || event_id, event_name, event_id, event_time, payload, {now_ms}, {now_ms}
+                         FROM dead_letters WHERE {filter} AND event_time >= ? ORDER BY id"
+                    ),
+                    rusqlite::params_from_iter(args.iter()),
+                )?;
+                n += tx.execute(&format!("DELETE FROM dead_letters WHERE {filter} AND event_time >= ?"), rusqlite::params_from_iter(args.iter()))?
+                    as u64;
+            }
+            if n > 0 {
+                incr(&tx, pixel, "dead_letters.retried", n as i64)?;
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+
+    /// Deletes dead letters (`None`: all of them) for good. Returns how many.
+    pub fn discard_dead_letters(&self, ids: Option<&[i64]>) -> Result<u64> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut n = 0u64;
+            for chunk in id_chunks(ids) {
+                let (filter, args) = dead_letter_filter(pixel, chunk);
+                n += tx.execute(&format!("DELETE FROM dead_letters WHERE {filter}"), rusqlite::params_from_iter(args.iter()))? as u64;
+            }
+            if n > 0 {
+                incr(&tx, pixel, "dead_letters.discarded", n as i64)?;
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+}
+
+/// `ids` in chunks small enough for one statement (`None`, all rows: one chunk).
+fn id_chunks(ids: Option<&[i64]>) -> Vec<Option<&[i64]>> {
+    match ids {
+        None => vec![None],
+        Some(ids) => ids.chunks(WRITE_CHUNK).map(Some).collect(),
+    }
+}
+
+/// The WHERE clause and arguments selecting this pixel's dead letters (`None`: all).
+fn dead_letter_filter(pixel: &str, ids: Option<&[i64]>) -> (String, Vec<rusqlite::types::Value>) {
+    let mut args: Vec<rusqlite::types::Value> = vec![pixel.to_string().into()];
+    match ids {
+        None => ("pixel_id = ?".to_string(), args),
+        Some(ids) => {
+            args.extend(ids.iter().map(|i| rusqlite::types::Value::from(*i)));
+            (format!("pixel_id = ? AND id IN ({})", placeholders(ids.len())), args)
+        }
     }
 }

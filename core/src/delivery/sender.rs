@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::clock::now_ms;
 use crate::delivery::catalog_queue::CatalogLane;
+use crate::delivery::controls::ControlState;
 use crate::delivery::events::EventLane;
 use crate::delivery::graph::{classify, retry_delay_ms, Outcome};
 use crate::delivery::outbox::Outbox;
@@ -227,8 +228,9 @@ impl Sender {
         // Expiry and the retention of dead letters apply while delivery is off or
         // paused too: data past its time must not stay on disk waiting for a resume.
         report.expired += events.expire(now_ms())?;
-        // Data controls off: the server sends no event (queued ones wait); catalog updates still go.
-        if self.settings.data_controls {
+        // Data controls off (as recorded by the merchant, else as set): the server sends no
+        // event; catalog updates still go.
+        if self.outbox.controls(&ControlState::from_settings(&self.settings))?.sends_events() {
             let mut lane = LaneReport::default();
             self.drain(&events, deadline, wait_for_retries, &mut lane)?;
             report.requests = lane.requests;

@@ -71,6 +71,8 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
             "failed": group("failed."),
             "expired": get("expired"),
             "revoked": get("revoked"),
+            "discarded": group("discarded."),
+            "dead_letters": group("dead_letters."),
             "requests": get("requests"),
             "handed_off": get("handed_off"),
             "handoff_failed": get("handoff_failed"),

@@ -2,6 +2,7 @@
 //! normalize/hash → event id → pixel snippet and Conversions API payload.
 
 mod catalog;
+mod controls;
 
 pub use catalog::CatalogChange;
 
@@ -11,10 +12,11 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::build::consent::BlockReason;
 use crate::build::consent::ServerDecision;
 use crate::build::{self, event_id};
 use crate::delivery::background::Background;
-use crate::delivery::outbox::{NewEvent, Outbox};
+use crate::delivery::outbox::{Accepted, NewEvent, Outbox};
 use crate::delivery::sender::{FlushReport, Sender};
 use crate::delivery::transport::{Transport, UreqTransport};
 use crate::error::{json_syntax, Error, ErrorCode, Result};
@@ -26,7 +28,9 @@ pub use crate::build::{BuildOptions, BuildResult, QueueOutcome, ResultField};
 /// The tracker for one merchant (one pixel). Cheap to share across threads.
 #[derive(Clone, Debug)]
 pub struct Tracker {
-    settings: Settings,
+    /// The settings given; the merchant's recorded controls apply on top ([`Tracker::live`]).
+    settings: Arc<Settings>,
+    live: Arc<controls::Live>,
     delivery: Option<Arc<Delivery>>,
     /// Summary of the last feed export (also persisted in the outbox, if any).
     catalog_last_export: Arc<Mutex<Option<Value>>>,
@@ -48,7 +52,7 @@ impl std::fmt::Debug for Delivery {
 impl Tracker {
     /// A tracker for `build` only (pure; no outbox, no network).
     pub fn new(settings: Settings) -> Tracker {
-        Tracker { settings, delivery: None, catalog_last_export: Arc::default() }
+        Tracker::assemble(settings, None)
     }
 
     /// A tracker that can also `track`: opens the outbox at `outbox_path` (if set) and,
@@ -67,10 +71,9 @@ impl Tracker {
         };
         let outbox = Arc::new(Outbox::open(&path, &settings.pixel_id)?);
         let sender = Arc::new(Sender::new(settings.clone(), Arc::clone(&outbox), transport));
-        // The thread runs when something may leave the shop: events (data controls on) or
-        // live catalog updates (a catalog id and a token).
-        let catalog_updates = settings.catalog_id.is_some() && settings.access_token.is_some();
-        let background = if settings.sender == crate::settings::SenderMode::Thread && (settings.data_controls || catalog_updates) {
+        // The thread runs when something may leave the shop, which needs a token: events
+        // (data controls on, now or after the merchant turns them on) or catalog updates.
+        let background = if settings.sender == crate::settings::SenderMode::Thread && settings.access_token.is_some() {
             let interval = Duration::from_millis(settings.flush_interval_ms);
             Some(
                 Background::start(Arc::clone(&sender), interval)
@@ -80,7 +83,24 @@ impl Tracker {
             None
         };
         let delivery = Delivery { outbox, sender, background: Mutex::new(background) };
-        Ok(Tracker { settings, delivery: Some(Arc::new(delivery)), catalog_last_export: Arc::default() })
+        Ok(Tracker::assemble(settings, Some(Arc::new(delivery))))
+    }
+
+    fn assemble(settings: Settings, delivery: Option<Arc<Delivery>>) -> Tracker {
+        let settings = Arc::new(settings);
+        let live = Arc::new(controls::Live::new(&settings));
+        Tracker { settings, live, delivery, catalog_last_export: Arc::default() }
+    }
+
+    /// Wakes the background sender (if this process runs one) to flush now.
+    pub(crate) fn wake_sender(&self) {
+        if let Some(d) = &self.delivery {
+            if let Ok(guard) = d.background.lock() {
+                if let Some(bg) = guard.as_ref() {
+                    bg.signal.wake();
+                }
+            }
+        }
     }
 
     pub(crate) fn delivery(&self, what: &str) -> Result<&Delivery> {
@@ -93,7 +113,8 @@ impl Tracker {
     /// network I/O: the sender delivers later. Returns `server` = `queued`, `duplicate` or `blocked`.
     pub fn track(&self, input: &EventInput, options: &BuildOptions) -> Result<BuildResult> {
         let delivery = self.delivery("track")?;
-        let mut result = self.build(input, options)?;
+        let settings = self.live();
+        let mut result = build::build(&settings, input, options)?;
         match (&result.payload, result.server) {
             (Some(payload), ServerDecision::Send) => {
                 let event = NewEvent {
@@ -102,13 +123,21 @@ impl Tracker {
                     event_time: result.event_time,
                     payload: payload.as_str(),
                 };
-                let queued = delivery.outbox.accept(&event, crate::clock::now_ms())?;
+                let accepted = delivery.outbox.accept(&event, crate::clock::now_ms())?;
+                if accepted == Accepted::Stopped {
+                    // The merchant stopped server events in another process since this one last looked.
+                    self.forget_live();
+                    result.server = ServerDecision::Blocked(BlockReason::DataControlsOff);
+                    result.payload = None;
+                    return Ok(result);
+                }
+                let queued = accepted == Accepted::Queued;
                 result.queue = Some(if queued { QueueOutcome::Queued } else { QueueOutcome::Duplicate });
                 if queued {
                     if let Ok(guard) = delivery.background.lock() {
                         if let Some(bg) = guard.as_ref() {
                             let n = bg.signal.accepted.fetch_add(1, Ordering::Relaxed) + 1;
-                            if n >= self.settings.batch_size {
+                            if n >= settings.batch_size {
                                 bg.signal.wake();
                             }
                         }
@@ -144,7 +173,7 @@ impl Tracker {
     /// data controls are off.
     pub fn claim_handoff(&self, limit: usize, lease_ms: i64) -> Result<Vec<crate::delivery::outbox::Claimed>> {
         let d = self.delivery("claim_handoff")?;
-        if !self.settings.data_controls || limit == 0 {
+        if !controls_send(&self.live()) || limit == 0 {
             return Ok(Vec::new());
         }
         d.outbox.claim(crate::clock::now_ms(), limit.min(self.settings.batch_size.max(1)), lease_ms.max(1))
@@ -169,7 +198,7 @@ impl Tracker {
     /// [`Sender::send_prepared`]. Needs `outbox_path` (the worker's counters and dead letters).
     pub fn send_prepared(&self, payload: &str, attempts: u32) -> Result<crate::delivery::prepared::ShotReport> {
         let d = self.delivery("send_prepared")?;
-        if !self.settings.data_controls {
+        if !controls_send(&self.live()) {
             return Err(Error::field(ErrorCode::NotConfigured, "data_controls", "is off on this worker: it sends nothing"));
         }
         d.sender.send_prepared(payload, attempts)
@@ -204,8 +233,11 @@ impl Tracker {
 
     /// Status (docs/spec.md §10) as JSON.
     pub fn status(&self) -> Result<Value> {
-        let mut doc = crate::delivery::status::status(&self.settings, self.delivery.as_ref().map(|d| (&*d.outbox, &*d.sender)))?;
+        self.forget_live();
+        let live = self.live();
+        let mut doc = crate::delivery::status::status(&live, self.delivery.as_ref().map(|d| (&*d.outbox, &*d.sender)))?;
         if let Some(m) = doc.as_object_mut() {
+            m.insert("controls".into(), self.controls()?);
             m.insert("catalog".into(), self.catalog_status()?);
         }
         Ok(doc)
@@ -226,14 +258,16 @@ impl Tracker {
         self.build_json(event_json, &BuildOptions { now: Some(now), ..BuildOptions::default() })
     }
 
-    /// Pure: validate → gate → normalize/hash → event id → snippet and payload. No I/O.
+    /// Validate → gate → normalize/hash → event id → snippet and payload, under the
+    /// settings in force (the merchant's recorded controls, read at most every half
+    /// second, when the tracker has an outbox). No network I/O.
     pub fn build(&self, input: &EventInput, options: &BuildOptions) -> Result<BuildResult> {
-        build::build(&self.settings, input, options)
+        build::build(&self.live(), input, options)
     }
 
     /// One pixel snippet for every event of one page (see [`build::page_snippet`]).
     pub fn page_snippet(&self, inputs: &[EventInput], options: &BuildOptions) -> Result<String> {
-        build::page_snippet(&self.settings, inputs, options)
+        build::page_snippet(&self.live(), inputs, options)
     }
 
     /// [`Tracker::page_snippet`] from a JSON array of events.
@@ -247,4 +281,9 @@ impl Tracker {
             .collect::<Result<Vec<_>>>()?;
         self.page_snippet(&inputs, options)
     }
+}
+
+/// Whether `settings` (in force) let server events leave.
+fn controls_send(settings: &Settings) -> bool {
+    crate::delivery::controls::ControlState::from_settings(settings).sends_events()
 }
