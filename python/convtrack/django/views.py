@@ -78,12 +78,14 @@ def _when(ts: Optional[int]) -> Optional[datetime.datetime]:
 
 def _controls(tracker: convtrack.Tracker, st: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
     """(the live controls, why they cannot be changed here or ``None``)."""
+    fallback = {"data_controls": st.get("data_controls"), "mode": st.get("mode"), "history": [],
+                "changed_at": None, "changed_by": None, "source": "settings"}
     try:
         return tracker.controls(), None
     except convtrack.NotConfiguredError as exc:  # no outbox_path: the settings are the controls
-        fallback = {"data_controls": st.get("data_controls"), "mode": st.get("mode"), "history": [],
-                    "changed_at": None, "changed_by": None, "source": "settings"}
         return fallback, f"The controls can only be changed here when CONVTRACK['{exc.field}'] is set."
+    except AttributeError:  # an older core without the call
+        return fallback, f"Changing the controls here is {NOT_AVAILABLE}."
 
 
 def _dashboard(request: Any, form: Optional[ControlsForm] = None, test_form: Optional[TestEventForm] = None,
@@ -102,7 +104,7 @@ def _dashboard(request: Any, form: Optional[ControlsForm] = None, test_form: Opt
         controls, locked = _controls(tracker, st)
         try:
             dead = tracker.dead_letters(100)
-        except convtrack.NotConfiguredError:
+        except (convtrack.NotConfiguredError, AttributeError):  # no outbox; an older core
             dead = []
         for row in dead:
             row["failed_at_dt"], row["event_time_dt"] = _when(row.get("failed_at")), _when(row.get("event_time"))
@@ -233,9 +235,6 @@ def _test_event(request: Any, tracker: convtrack.Tracker, note: _Done) -> Option
         return _dashboard(request, test_form=form)
     try:
         result = tracker.send_test_event(form.cleaned_data["test_event_code"] or None)
-    except AttributeError:  # an older core without the call
-        note("error", f"Sending a test event is {NOT_AVAILABLE}.")
-        return None
     except convtrack.NotConfiguredError:
         form.add_error("test_event_code", "Enter the test event code shown in Events Manager > Test events.")
         return _dashboard(request, test_form=form)
@@ -249,11 +248,7 @@ def _test_event(request: Any, tracker: convtrack.Tracker, note: _Done) -> Option
 
 
 def _check(request: Any, tracker: convtrack.Tracker, note: _Done) -> None:
-    try:
-        result = tracker.check_online()
-    except AttributeError:  # an older core without the call
-        note("error", f"The token and pixel check is {NOT_AVAILABLE}.")
-        return
+    result = tracker.check_online()
     pixel = result.get("pixel") or {}
     if result.get("ok"):
         note("success", f"Token and pixel OK: Meta knows pixel {pixel.get('id')} "
@@ -295,6 +290,11 @@ def controls(request: Any) -> HttpResponse:
             page = action(request, tracker, note)
         except convtrack.ConvtrackError as err:  # e.g. the outbox cannot be written
             note("error", f"Nothing was done: {err}")
+            page = None
+        except AttributeError as err:
+            if getattr(err, "obj", None) is not tracker:
+                raise
+            note("error", f"This action is {NOT_AVAILABLE} (Tracker.{err.name}).")  # an older core
             page = None
         if page is not None:
             return page  # a form with errors, shown again
