@@ -11,7 +11,7 @@ with a ``to_convtrack()`` method returning such a dict (e.g. your ``Order`` mode
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -48,7 +48,7 @@ def _merge_browser(event: Dict[str, Any], context: Dict[str, Any]) -> Dict[str, 
     return event
 
 
-TOO_OLD = "skip_server"  # an order older than Meta's 7 days still gets its pixel (server: blocked, too_old)
+TOO_OLD: Literal["skip_server"] = "skip_server"  # an order older than Meta's 7 days still gets its pixel (server: blocked, too_old)
 
 # What the helpers turn into "no tracking for this request" (degrade.py): every typed
 # convtrack error, an invalid Django-side option, and what the native module raises for a

@@ -78,7 +78,7 @@ def _when(ts: Optional[int]) -> Optional[datetime.datetime]:
 
 def _controls(tracker: convtrack.Tracker, st: Dict[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
     """(the live controls, why they cannot be changed here or ``None``)."""
-    fallback = {"data_controls": st.get("data_controls"), "mode": st.get("mode"), "history": [],
+    fallback: Dict[str, Any] = {"data_controls": st.get("data_controls"), "mode": st.get("mode"), "history": [],
                 "changed_at": None, "changed_by": None, "source": "settings"}
     try:
         return tracker.controls(), None
@@ -116,7 +116,7 @@ def _dashboard(request: Any, form: Optional[ControlsForm] = None, test_form: Opt
             controls=controls,
             controls_locked=locked,
             changed_at=_when(controls.get("changed_at")),
-            mode_label=dict(MODES).get(controls.get("mode"), controls.get("mode")),
+            mode_label=dict(MODES).get(str(controls.get("mode")), controls.get("mode")),
             history=history,
             dead_letters=dead,
             token_configured=bool(conf.tracker_settings().get("access_token")),

@@ -1,10 +1,11 @@
+# mypy: disable-error-code="import-untyped,import-not-found,misc"
 # The permission convtrack.change_controls (models.Controls is unmanaged: no table).
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     initial = True
-    dependencies: list = []
+    dependencies: list[tuple[str, str]] = []
 
     operations = [
         migrations.CreateModel(
