@@ -209,7 +209,7 @@ void convtrack_tracker_free(struct convtrack_tracker *tracker);
 //
 // On success `*out` receives the result as JSON (schema 1):
 // `{"schema":1, "event_id", "event_name", "event_time", "server": "send"|"blocked",
-// "reason": null|"catalog_only"|"data_controls_off"|"consent_denied"|"consent_unknown"|"too_old",
+// "reason": null|"catalog_only"|"data_controls_off"|"bot"|"consent_denied"|"consent_unknown"|"too_old",
 // "pixel": "track"|"revoked"|"off", "ldu", "pixel_html", "payload": {...}|null}`.
 // Free it with `convtrack_string_free`. Thread-safe: a tracker may build on
 // several threads at once.
@@ -372,6 +372,111 @@ enum convtrack_status convtrack_tracker_check_catalog(const struct convtrack_tra
                                                       const char *products_jsonl,
                                                       size_t products_jsonl_len,
                                                       char **out_report);
+
+// Records a change of the merchant's controls, shared by every process on the
+// same outbox. `request_json` is `{"actor": "<who>", "data_controls": true|false|null,
+// "mode": "pixel_and_server"|"catalog_only"|null, "legal_ack": false}`. Turning
+// data controls on needs `"legal_ack": true` (else `CONVTRACK_STATUS_INVALID_ARGUMENT`
+// naming `legal_ack`); turning them off discards the server events still queued.
+// On success `*out` receives the new controls as JSON (see
+// `convtrack_tracker_controls`), to free with `convtrack_string_free`.
+//
+// # Safety
+// `tracker` must be a live tracker; `request_json` valid for `request_len` bytes;
+// `out` valid for a write.
+enum convtrack_status convtrack_tracker_set_controls(const struct convtrack_tracker *tracker,
+                                                     const char *request_json,
+                                                     size_t request_len,
+                                                     char **out);
+
+// The merchant's controls in force and their history, newest first, as JSON:
+// `{"data_controls", "mode", "legal_ack", "changed_at", "changed_by", "source",
+// "history": [{"at", "actor", "data_controls", "mode", "legal_ack", "discarded"}]}`.
+// Free `*out` with `convtrack_string_free`.
+//
+// # Safety
+// `tracker` must be a live tracker; `out` valid for a write.
+enum convtrack_status convtrack_tracker_controls(const struct convtrack_tracker *tracker,
+                                                 char **out);
+
+// The dead letters, newest first, at most `limit`, as a JSON array of
+// `{"id", "event_name", "event_id", "event_time", "reason", "code", "subcode",
+// "failed_at"}` (never the payload). Free `*out` with `convtrack_string_free`.
+//
+// # Safety
+// `tracker` must be a live tracker; `out` valid for a write.
+enum convtrack_status convtrack_tracker_dead_letters(const struct convtrack_tracker *tracker,
+                                                     size_t limit,
+                                                     char **out);
+
+// Queues dead letters again, due now (those too old for Meta stay). `ids_json` is
+// a JSON array of ids from `convtrack_tracker_dead_letters`, or NULL / length 0
+// for all. `*count` (if not NULL) receives how many were queued.
+//
+// # Safety
+// `tracker` must be a live tracker; `ids_json` NULL or valid for `ids_len` bytes;
+// `count` NULL or valid for a write.
+enum convtrack_status convtrack_tracker_retry_dead_letters(const struct convtrack_tracker *tracker,
+                                                           const char *ids_json,
+                                                           size_t ids_len,
+                                                           uint64_t *count);
+
+// Deletes dead letters for good. `ids_json` as for
+// `convtrack_tracker_retry_dead_letters` (NULL / length 0: all). `*count` (if not
+// NULL) receives how many were deleted.
+//
+// # Safety
+// As `convtrack_tracker_retry_dead_letters`.
+enum convtrack_status convtrack_tracker_discard_dead_letters(const struct convtrack_tracker *tracker,
+                                                             const char *ids_json,
+                                                             size_t ids_len,
+                                                             uint64_t *count);
+
+// The shopper answered the consent banner: releases their held events
+// (`unknown_consent = hold`) to the sender, or drops them. `request_json` is
+// `{"event_ids": ["<event_id from track>", ...], "marketing": "granted"|"denied"}`.
+// `*count` (if not NULL) receives how many were released or dropped.
+//
+// # Safety
+// `tracker` must be a live tracker; `request_json` valid for `request_len` bytes;
+// `count` NULL or valid for a write.
+enum convtrack_status convtrack_tracker_set_consent(const struct convtrack_tracker *tracker,
+                                                    const char *request_json,
+                                                    size_t request_len,
+                                                    uint64_t *count);
+
+// Resumes delivery paused by a permission error, after the merchant fixed the
+// token or its permissions (a replaced token resumes by itself).
+//
+// # Safety
+// `tracker` must be a live tracker.
+enum convtrack_status convtrack_tracker_resume(const struct convtrack_tracker *tracker);
+
+// Token and pixel health check: `GET {endpoint}/{api_version}/{pixel_id}?fields=id,name`
+// with the access token. On success `*out_json` receives
+// `{"ok": bool, "status": int|null, "pixel": {"id", "name"}|null, "error": str|null}`
+// (free it with `convtrack_string_free`): a network or HTTP failure is a success of
+// this call with `"ok": false` and a plain-words `"error"`. Without `access_token`:
+// `CONVTRACK_STATUS_NOT_CONFIGURED` naming it. Works without an outbox. Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; `out_json` valid for a write.
+enum convtrack_status convtrack_tracker_check_online(const struct convtrack_tracker *tracker,
+                                                     char **out_json);
+
+// Sends one synthetic `PageView` without customer data, directly (not through the
+// queue), with `test_event_code` = `(code, len)` or, when that is NULL or empty, the
+// `test_event_code` setting (neither: `CONVTRACK_STATUS_NOT_CONFIGURED` naming it).
+// On success `*out_json` receives `{"ok", "status", "event_id", "test_event_code",
+// "error"}` (free it with `convtrack_string_free`). Thread-safe.
+//
+// # Safety
+// `tracker` must be a live tracker; `(code, len)` NULL/0 or valid for reads;
+// `out_json` valid for a write.
+enum convtrack_status convtrack_tracker_send_test_event(const struct convtrack_tracker *tracker,
+                                                        const char *code,
+                                                        size_t len,
+                                                        char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -122,3 +122,40 @@ enum convtrack_status convtrack_tracker_check_catalog(const struct convtrack_tra
                                                       const char *products_jsonl,
                                                       size_t products_jsonl_len,
                                                       char **out_report);
+
+enum convtrack_status convtrack_tracker_set_controls(const struct convtrack_tracker *tracker,
+                                                     const char *request_json,
+                                                     size_t request_len,
+                                                     char **out);
+
+enum convtrack_status convtrack_tracker_controls(const struct convtrack_tracker *tracker,
+                                                 char **out);
+
+enum convtrack_status convtrack_tracker_dead_letters(const struct convtrack_tracker *tracker,
+                                                     size_t limit,
+                                                     char **out);
+
+enum convtrack_status convtrack_tracker_retry_dead_letters(const struct convtrack_tracker *tracker,
+                                                           const char *ids_json,
+                                                           size_t ids_len,
+                                                           uint64_t *count);
+
+enum convtrack_status convtrack_tracker_discard_dead_letters(const struct convtrack_tracker *tracker,
+                                                             const char *ids_json,
+                                                             size_t ids_len,
+                                                             uint64_t *count);
+
+enum convtrack_status convtrack_tracker_set_consent(const struct convtrack_tracker *tracker,
+                                                    const char *request_json,
+                                                    size_t request_len,
+                                                    uint64_t *count);
+
+enum convtrack_status convtrack_tracker_resume(const struct convtrack_tracker *tracker);
+
+enum convtrack_status convtrack_tracker_check_online(const struct convtrack_tracker *tracker,
+                                                     char **out_json);
+
+enum convtrack_status convtrack_tracker_send_test_event(const struct convtrack_tracker *tracker,
+                                                        const char *code,
+                                                        size_t len,
+                                                        char **out_json);

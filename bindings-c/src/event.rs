@@ -75,7 +75,7 @@ unsafe fn event_call(
 ///
 /// On success `*out` receives the result as JSON (schema 1):
 /// `{"schema":1, "event_id", "event_name", "event_time", "server": "send"|"blocked",
-/// "reason": null|"catalog_only"|"data_controls_off"|"consent_denied"|"consent_unknown"|"too_old",
+/// "reason": null|"catalog_only"|"data_controls_off"|"bot"|"consent_denied"|"consent_unknown"|"too_old",
 /// "pixel": "track"|"revoked"|"off", "ldu", "pixel_html", "payload": {...}|null}`.
 /// Free it with `convtrack_string_free`. Thread-safe: a tracker may build on
 /// several threads at once.

@@ -48,14 +48,25 @@ mod delivery;
 // Live catalog updates, feed export, catalog check.
 mod catalog;
 
+// The merchant's controls, dead letters, resume.
+mod controls;
+
+// The token and pixel health check, the test event.
+mod health;
+
 pub use boundary::{convtrack_last_error_message, convtrack_string_free};
 pub use catalog::{
     convtrack_tracker_catalog_delete, convtrack_tracker_catalog_update, convtrack_tracker_check_catalog, convtrack_tracker_export_feed,
     convtrack_tracker_export_feed_file,
 };
+pub use controls::{
+    convtrack_tracker_controls, convtrack_tracker_dead_letters, convtrack_tracker_discard_dead_letters, convtrack_tracker_resume,
+    convtrack_tracker_retry_dead_letters, convtrack_tracker_set_consent, convtrack_tracker_set_controls,
+};
 pub use delivery::{convtrack_tracker_flush, convtrack_tracker_status};
 pub use event::{convtrack_tracker_build, convtrack_tracker_page_snippet, convtrack_tracker_track};
 pub use functions::{convtrack_event_id, convtrack_hash, convtrack_normalize};
+pub use health::{convtrack_tracker_check_online, convtrack_tracker_send_test_event};
 pub use library::{convtrack_version, convtrack_warm_up, CONVTRACK_VERSION_MAJOR, CONVTRACK_VERSION_MINOR, CONVTRACK_VERSION_PATCH};
 pub use status::{convtrack_status, convtrack_status_name};
 pub use tracker::{convtrack_tracker, convtrack_tracker_free, convtrack_tracker_new};

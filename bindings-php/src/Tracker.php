@@ -167,6 +167,87 @@ final class Tracker
         return self::decode($this->callOut('convtrack_tracker_status', [$this->handle()]));
     }
 
+    /**
+     * Records a change of the merchant's controls, shared by every process on the outbox (see docs/spec.md §12).
+     * Turning data controls on needs $legalAck = true (an ArgumentException naming legal_ack otherwise); turning them
+     * off discards the server events still queued.
+     * @return array<string, mixed> the new controls(), with the history
+     */
+    public function setControls(string $actor, ?bool $dataControls = null, ?string $mode = null, bool $legalAck = false): array
+    {
+        $request = self::encode(
+            ['actor' => $actor, 'data_controls' => $dataControls, 'mode' => $mode, 'legal_ack' => $legalAck],
+            'request'
+        );
+        return self::decode((string) $this->callOut('convtrack_tracker_set_controls', [$this->handle(), $request, strlen($request)]));
+    }
+
+    /** @return array<string, mixed> data_controls, mode, legal_ack, changed_at, changed_by, source, history (newest first) */
+    public function controls(): array
+    {
+        return self::decode((string) $this->callOut('convtrack_tracker_controls', [$this->handle()]));
+    }
+
+    /** @return list<array<string, mixed>> the dead letters, newest first: id, event_name, event_id, reason, code, failed_at */
+    public function deadLetters(int $limit = 100): array
+    {
+        if ($limit < 0) {
+            throw new ArgumentException('limit: must be >= 0', 102);
+        }
+        return self::decode((string) $this->callOut('convtrack_tracker_dead_letters', [$this->handle(), $limit]));
+    }
+
+    /** Queues dead letters again (null: all), due now; returns how many. @param list<int>|null $ids */
+    public function retryDeadLetters(?array $ids = null): int
+    {
+        return $this->idsCall('convtrack_tracker_retry_dead_letters', $ids);
+    }
+
+    /** Deletes dead letters (null: all) for good; returns how many. @param list<int>|null $ids */
+    public function discardDeadLetters(?array $ids = null): int
+    {
+        return $this->idsCall('convtrack_tracker_discard_dead_letters', $ids);
+    }
+
+    /**
+     * The shopper answered the consent banner: 'granted' releases their held events (the event ids track() returned
+     * with server 'held') to the sender, 'denied' drops them. Returns how many were released or dropped.
+     * @param list<string> $eventIds
+     */
+    public function setConsent(array $eventIds, string $marketing): int
+    {
+        $json = self::encode(['event_ids' => array_values($eventIds), 'marketing' => $marketing], 'request');
+        return $this->countCall('convtrack_tracker_set_consent', $json);
+    }
+
+    /** Resumes delivery paused by a permission error, after the token or its permissions were fixed. */
+    public function resume(): void
+    {
+        $ffi = $this->ffi ?? throw new ArgumentException('tracker: is closed', 102);
+        $status = $ffi->convtrack_tracker_resume($this->handle());
+        if ($status !== Errors::OK) {
+            throw self::error($ffi, $status);
+        }
+    }
+
+    /** @param list<int>|null $ids */
+    private function idsCall(string $fn, ?array $ids): int
+    {
+        return $this->countCall($fn, $ids === null ? null : self::encode(array_values($ids), 'ids'));
+    }
+
+    /** Calls a function `(tracker, json, len, uint64_t *count)`; returns the count. */
+    private function countCall(string $fn, ?string $json): int
+    {
+        $ffi = $this->ffi ?? throw new ArgumentException('tracker: is closed', 102);
+        $count = $ffi->new('uint64_t');
+        $status = $ffi->$fn($this->handle(), $json, $json === null ? 0 : strlen($json), FFI::addr($count));
+        if ($status !== Errors::OK) {
+            throw self::error($ffi, $status);
+        }
+        return (int) $count->cdata;
+    }
+
     public static function version(?string $libPath = null): string
     {
         return (string) self::ffi($libPath)->convtrack_version();
@@ -414,5 +495,44 @@ final class Tracker
     private static function decode(string $json): array
     {
         return json_decode($json, true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    /**
+     * One pixel snippet (HTML) for every event of a page: the base code and page view once, one track call per event
+     * (same event ids as build). Pure: no I/O. Errors name the event (events[1].order_id).
+     * @param list<array<string, mixed>> $events
+     * @param array<string, mixed> $options as for build (nonce, too_old, ...)
+     */
+    public function pageSnippet(array $events, array $options = []): string
+    {
+        $json = self::encode(array_values($events), 'events');
+        $opts = $options === [] ? null : self::encode($options, 'options');
+        return (string) $this->callOut('convtrack_tracker_page_snippet', [
+            $this->handle(), $json, strlen($json), $opts, $opts === null ? 0 : strlen($opts),
+        ]);
+    }
+
+    /**
+     * Token and pixel health check (GET {endpoint}/{version}/{pixel_id}): ['ok' => bool, 'status' => ?int,
+     * 'pixel' => ?['id', 'name'], 'error' => ?string]. A network or HTTP failure is an answer with 'ok' false;
+     * throws NotConfiguredException (field access_token) without a token. Works without an outbox.
+     * @return array<string, mixed>
+     */
+    public function checkOnline(): array
+    {
+        return self::decode((string) $this->callOut('convtrack_tracker_check_online', [$this->handle()]));
+    }
+
+    /**
+     * Sends one synthetic PageView (no customer data) with test_event_code $code, or the setting when null, straight
+     * to Meta (not queued; also with data controls off): ['ok', 'status', 'event_id', 'test_event_code', 'error'].
+     * Neither a code nor the setting: NotConfiguredException (field test_event_code).
+     * @return array<string, mixed>
+     */
+    public function sendTestEvent(?string $code = null): array
+    {
+        return self::decode((string) $this->callOut('convtrack_tracker_send_test_event', [
+            $this->handle(), $code, $code === null ? 0 : strlen($code),
+        ]));
     }
 }

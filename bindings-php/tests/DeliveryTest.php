@@ -68,4 +68,52 @@ final class DeliveryTest extends TestCase
         $this->assertSame(1, Sandbox::get('/_sandbox/stats')['received']);
         $this->assertSame(0, $t->flush(1e300)['remaining'], 'a huge timeout is clamped; nothing left returns at once');
     }
+
+    public function testTurningDataControlsOffDiscardsQueuedOrdersAndMetaGetsNothing(): void
+    {
+        $t = $this->tracker();
+        $this->assertSame('queued', $t->track(TrackerTest::purchase('wc-3001'))['server']);
+        $c = $t->setControls('shop-admin', false);
+        $this->assertFalse($c['data_controls']);
+        $this->assertSame(1, $c['history'][0]['discarded']);
+        $this->assertSame('shop-admin', $c['changed_by']);
+        $this->assertSame('blocked', $t->track(TrackerTest::purchase('wc-3002'))['server']);
+        $this->assertSame(0, $t->flush(2.0)['requests']);
+        $this->assertSame(0, Sandbox::get('/_sandbox/stats')['received']);
+
+        try {
+            $t->setControls('shop-admin', true);
+            $this->fail('turning data controls on without the acknowledgement must fail');
+        } catch (\Convtrack\ArgumentException $e) {
+            $this->assertStringContainsString('legal_ack', $e->getMessage());
+        }
+        $this->assertFalse($t->controls()['data_controls']);
+        $on = $t->setControls('shop-admin', true, null, true);
+        $this->assertTrue($on['data_controls'] && $on['legal_ack']);
+        $this->assertSame('queued', $t->track(TrackerTest::purchase('wc-3003'))['server']);
+        $this->assertSame(1, $t->flush(5.0)['sent']);
+        $this->assertSame([], $t->deadLetters());
+        $this->assertSame(0, $t->retryDeadLetters());
+        $this->assertSame(0, $t->discardDeadLetters([1, 2]));
+        $t->resume();
+        $this->assertSame('shop-admin', $t->status()['controls']['changed_by']);
+    }
+
+    public function testAnUnansweredConsentIsHeldUntilTheShopperGrantsIt(): void
+    {
+        $t = new Tracker([
+            'pixel_id' => TrackerTest::PIXEL, 'access_token' => Sandbox::TOKEN, 'data_controls' => true,
+            'endpoint' => Sandbox::url(), 'outbox_path' => $this->outbox, 'unknown_consent' => 'hold',
+        ]);
+        $order = TrackerTest::purchase('wc-4001');
+        $order['consent'] = ['marketing' => 'unknown'];
+        $r = $t->track($order);
+        $this->assertSame('held', $r['server']);
+        $this->assertSame(0, $t->flush(2.0)['requests']);
+        $this->assertSame(1, $t->setConsent([$r['event_id']], 'granted'));
+        $this->assertSame(1, $t->flush(5.0)['sent']);
+        $this->assertSame($r['event_id'], Sandbox::get('/_sandbox/events')[0]['event_id']);
+        $this->expectException(\Convtrack\ArgumentException::class);
+        $t->setConsent([$r['event_id']], 'maybe');
+    }
 }

@@ -274,6 +274,62 @@ impl Tracker {
         self.inner.resume().map_err(|e| to_py_err(py, &e))
     }
 
+    /// Records a change of the merchant's controls (shared by every process on the
+    /// outbox) and returns the new `controls()`. `actor` names who made it (audit
+    /// trail). Turning data controls on needs `legal_ack=True`; turning them off
+    /// discards the server events still queued.
+    #[pyo3(signature = (*, actor, data_controls=None, mode=None, legal_ack=false))]
+    fn set_controls<'py>(
+        &self,
+        py: Python<'py>,
+        actor: &str,
+        data_controls: Option<bool>,
+        mode: Option<&str>,
+        legal_ack: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let doc = py.allow_threads(|| inner.set_controls_str(actor, data_controls, mode, legal_ack)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &doc)
+    }
+
+    /// The merchant's controls in force and their history, newest first.
+    fn controls<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let doc = py.allow_threads(|| inner.controls()).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &doc)
+    }
+
+    /// The dead letters, newest first (never their payload).
+    #[pyo3(signature = (limit=100))]
+    fn dead_letters<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let rows = py.allow_threads(|| inner.dead_letters(limit)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &serde_json::Value::Array(rows))
+    }
+
+    /// Queues dead letters again (`None`: all), due now; returns how many.
+    #[pyo3(signature = (ids=None))]
+    fn retry_dead_letters(&self, py: Python<'_>, ids: Option<Vec<i64>>) -> PyResult<u64> {
+        let inner = &self.inner;
+        py.allow_threads(|| inner.retry_dead_letters(ids.as_deref())).map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Deletes dead letters (`None`: all) for good; returns how many.
+    #[pyo3(signature = (ids=None))]
+    fn discard_dead_letters(&self, py: Python<'_>, ids: Option<Vec<i64>>) -> PyResult<u64> {
+        let inner = &self.inner;
+        py.allow_threads(|| inner.discard_dead_letters(ids.as_deref())).map_err(|e| to_py_err(py, &e))
+    }
+
+    /// The shopper answered the consent banner: `"granted"` releases their held events
+    /// (by the `event_id`s `track` returned with `server == "held"`) to the sender,
+    /// `"denied"` drops them. Returns how many were released or dropped.
+    fn set_consent(&self, py: Python<'_>, event_ids: Vec<String>, marketing: &str) -> PyResult<u64> {
+        let inner = &self.inner;
+        let ids: Vec<&str> = event_ids.iter().map(String::as_str).collect();
+        py.allow_threads(|| inner.set_consent(&ids, marketing)).map_err(|e| to_py_err(py, &e))
+    }
+
     /// Stops the background sender; queued events stay in the outbox. Idempotent.
     fn close(&self, py: Python<'_>) {
         let inner = &self.inner;
@@ -368,5 +424,20 @@ impl Tracker {
             s.mode.as_str(),
             if s.access_token.is_some() { "'<redacted>'" } else { "None" }
         )
+    }
+
+    /// Token and pixel health check (`GET /{version}/{pixel_id}`): `{"ok", "status", "pixel", "error"}`.
+    fn check_online<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let answer = py.allow_threads(|| inner.check_online()).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &answer)
+    }
+
+    /// One synthetic PageView with a test event code: `{"ok", "status", "event_id", "test_event_code", "error"}`.
+    #[pyo3(signature = (test_event_code=None))]
+    fn send_test_event<'py>(&self, py: Python<'py>, test_event_code: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = &self.inner;
+        let answer = py.allow_threads(|| inner.send_test_event(test_event_code)).map_err(|e| to_py_err(py, &e))?;
+        json_to_py(py, &answer)
     }
 }

@@ -48,10 +48,12 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Does the one-time start-up work now rather than in the first event that needs
 /// it: the phone number metadata of every region is loaded on first use (about
 /// 100 ms), which would otherwise land on the first checkout with a phone number
-/// in each process. Idempotent (microseconds after the first call) and thread-safe.
+/// in each process, and the crawler automaton is built. Idempotent (microseconds
+/// after the first call) and thread-safe.
 /// In a server that forks workers, call it before forking, so they share the result.
 pub fn warm_up() {
     // A national number (the fast path's region tables) and an international one.
     let _ = normalize::normalize(Field::Phone, "020 7183 8750", Some("gb"));
     let _ = normalize::normalize(Field::Phone, "+49 30 12345678", None);
+    build::crawler::warm_up();
 }

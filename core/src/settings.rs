@@ -11,8 +11,10 @@ use crate::error::{json_syntax, Error, Result};
 use crate::normalize;
 use crate::text::{has_control, json_type_name};
 
-/// Default Graph API version (path segment of the endpoint).
-pub const DEFAULT_API_VERSION: &str = "v24.0";
+/// Default Graph API version (path segment of the endpoint): the newest version
+/// Meta's Graph API changelog lists (v27.0, introduced 2026-11-04). Meta keeps a
+/// version for about two years, so a merchant who pins an older one keeps working.
+pub const DEFAULT_API_VERSION: &str = "v27.0";
 /// Default Graph API host.
 pub const DEFAULT_ENDPOINT: &str = "https://graph.facebook.com";
 
@@ -42,6 +44,20 @@ pub enum UnknownConsent {
     Deny,
     /// Treat unknown as granted (shops with no consent requirement).
     Grant,
+    /// Store the server copy without sending it until the shopper answers
+    /// (`set_consent`), for at most `hold_ttl` seconds (docs/spec.md §13).
+    Hold,
+}
+
+impl UnknownConsent {
+    /// The settings spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownConsent::Deny => "deny",
+            UnknownConsent::Grant => "grant",
+            UnknownConsent::Hold => "hold",
+        }
+    }
 }
 
 /// Limited Data Use settings: Meta's country and state codes.
@@ -108,12 +124,84 @@ pub struct Settings {
     pub flush_interval_ms: u64,
     /// Timeout of one request to Meta (connect + read), in milliseconds.
     pub request_timeout_ms: u64,
+    /// How long a held event waits for the shopper's answer before it is dropped, in seconds.
+    pub hold_ttl: u64,
     /// First retry delay; doubles per attempt (with jitter) up to `retry_max_ms`.
     pub retry_base_ms: u64,
     /// Longest retry delay.
     pub retry_max_ms: u64,
     /// Which item/product identifier is Meta's content id (event `content_ids` and feed `id`).
     pub content_id: ContentIdField,
+    /// The merchant's own crawler user-agent tokens, added to the built-in list.
+    pub bot_user_agents: BotUserAgents,
+    /// The pixel's `init` carries the hashed customer keys when the server copy may carry them.
+    pub pixel_advanced_matching: bool,
+}
+
+/// The merchant's extra crawler tokens (`bot_user_agents`): substrings of a user
+/// agent, matched ignoring ASCII case by one automaton built with the settings.
+#[derive(Clone, Default)]
+pub struct BotUserAgents {
+    tokens: Vec<String>,
+    matcher: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
+}
+
+/// At most this many extra tokens, each of 3 to this many bytes.
+pub const MAX_BOT_USER_AGENTS: usize = 200;
+pub const MAX_BOT_USER_AGENT_BYTES: usize = 128;
+
+impl BotUserAgents {
+    /// The tokens, as the merchant gave them.
+    pub fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
+    /// Whether `user_agent` holds one of the tokens (ASCII case ignored).
+    pub fn matches(&self, user_agent: &str) -> bool {
+        self.matcher.as_ref().is_some_and(|m| m.is_match(user_agent))
+    }
+
+    fn parse(v: Option<&Value>) -> Result<BotUserAgents> {
+        const NAME: &str = "bot_user_agents";
+        let items = match v {
+            None | Some(Value::Null) => return Ok(BotUserAgents::default()),
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(Error::setting(NAME, format!("must be a list of strings, not {}", json_type_name(other)))),
+        };
+        if items.len() > MAX_BOT_USER_AGENTS {
+            return Err(Error::setting(NAME, format!("must have at most {MAX_BOT_USER_AGENTS} entries")));
+        }
+        let mut tokens = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{NAME}[{i}]");
+            let token = item.as_str().ok_or_else(|| Error::setting(&path, "must be a string"))?;
+            if token.trim().len() < 3 || token.len() > MAX_BOT_USER_AGENT_BYTES {
+                // A token of one or two letters would take real shoppers for crawlers.
+                return Err(Error::setting(
+                    &path,
+                    format!("must be 3 to {MAX_BOT_USER_AGENT_BYTES} bytes (not counting surrounding spaces)"),
+                ));
+            }
+            if has_control(token) {
+                return Err(Error::setting(&path, "must not contain control characters"));
+            }
+            tokens.push(token.to_string());
+        }
+        if tokens.is_empty() {
+            return Ok(BotUserAgents::default());
+        }
+        let matcher = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&tokens)
+            .map_err(|_| Error::setting(NAME, "is too large to match"))?;
+        Ok(BotUserAgents { tokens, matcher: Some(std::sync::Arc::new(matcher)) })
+    }
+}
+
+impl fmt::Debug for BotUserAgents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.tokens).finish()
+    }
 }
 
 /// Who delivers queued events.
@@ -193,9 +281,12 @@ pub const SETTING_NAMES: &[&str] = &[
     "batch_size",
     "flush_interval_ms",
     "request_timeout_ms",
+    "hold_ttl",
     "retry_base_ms",
     "retry_max_ms",
     "content_id",
+    "bot_user_agents",
+    "pixel_advanced_matching",
 ];
 
 /// Customer fields a merchant may allow or forbid (the input names).
@@ -299,14 +390,14 @@ impl Settings {
         }
         let test_event_code = text("test_event_code")?.filter(|s| !s.is_empty());
         if let Some(code) = &test_event_code {
-            if code.len() > 64 || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            if !is_test_event_code(code) {
                 return Err(Error::setting("test_event_code", "must be letters, digits, '_' or '-', at most 64"));
             }
         }
 
         let api_version = text("api_version")?.unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
         if !is_api_version(&api_version) {
-            return Err(Error::setting("api_version", "must look like \"v24.0\""));
+            return Err(Error::setting("api_version", "must look like \"v27.0\""));
         }
 
         let endpoint = text("endpoint")?.unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
@@ -354,7 +445,8 @@ impl Settings {
         let unknown_consent = match text("unknown_consent")?.as_deref() {
             None | Some("deny") => UnknownConsent::Deny,
             Some("grant") => UnknownConsent::Grant,
-            Some(_) => return Err(Error::setting("unknown_consent", "must be \"deny\" or \"grant\"")),
+            Some("hold") => UnknownConsent::Hold,
+            Some(_) => return Err(Error::setting("unknown_consent", "must be \"deny\", \"grant\" or \"hold\"")),
         };
 
         let outbox_path = text("outbox_path")?.filter(|p| !p.is_empty());
@@ -380,11 +472,21 @@ impl Settings {
         let batch_size = number("batch_size", 1000, 1, 1000)? as usize;
         let flush_interval_ms = number("flush_interval_ms", 1000, 10, 3_600_000)?;
         let request_timeout_ms = number("request_timeout_ms", 5000, 100, 120_000)?;
+        // Below Meta's 7 days with room to send: a released event must still be accepted.
+        let hold_ttl = number("hold_ttl", 86_400, 60, 6 * 86_400)?;
         let retry_base_ms = number("retry_base_ms", 1000, 1, 3_600_000)?;
         let retry_max_ms = number("retry_max_ms", 600_000, retry_base_ms, 86_400_000)?;
         let content_id = match text("content_id")?.as_deref() {
             None => ContentIdField::Id,
             Some(s) => ContentIdField::parse(s).ok_or_else(|| Error::setting("content_id", "must be \"id\", \"sku\" or \"variant_id\""))?,
+        };
+        let bot_user_agents = BotUserAgents::parse(m.get("bot_user_agents"))?;
+        let pixel_advanced_matching = match m.get("pixel_advanced_matching") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(Error::setting("pixel_advanced_matching", format!("must be true or false, not {}", json_type_name(other))))
+            }
         };
 
         Ok(Settings {
@@ -408,9 +510,12 @@ impl Settings {
             batch_size,
             flush_interval_ms,
             request_timeout_ms,
+            hold_ttl,
             retry_base_ms,
             retry_max_ms,
             content_id,
+            bot_user_agents,
+            pixel_advanced_matching,
         })
     }
 
@@ -457,7 +562,8 @@ impl Settings {
             "default_country": self.default_country,
             "ldu": self.ldu.map(|l| serde_json::json!({"country": l.country, "state": l.state})),
             "allowed_fields": self.allowed_fields.as_ref().map(|v| v.iter().map(|f| f.input_name()).collect::<Vec<_>>()),
-            "unknown_consent": match self.unknown_consent { UnknownConsent::Deny => "deny", UnknownConsent::Grant => "grant" },
+            "unknown_consent": self.unknown_consent.as_str(),
+            "hold_ttl": self.hold_ttl,
             "outbox_path": self.outbox_path,
             "sender": self.sender.as_str(),
             "batch_size": self.batch_size,
@@ -466,12 +572,19 @@ impl Settings {
             "retry_base_ms": self.retry_base_ms,
             "retry_max_ms": self.retry_max_ms,
             "content_id": self.content_id.as_str(),
+            "bot_user_agents": self.bot_user_agents.tokens(),
+            "pixel_advanced_matching": self.pixel_advanced_matching,
         })
     }
 }
 
 fn is_numeric_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A `test_event_code` as Events Manager shows it: letters, digits, `_` or `-`, 1 to 64 bytes.
+pub fn is_test_event_code(code: &str) -> bool {
+    !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn is_api_version(s: &str) -> bool {
@@ -644,7 +757,7 @@ mod tests {
         assert_eq!(s.mode, Mode::PixelAndServer);
         assert_eq!(s.api_version, DEFAULT_API_VERSION);
         assert_eq!(s.unknown_consent, UnknownConsent::Deny);
-        assert_eq!(s.events_url(), "https://graph.facebook.com/v24.0/123/events");
+        assert_eq!(s.events_url(), "https://graph.facebook.com/v27.0/123/events");
     }
 
     fn err(json: &str) -> Error {

@@ -91,7 +91,7 @@ fn ten_edits_send_one_update_with_meta_fields_to_items_batch() {
     let seen = tr.seen();
     assert_eq!(seen.len(), 1, "data controls are off: no event request, one catalog request");
     let (url, body) = &seen[0];
-    assert_eq!(url, "http://127.0.0.1:9/v24.0/555/items_batch");
+    assert_eq!(url, "http://127.0.0.1:9/v27.0/555/items_batch");
     assert_eq!(body["item_type"], "PRODUCT_ITEM");
     let reqs = body["requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 2);

@@ -111,7 +111,7 @@ fn queued_then_sent_in_one_batch_with_token_in_header_only() {
     assert_eq!((r.sent, r.requests, r.remaining), (25, 1, 0));
     let reqs = tr.requests();
     assert_eq!(reqs.len(), 1);
-    assert_eq!(reqs[0].0, "http://127.0.0.1:9/v24.0/1234567890/events");
+    assert_eq!(reqs[0].0, "http://127.0.0.1:9/v27.0/1234567890/events");
     assert!(!reqs[0].0.contains("SENTINEL"));
     assert_eq!(reqs[0].1, "EAAB-SENTINEL-TOKEN");
     assert!(!reqs[0].2.to_string().contains("SENTINEL"), "token never in the body");
@@ -422,4 +422,97 @@ fn dead_letters_can_be_listed_retried_and_discarded() {
     // While data controls are off, dead letters cannot be queued again.
     t.set_controls("alice", Some(false), None, false).unwrap();
     assert_eq!(t.retry_dead_letters(None).unwrap_err().field_name(), Some("data_controls"));
+}
+
+fn hold_tracker(dir: &tempdir::Dir, transport: Arc<Scripted>, ttl: u64) -> Tracker {
+    let settings = Settings::from_value(&json!({
+        "pixel_id": "1234567890", "access_token": "tok", "data_controls": true, "unknown_consent": "hold",
+        "hold_ttl": ttl, "outbox_path": dir.path("outbox.sqlite3"), "endpoint": "http://127.0.0.1:9"
+    }))
+    .unwrap();
+    Tracker::open_with_transport(settings, transport).unwrap()
+}
+
+fn unanswered(id: &str) -> Value {
+    let mut e = order(id);
+    e["consent"]["marketing"] = json!("unknown");
+    e
+}
+
+fn tracked_id(t: &Tracker, e: &Value) -> (String, String) {
+    let r = t.track_json(&e.to_string(), &BuildOptions::default()).unwrap().to_json();
+    (r["server"].as_str().unwrap().to_string(), r["event_id"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn held_events_wait_for_the_shoppers_answer() {
+    let dir = tempdir::Dir::new("hold");
+    let tr = Arc::new(Scripted::default());
+    let t = hold_tracker(&dir, tr.clone(), 3600);
+    let (server, granted_id) = tracked_id(&t, &unanswered("h1"));
+    assert_eq!(server, "held");
+    let (_, denied_id) = tracked_id(&t, &unanswered("h2"));
+    assert_eq!(tracked_id(&t, &unanswered("h1")).0, "duplicate");
+    assert_eq!(t.flush(Duration::from_secs(1)).unwrap().requests, 0, "held events are not sent");
+    assert!(tr.requests().is_empty());
+    assert_eq!(t.status().unwrap()["queue"]["held"], 2);
+
+    assert_eq!(t.set_consent(&[granted_id.as_str()], "granted").unwrap(), 1);
+    assert_eq!(t.set_consent(&[denied_id.as_str()], "denied").unwrap(), 1);
+    assert_eq!(t.set_consent(&[denied_id.as_str()], "granted").unwrap(), 0, "a dropped hold cannot come back");
+    assert_eq!(t.flush(Duration::from_secs(1)).unwrap().sent, 1);
+    let sent: Vec<String> = tr
+        .requests()
+        .iter()
+        .flat_map(|r| r.2["data"].as_array().unwrap().clone())
+        .map(|e| e["event_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sent, vec![granted_id]);
+    let hold = &t.status().unwrap()["counters"]["hold"];
+    assert_eq!((hold["held"].as_i64(), hold["released"].as_i64(), hold["dropped"].as_i64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(t.set_consent(&["x"], "maybe").unwrap_err().field_name(), Some("marketing"));
+    assert_eq!(t.set_consent(&[""], "granted").unwrap_err().field_name(), Some("event_ids[0]"));
+    assert_eq!(t.set_consent_json(r#"{"event_ids": [1], "marketing": "granted"}"#).unwrap_err().field_name(), Some("event_ids[0]"));
+}
+
+#[test]
+fn unanswered_holds_expire_and_are_never_sent() {
+    let dir = tempdir::Dir::new("hold-expiry");
+    let tr = Arc::new(Scripted::default());
+    let t = hold_tracker(&dir, tr.clone(), 60);
+    let (_, id) = tracked_id(&t, &unanswered("e1"));
+    // Age the hold past its time, as a day without an answer would.
+    {
+        let c = rusqlite::Connection::open(dir.path("outbox.sqlite3")).unwrap();
+        c.execute("UPDATE held SET expires_at = 1", []).unwrap();
+    }
+    t.flush(Duration::from_secs(1)).unwrap();
+    assert_eq!(t.set_consent(&[id.as_str()], "granted").unwrap(), 0);
+    assert_eq!(t.flush(Duration::from_secs(1)).unwrap().requests, 0);
+    assert!(tr.requests().is_empty());
+    assert_eq!(t.status().unwrap()["counters"]["hold"]["expired"], 1);
+}
+
+#[test]
+fn turning_data_controls_off_drops_held_events_too() {
+    let dir = tempdir::Dir::new("hold-off");
+    let tr = Arc::new(Scripted::default());
+    let t = hold_tracker(&dir, tr.clone(), 3600);
+    let (_, id) = tracked_id(&t, &unanswered("o1"));
+    assert_eq!(t.set_controls("alice", Some(false), None, false).unwrap()["history"][0]["discarded"], 1);
+    assert_eq!(t.set_consent(&[id.as_str()], "granted").unwrap(), 0);
+    assert_eq!(t.flush(Duration::from_secs(1)).unwrap().requests, 0);
+}
+
+#[test]
+fn a_handed_off_event_is_discarded_by_a_worker_after_the_switch_off() {
+    let dir = tempdir::Dir::new("prepared-off");
+    let (t, tr) = setup(&dir, "tok");
+    let built = t.build_json(&order("p1").to_string(), &BuildOptions::default()).unwrap();
+    let payload = built.payload.as_ref().unwrap().as_str().to_string();
+    t.set_controls("alice", Some(false), None, false).unwrap();
+    let shot = t.send_prepared(&payload, 0).unwrap();
+    assert_eq!((shot.outcome, shot.requests), ("discarded", 0));
+    assert!(tr.requests().is_empty());
+    assert_eq!(t.status().unwrap()["counters"]["discarded"]["data_controls_off"], 1);
 }

@@ -125,7 +125,7 @@ fn a_redirect_is_a_failed_attempt_and_the_event_stays_queued() {
     assert_eq!(report.sent, 0, "{:?}", report.to_json());
     assert_eq!(report.remaining, 1);
     let seen = server.seen();
-    assert!(seen.iter().all(|r| r.line.starts_with("POST /v24.0/1234567890/events ")), "{seen:?}");
+    assert!(seen.iter().all(|r| r.line.starts_with("POST /v27.0/1234567890/events ")), "{seen:?}");
     assert!(!seen.is_empty());
     let status = t.status().unwrap();
     assert_eq!(status["queue"]["depth"], 1, "{status}");
@@ -169,7 +169,7 @@ fn the_proxy_setting_carries_every_request() {
     assert_eq!((report.sent, report.remaining), (3, 0), "{:?}", report.to_json());
     let via = proxy.seen();
     assert_eq!(via.len(), 1);
-    assert!(via[0].line.starts_with(&format!("POST http://127.0.0.1:{target}/v24.0/1234567890/events ")), "{:?}", via[0].line);
+    assert!(via[0].line.starts_with(&format!("POST http://127.0.0.1:{target}/v27.0/1234567890/events ")), "{:?}", via[0].line);
     assert_eq!(receiver.seen().len(), 1);
     assert_eq!(receiver.seen()[0].headers.iter().find(|(k, _)| k == "authorization").unwrap().1, "Bearer EAAB-SENTINEL-TOKEN");
     let status = t.status().unwrap().to_string();

@@ -369,6 +369,10 @@ def deliver_event(self: Task, payload: str) -> Dict[str, Any]:
     eid = shot["event_id"]
     if outcome == "sent":
         return {"event_id": eid, "outcome": "sent", "attempts": attempts + 1}
+    if outcome == "discarded":
+        # The merchant turned data controls off after the hand-off: never sent, not retried.
+        log.info("convtrack: event %s discarded: data controls were turned off", eid)
+        return {"event_id": eid, "outcome": "discarded", "attempts": attempts}
     if outcome == "expired":
         raise _error(ExpiredEventError, shot, f"event {eid} is older than Meta accepts; dropped (counted as expired)")
     if outcome == "invalid":

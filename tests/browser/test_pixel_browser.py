@@ -313,9 +313,12 @@ def loaded(browser: str, tracker: convtrack.Tracker):
     pages = server.pages
 
     def add(name: str, title: str, *, consent: str = "granted", nonce: Optional[str] = None,
-            csp: Optional[str] = None, page_nonce: Optional[str] = None, mangle=None) -> None:
-        r = tracker.build(order(title, consent=consent, order_id=f"o-{len(pages) + 1}"),
-                          script_src=src, nonce=nonce)
+            csp: Optional[str] = None, page_nonce: Optional[str] = None, mangle=None, with_tracker=None,
+            customer=None) -> None:
+        event = order(title, consent=consent, order_id=f"o-{len(pages) + 1}")
+        if customer is not None:
+            event["customer"] = customer
+        r = (with_tracker or tracker).build(event, script_src=src, nonce=nonce)
         snippet = r["pixel_html"] if mangle is None else mangle(r["pixel_html"])
         pages[name] = Page(name, page_html(snippet, nonce=page_nonce or nonce), csp=csp,
                            build=r, title=title, consent=consent)
@@ -337,6 +340,11 @@ def loaded(browser: str, tracker: convtrack.Tracker):
     add("control-onerror", "plain",
         mangle=lambda h: h + '<img src="/missing.png" onerror="window.__pwned=1">\n')
 
+    # Advanced Matching: the hashed customer keys in init, hostile raw values that must stay out.
+    matching = convtrack.Tracker(pixel_id=PIXEL_ID, access_token="t", data_controls=True, pixel_advanced_matching=True)
+    add("am-granted", "plain", with_tracker=matching, customer=AM_CUSTOMER)
+    add("am-denied", "plain", with_tracker=matching, customer=AM_CUSTOMER, consent="denied")
+
     thread = threading.Thread(target=server.serve_forever, name="pixel-page-server", daemon=True)
     thread.start()
     diags: dict[str, str] = {}
@@ -353,6 +361,18 @@ def loaded(browser: str, tracker: convtrack.Tracker):
         server.server_close()
         thread.join(10)
     return pages, diags, list(server.requests_seen)
+
+
+AM_CUSTOMER = {
+    "email": "Sentinel.Shopper@Example.com",
+    "phone": "+44 20 7183 8750",
+    "first_name": "</script><img src=x onerror=window.__pwned=1>Sentinelfirst",
+    "last_name": "Sentinellast",
+    "city": "Sentinelcity",
+    "zip": "SW1A 1AA",
+    "country": "GB",
+    "external_id": "sentinel-cust-42",
+}
 
 
 def _get(loaded, name: str) -> Page:
@@ -454,3 +474,28 @@ def test_title_over_limit_is_rejected_not_rendered(tracker: convtrack.Tracker) -
     # A 10 000-character title never reaches a page: input validation stops it.
     with pytest.raises(convtrack.errors.TooLargeError, match=r"items\[0\]\.title"):
         tracker.build(order("<" * 10_000), script_src="http://127.0.0.1:1/fbevents.js")
+
+
+def test_advanced_matching_init_carries_the_server_copys_hashes(loaded) -> None:
+    page = _get(loaded, "am-granted")
+    res, r = page.result, page.build
+    assert res["state"] == "done" and res["pwned"] is False and res["errors"] == []
+    init = res["calls"][0]
+    assert init[:2] == ["init", PIXEL_ID] and len(init) == 3, init
+    keys = init[2]
+    user_data = r["payload"]["user_data"]
+    assert keys["em"] == user_data["em"][0] == convtrack.hash("email", AM_CUSTOMER["email"])
+    assert set(keys) >= {"em", "ph", "fn", "ln", "ct", "zp", "country", "external_id"}
+    assert all(keys[k] == user_data[k][0] for k in keys)
+    # No raw customer value in the page the browser got, nor in what the pixel was told.
+    seen = (page.html + json.dumps(res["calls"])).lower()
+    for raw in ("sentinel", "shopper", "7183", "sw1a"):
+        assert raw not in seen, raw
+    assert "onerror" not in r["pixel_html"] and res["tags"] == TAGS_TRACK
+
+
+def test_advanced_matching_needs_consent(loaded) -> None:
+    page = _get(loaded, "am-denied")
+    calls = page.result["calls"]
+    assert calls[:2] == [["consent", "revoke"], ["init", PIXEL_ID]], calls[:3]
+    assert "sentinel" not in page.html.lower()

@@ -5,6 +5,7 @@
 #   tests/c/test_feed.c       catalog feed export / check through the C ABI (hostile products)
 #   tests/c/test_boundary.c   the ABI's own edges: lengths above PTRDIFF_MAX, NULL/empty pairs,
 #                             calls from a pthread-key destructor (thread exit)
+#   tests/c/test_sources.c    issue 17: action_source, value fields, crawlers, advanced matching
 # Also proves the header compiles as C++ (cpp_compat) and as strict C11 on its own.
 #
 #   bash tests/c/run.sh                                  # cargo build -p convtrack-c (debug)
@@ -37,10 +38,14 @@ printf '#include "convtrack.h"\n#include "convtrack.h"\nint main(void){return co
 "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -fsyntax-only "$out/c_check.c"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for t in test_abi test_convtrack test_feed test_boundary; do
+for t in test_abi test_convtrack test_feed test_boundary test_sources; do
     "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -g -fno-omit-frame-pointer -fsanitize=address,undefined \
         -fno-sanitize-recover=undefined -Iinclude "tests/c/$t.c" -o "$out/$t" \
         -L"$lib" -lconvtrack -Wl,-rpath,"$lib" -lpthread
     echo "== $t"
     "$out/$t" tests/vectors/event_ids.json
 done
+# The README's minimal example (bindings-c/examples/minimal.c) still compiles with its documented line and runs.
+echo "== examples/minimal.c"
+cc bindings-c/examples/minimal.c -Iinclude -L"$lib" -lconvtrack -Wl,-rpath,"$lib" -o "$out/minimal"
+"$out/minimal" | grep -q '"event_id":"ct1-' && echo "minimal example ok"

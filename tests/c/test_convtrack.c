@@ -3,7 +3,8 @@
  * contract of DESIGN.md "C ABI", one printed line per check. Every function's
  * success path, NULL for every pointer argument, invalid UTF-8, malformed JSON,
  * out-params untouched on failure and on DROPPED, last-error semantics,
- * messages free of PII/token, free(NULL), hostile pixel input, threads.
+ * messages free of PII/token, free(NULL), hostile pixel input, threads, the
+ * health check and the test event (against a one-shot HTTP server on loopback).
  * (tests/c/test_abi.c is the companion that also drives delivery.)
  *
  * Built with -std=c11 -Wall -Wextra -Werror and run under AddressSanitizer,
@@ -24,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 /* ------------------------------------------------------------------------ */
 /* Check bookkeeping                                                         */
@@ -938,6 +943,24 @@ static void test_threads(void) {
     convtrack_tracker_free(tr);
 }
 
+/* Settings for a tracker with its outbox at `path` (data controls on), plus `extra` keys. */
+static void outbox_settings(char *buf, size_t n, const char *path, const char *extra) {
+    snprintf(buf, n,
+             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,%s"
+             "\"outbox_path\":\"%s\"}",
+             extra, path);
+}
+
+/* Removes an outbox and the -wal/-shm/-journal files SQLite may leave next to it. */
+static void remove_outbox(const char *path) {
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
+        remove(f);
+    }
+}
+
 /* Delivery functions: the outbox path is a fresh temporary directory; nothing is
  * sent (flush is only exercised for its argument checks; tests/c/test_abi.c
  * covers delivery against a refusing endpoint). */
@@ -946,10 +969,7 @@ static void test_track_and_status(void) {
     if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
     char path[256], settings[512];
     snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
-    snprintf(settings, sizeof settings,
-             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,"
-             "\"outbox_path\":\"%s\"}",
-             path);
+    outbox_settings(settings, sizeof settings, path, "");
 
     convtrack_tracker *tr = new_tracker(settings);
     if (check(tr != NULL, "convtrack_tracker_new with outbox_path -> OK")) {
@@ -1001,14 +1021,277 @@ static void test_track_and_status(void) {
         convtrack_tracker_free(tr);
     }
 
-    /* Clean up the outbox (SQLite may leave -wal/-shm files next to it). */
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char f[300];
-        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
-        remove(f);
-    }
+    remove_outbox(path);
     check(rmdir(dir) == 0, "outbox directory cleaned up (no unexpected files left)");
+}
+
+/* A one-shot HTTP server on loopback standing in for Meta: accepts one request,
+ * keeps its head and body (up to 4 KB), answers `reply` (a full HTTP response). */
+struct one_shot {
+    int fd;
+    int port;
+    const char *reply;
+    char request[4096];
+    pthread_t thread;
+};
+
+static void *one_shot_serve(void *arg) {
+    struct one_shot *o = arg;
+    int c = accept(o->fd, NULL, NULL);
+    if (c < 0) return NULL;
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(c, o->request + n, sizeof o->request - 1 - n);
+        if (r <= 0) break;
+        n += (size_t)r;
+        o->request[n] = '\0';
+        char *head_end = strstr(o->request, "\r\n\r\n");
+        if (head_end == NULL) continue;
+        const char *cl = strstr(o->request, "ontent-Length: ");
+        size_t want = cl && cl < head_end ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+        if (n >= (size_t)(head_end + 4 - o->request) + want || n == sizeof o->request - 1) break;
+    }
+    ssize_t w = write(c, o->reply, strlen(o->reply));
+    (void)w;
+    close(c);
+    return NULL;
+}
+
+static bool one_shot_start(struct one_shot *o, const char *reply) {
+    memset(o, 0, sizeof *o);
+    o->reply = reply;
+    o->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (o->fd < 0 || bind(o->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(o->fd, 1) != 0 ||
+        getsockname(o->fd, (struct sockaddr *)&a, &len) != 0) {
+        return false;
+    }
+    o->port = ntohs(a.sin_port);
+    return pthread_create(&o->thread, NULL, one_shot_serve, o) == 0;
+}
+
+static void one_shot_join(struct one_shot *o) {
+    pthread_join(o->thread, NULL);
+    close(o->fd);
+}
+
+static void test_health_and_test_event(void) {
+    char settings[512];
+    struct one_shot o;
+    convtrack_status s;
+    char *out;
+
+    /* The health check: the right request (GET, path, token in the header), the answer as JSON. */
+    if (check(one_shot_start(&o, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 36\r\n"
+                                 "Connection: close\r\n\r\n{\"id\":\"1234567890\",\"name\":\"C pixel\"}"),
+              "one-shot server started")) {
+        snprintf(settings, sizeof settings,
+                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"api_version\":\"v24.0\","
+                 "\"endpoint\":\"http://127.0.0.1:%d\"}", o.port);
+        convtrack_tracker *tr = new_tracker(settings);
+        out = NULL;
+        s = tr ? convtrack_tracker_check_online(tr, &out) : CONVTRACK_STATUS_INTERNAL;
+        one_shot_join(&o);
+        check(s == CONVTRACK_STATUS_OK && out != NULL, "check_online -> OK (%s)", status_str(s));
+        check(strncmp(o.request, "GET /v24.0/1234567890?fields=id,name HTTP/1.1\r\n", 47) == 0,
+              "check_online: GET /v24.0/1234567890?fields=id,name");
+        check(strstr(o.request, "\r\nAuthorization: Bearer EAAB-test\r\n") != NULL && strstr(o.request, "access_token") == NULL,
+              "check_online: the token in the Authorization header, never in the URL");
+        check(out && strcmp(out, "{\"ok\":true,\"status\":200,\"pixel\":{\"id\":\"1234567890\",\"name\":\"C pixel\"},\"error\":null}") == 0,
+              "check_online: %s", out ? out : "-");
+        convtrack_string_free(out);
+
+        out = OUT_SENTINEL;
+        s = convtrack_tracker_check_online(tr, NULL);
+        expect_fail("check_online(out=NULL)", s, CONVTRACK_STATUS_NULL_POINTER, NULL, NULL, "out", NULL);
+        s = convtrack_tracker_check_online(NULL, &out);
+        expect_fail("check_online(tracker=NULL)", s, CONVTRACK_STATUS_NULL_POINTER, out, OUT_SENTINEL, "tracker", NULL); RESET_OUT(out);
+        /* Neither an argument nor a setting: NOT_CONFIGURED naming test_event_code, nothing sent. */
+        s = convtrack_tracker_send_test_event(tr, NULL, 0, &out);
+        expect_fail("send_test_event(no code)", s, CONVTRACK_STATUS_NOT_CONFIGURED, out, OUT_SENTINEL, "test_event_code", NULL); RESET_OUT(out);
+        s = convtrack_tracker_send_test_event(tr, S("not a code!"), &out);
+        expect_fail("send_test_event(bad code)", s, CONVTRACK_STATUS_INVALID_VALUE, out, OUT_SENTINEL, "test_event_code", NULL); RESET_OUT(out);
+        s = convtrack_tracker_send_test_event(tr, "X", SIZE_MAX, &out);
+        expect_fail("send_test_event(len=SIZE_MAX)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, out, OUT_SENTINEL, "code", NULL); RESET_OUT(out);
+        convtrack_tracker_free(tr);
+    }
+
+    /* The test event: one PageView, the code, no customer data; Meta's answer as JSON. */
+    if (check(one_shot_start(&o, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 21\r\n"
+                                 "Connection: close\r\n\r\n{\"events_received\":1}"),
+              "one-shot server started")) {
+        snprintf(settings, sizeof settings,
+                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"api_version\":\"v24.0\","
+                 "\"endpoint\":\"http://127.0.0.1:%d\"}", o.port);
+        convtrack_tracker *tr = new_tracker(settings);
+        out = NULL;
+        s = tr ? convtrack_tracker_send_test_event(tr, S("CTEST42"), &out) : CONVTRACK_STATUS_INTERNAL;
+        one_shot_join(&o);
+        check(s == CONVTRACK_STATUS_OK && out != NULL, "send_test_event -> OK (%s)", status_str(s));
+        check(strncmp(o.request, "POST /v24.0/1234567890/events HTTP/1.1\r\n", 40) == 0, "send_test_event: POST /v24.0/1234567890/events");
+        check(strstr(o.request, "\"test_event_code\":\"CTEST42\"") != NULL && strstr(o.request, "\"event_name\":\"PageView\"") != NULL,
+              "send_test_event: a PageView with the test code");
+        check(strstr(o.request, "\"user_data\":{\"client_user_agent\":\"convtrack test event\"}") != NULL &&
+                  strstr(o.request, "custom_data") == NULL,
+              "send_test_event: no customer data");
+        char *code = out ? json_get_string(out, "test_event_code") : NULL;
+        char *id = out ? json_get_string(out, "event_id") : NULL;
+        check(out && strstr(out, "\"ok\":true") && code && strcmp(code, "CTEST42") == 0 && id && strncmp(id, "test-", 5) == 0,
+              "send_test_event: %s", out ? out : "-");
+        free(code);
+        free(id);
+        convtrack_string_free(out);
+        convtrack_tracker_free(tr);
+    }
+
+    /* Nothing listens: an answer with ok=false, not an error. Without a token: NOT_CONFIGURED. */
+    convtrack_tracker *tr = new_tracker("{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"endpoint\":\"http://127.0.0.1:9\","
+                                        "\"request_timeout_ms\":500,\"test_event_code\":\"CTEST\"}");
+    if (check(tr != NULL, "tracker with an endpoint nobody answers")) {
+        out = NULL;
+        s = convtrack_tracker_check_online(tr, &out);
+        check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"ok\":false") && strstr(out, "cannot reach Meta") &&
+                  strstr(out, "\"status\":null") && strstr(out, "EAAB-test") == NULL,
+              "check_online(endpoint down): %s", out ? out : "-");
+        convtrack_string_free(out);
+        out = NULL;
+        s = convtrack_tracker_send_test_event(tr, NULL, 0, &out);
+        check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"ok\":false") && strstr(out, "\"test_event_code\":\"CTEST\""),
+              "send_test_event(endpoint down, code from the setting): %s", out ? out : "-");
+        convtrack_string_free(out);
+        convtrack_tracker_free(tr);
+    }
+    tr = new_tracker(SETTINGS_OFF);
+    if (check(tr != NULL, "tracker without a token")) {
+        out = OUT_SENTINEL;
+        s = convtrack_tracker_check_online(tr, &out);
+        expect_fail("check_online(no token)", s, CONVTRACK_STATUS_NOT_CONFIGURED, out, OUT_SENTINEL, "access_token", NULL); RESET_OUT(out);
+        convtrack_tracker_free(tr);
+    }
+}
+
+/* The merchant's controls: a switch-off discards what is queued and blocks new
+ * events; a switch-on needs the legal acknowledgement; dead letters and resume. */
+static void test_controls(void) {
+    char dir[] = "/tmp/convtrack-c-controls.XXXXXX";
+    if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
+    char path[256], settings[512];
+    snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
+    outbox_settings(settings, sizeof settings, path, "");
+    convtrack_tracker *tr = new_tracker(settings);
+    if (!check(tr != NULL, "controls: tracker with outbox")) return;
+    char *out = NULL;
+    convtrack_status s = convtrack_tracker_track(tr, S(PURCHASE_EVENT), NULL, 0, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"queued\""), "controls: order queued");
+    convtrack_string_free(out);
+
+    out = NULL;
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"c-admin\",\"data_controls\":false}"), &out);
+    check(s == CONVTRACK_STATUS_OK && out != NULL, "set_controls(off) -> OK (%s)", status_str(s));
+    check(out && strstr(out, "\"discarded\":1") && strstr(out, "\"changed_by\":\"c-admin\""),
+          "set_controls(off): the queued order is discarded and the actor recorded (%s)", out ? out : "-");
+    check(out && strstr(out, "EAAB-test") == NULL, "controls JSON carries no token");
+    convtrack_string_free(out);
+
+    out = NULL;
+    s = convtrack_tracker_track(tr, S(PURCHASE_EVENT), NULL, 0, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"blocked\"") && strstr(out, "data_controls_off"),
+          "track after switch-off: blocked, data_controls_off");
+    convtrack_string_free(out);
+
+    out = OUT_SENTINEL;
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"c-admin\",\"data_controls\":true}"), &out);
+    expect_fail("set_controls(on, no legal_ack)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, out, OUT_SENTINEL, "legal_ack", NULL);
+    RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, S("{\"data_controls\":false}"), &out);
+    expect_fail("set_controls(no actor)", s, CONVTRACK_STATUS_MISSING_FIELD, out, OUT_SENTINEL, "actor", NULL); RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"a\",\"dataControls\":true}"), &out);
+    expect_fail("set_controls(unknown key)", s, CONVTRACK_STATUS_UNKNOWN_FIELD, out, OUT_SENTINEL, "dataControls", NULL);
+    RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"a\",\"mode\":\"everything\"}"), &out);
+    expect_fail("set_controls(bad mode)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, out, OUT_SENTINEL, "mode", NULL); RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, NULL, 5, &out);
+    expect_fail("set_controls(request=NULL)", s, CONVTRACK_STATUS_NULL_POINTER, out, OUT_SENTINEL, "request_json", NULL);
+    RESET_OUT(out);
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"a\",\"data_controls\":false}"), NULL);
+    expect_fail("set_controls(out=NULL)", s, CONVTRACK_STATUS_NULL_POINTER, NULL, NULL, "out", NULL);
+
+    out = NULL;
+    s = convtrack_tracker_set_controls(tr, S("{\"actor\":\"c-admin\",\"data_controls\":true,\"legal_ack\":true}"), &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"data_controls\":true") && strstr(out, "\"legal_ack\":true"),
+          "set_controls(on, legal_ack) -> on, acknowledged");
+    convtrack_string_free(out);
+    out = NULL;
+    s = convtrack_tracker_controls(tr, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"source\":\"outbox\"") && strstr(out, "\"history\":[{"),
+          "controls -> the state and its history");
+    convtrack_string_free(out);
+
+    out = NULL;
+    s = convtrack_tracker_dead_letters(tr, 10, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strcmp(out, "[]") == 0, "dead_letters -> [] (%s)", out ? out : "-");
+    convtrack_string_free(out);
+    uint64_t n = 99;
+    s = convtrack_tracker_retry_dead_letters(tr, NULL, 0, &n);
+    check(s == CONVTRACK_STATUS_OK && n == 0, "retry_dead_letters(all) -> 0");
+    n = 99;
+    s = convtrack_tracker_discard_dead_letters(tr, S("[1,2]"), &n);
+    check(s == CONVTRACK_STATUS_OK && n == 0, "discard_dead_letters([1,2]) -> 0");
+    s = convtrack_tracker_discard_dead_letters(tr, S("[\"x\"]"), &n);
+    expect_fail("discard_dead_letters([\"x\"])", s, CONVTRACK_STATUS_WRONG_TYPE, NULL, NULL, "ids[0]", NULL);
+    s = convtrack_tracker_retry_dead_letters(tr, S("[1"), NULL);
+    expect_fail("retry_dead_letters(bad JSON)", s, CONVTRACK_STATUS_INVALID_JSON, NULL, NULL, "ids", NULL);
+    s = convtrack_tracker_retry_dead_letters(tr, "[1]", (size_t)-1, NULL);
+    expect_fail("retry_dead_letters((size_t)-1)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, NULL, NULL, "ids_json", NULL);
+    n = 99;
+    s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":[\"ct1-unknown\"],\"marketing\":\"granted\"}"), &n);
+    check(s == CONVTRACK_STATUS_OK && n == 0, "set_consent(an id that is not held) -> 0");
+    s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":[\"x\"],\"marketing\":\"maybe\"}"), &n);
+    expect_fail("set_consent(marketing=maybe)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, NULL, NULL, "marketing", NULL);
+    s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":\"x\",\"marketing\":\"granted\"}"), &n);
+    expect_fail("set_consent(event_ids not a list)", s, CONVTRACK_STATUS_WRONG_TYPE, NULL, NULL, "event_ids", NULL);
+    check(convtrack_tracker_resume(tr) == CONVTRACK_STATUS_OK, "resume -> OK");
+    convtrack_tracker_free(tr);
+
+    /* Consent hold: an unanswered event is held, then released by the shopper's answer. */
+    char hold_path[300];
+    snprintf(hold_path, sizeof hold_path, "%s-hold", path);
+    outbox_settings(settings, sizeof settings, hold_path, "\"unknown_consent\":\"hold\",");
+    tr = new_tracker(settings);
+    if (!check(tr != NULL, "controls: hold tracker")) return;
+    char unanswered[sizeof PURCHASE_EVENT + 16];
+    const char *at = strstr(PURCHASE_EVENT, "\"granted\"");
+    snprintf(unanswered, sizeof unanswered, "%.*s\"unknown\"%s", (int)(at - PURCHASE_EVENT), PURCHASE_EVENT, at + 9);
+    unanswered[sizeof unanswered - 1] = '\0';
+    out = NULL;
+    s = convtrack_tracker_track(tr, unanswered, strlen(unanswered), NULL, 0, &out);
+    char *server = out ? json_get_string(out, "server") : NULL;
+    char *event_id = out ? json_get_string(out, "event_id") : NULL;
+    check(s == CONVTRACK_STATUS_OK && server && strcmp(server, "held") == 0, "track(consent unknown) -> held (%s)",
+          server ? server : "-");
+    convtrack_string_free(out);
+    char request[256];
+    snprintf(request, sizeof request, "{\"event_ids\":[\"%s\"],\"marketing\":\"granted\"}", event_id ? event_id : "");
+    n = 0;
+    s = convtrack_tracker_set_consent(tr, request, strlen(request), &n);
+    check(s == CONVTRACK_STATUS_OK && n == 1, "set_consent(granted) releases the held event");
+    out = NULL;
+    s = convtrack_tracker_status(tr, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"held\":0") && strstr(out, "\"released\":1"),
+          "status: nothing held, one released");
+    convtrack_string_free(out);
+    free(server);
+    free(event_id);
+    check(convtrack_tracker_resume(NULL) == CONVTRACK_STATUS_NULL_POINTER, "resume(NULL) -> NULL_POINTER");
+    convtrack_tracker_free(tr);
+
+    remove_outbox(path);
+    remove_outbox(hold_path);
+    check(rmdir(dir) == 0, "controls: outbox directory cleaned up");
 }
 
 int main(int argc, char **argv) {
@@ -1026,6 +1309,8 @@ int main(int argc, char **argv) {
     test_build_success();
     test_threads();
     test_track_and_status();
+    test_health_and_test_event();
+    test_controls();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -4,7 +4,14 @@ import json
 import subprocess
 import sys
 
+import convtrack
 from convtrack.sandbox import Sandbox
+
+
+def _assert_no_repr(text):
+    """Readable output: no Python dict/list/None reprs."""
+    for token in ("{'", "{}", "['", "None", "True", "False"):
+        assert token not in text, (token, text)
 
 
 def run(*args):
@@ -51,8 +58,26 @@ def test_status_and_flush_commands(tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["queue"]["depth"] == 0
         proc = run("status", "--settings", str(path))
-        assert "data controls: ON" in proc.stdout and "tok" not in proc.stdout.replace("token", "")
+        assert "Data controls: on (from the settings file" in proc.stdout and "tok" not in proc.stdout.replace("token", "")
+        # one queued event, then a flush: readable text, no Python reprs; --json keeps the machine form
+        t = convtrack.Tracker(dict(settings, sender="manual"))
+        t.track({"event_name": "Purchase", "order_id": "cli-1", "currency": "EUR", "value": "5.00",
+                 "event_source_url": "https://shop.example/thanks", "consent": {"marketing": "granted"},
+                 "customer": {"email": "sentinel@example.com"}, "browser": {"user_agent": "Mozilla/5.0"}})
+        t.close()
+        proc = run("status", "--settings", str(path))
+        assert proc.returncode == 0, proc.stderr
+        assert "Queue: 1 queued (1 due), oldest " in proc.stdout and ", 0 dead letters" in proc.stdout
+        assert "Delivery paused: no" in proc.stdout and "Last error: none" in proc.stdout
+        assert "Events: 1 accepted, 0 sent" in proc.stdout and "Blocked: 0" in proc.stdout
+        _assert_no_repr(proc.stdout)
         proc = run("flush", "--settings", str(path), "--timeout", "5")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "Flush: 1 sent in 1 requests, 0 to retry, 0 failed, 0 expired; 0 still queued\n"
+        proc = run("status", "--settings", str(path))
+        assert "Events: 1 accepted, 1 sent" in proc.stdout and "Match keys in sent events: em 100%" in proc.stdout
+        _assert_no_repr(proc.stdout)
+        proc = run("flush", "--settings", str(path), "--timeout", "5", "--json")
         assert proc.returncode == 0 and json.loads(proc.stdout)["remaining"] == 0
         path.write_text(json.dumps(dict(settings, pixel_id="abc")))
         proc = run("status", "--settings", str(path))
@@ -191,6 +216,52 @@ def test_replay_human_summary_dry_run_and_clean_exit(tmp_path):
         assert sandbox.stats()["received"] == 1
 
 
+def _receipt(order_id, event_time, **overrides):
+    """A point-of-sale receipt: a store purchase, no page, no browser; the customer known at the till."""
+    receipt = _event(
+        order_id, event_time, action_source="physical_store", value="24.90", net_revenue="9.10", delivery_category="in_store",
+        customer_segmentation="existing_customer_to_business", items=[{"id": "SKU-7", "quantity": 2, "price": "12.45"}],
+    )
+    del receipt["event_source_url"], receipt["browser"]
+    receipt.update(overrides)
+    return receipt
+
+
+def test_replay_a_day_of_store_receipts_end_to_end(tmp_path):
+    import time
+
+    import convtrack
+
+    now = int(time.time())
+    day = tmp_path / "pos-receipts.jsonl"
+    receipts = [_receipt(f"till-{i}", now - 86400 + i * 600) for i in range(1, 6)]
+    receipts.append(_receipt("till-6", now - 3600, customer=None))  # nothing to match a store event on
+    receipts.append(_receipt("till-7", now - 3600, delivery_category="drone"))  # not Meta's enum
+    day.write_text("".join(json.dumps(r) + "\n" for r in receipts))
+    with Sandbox(token="tok-sentinel") as sandbox:
+        settings = _settings(tmp_path, sandbox.url)
+        proc = run("replay", str(day), "--settings", str(settings), "--json", "--timeout", "10")
+        assert proc.returncode == 3, proc.stderr  # two bad lines, reported by number and field
+        doc = json.loads(proc.stdout)
+        assert doc["queued"] == 5 and doc["blocked"] == {}
+        assert doc["invalid"] == [
+            {"line": 6, "code": "missing_field", "field": "customer"},
+            {"line": 7, "code": "invalid_value", "field": "delivery_category"},
+        ]
+        assert doc["flush"]["sent"] == 5 and doc["flush"]["remaining"] == 0
+        got = sorted(sandbox.received(), key=lambda e: e["custom_data"]["order_id"])
+        assert [e["custom_data"]["order_id"] for e in got] == [f"till-{i}" for i in range(1, 6)]
+        assert [e["event_id"] for e in got] == [convtrack.event_id("1234567890", "Purchase", f"till-{i}") for i in range(1, 6)]
+        for e in got:
+            assert e["action_source"] == "physical_store"
+            assert "event_source_url" not in e and "client_user_agent" not in e["user_data"]
+            assert e["user_data"]["em"] == [convtrack.hash("email", SENTINEL_EMAIL)]
+            assert e["custom_data"]["net_revenue"] == 9.1 and e["custom_data"]["delivery_category"] == "in_store"
+            assert e["custom_data"]["customer_segmentation"] == "existing_customer_to_business"
+        assert sandbox.stats()["rejected_events"] == 0
+        _assert_no_pii(proc.stdout, proc.stderr)
+
+
 def test_replay_left_events_queued_exits_3(tmp_path):
     import time
 
@@ -238,8 +309,9 @@ def test_check_good_settings_offline_and_online(tmp_path):
         assert doc["settings"]["catalog_name"] == "Replay catalog"
         proc = run("check", "--settings", str(settings), "--online", "--json")
         assert proc.returncode == 0, proc.stdout
-        endpoint = json.loads(proc.stdout)["checks"][-1]
-        assert endpoint["check"] == "endpoint" and endpoint["ok"] is True
+        online = json.loads(proc.stdout)["checks"][-1]
+        assert online["check"] == "online" and online["ok"] is True and online["status"] == 200
+        assert online["pixel"] == {"id": "1234567890", "name": "Sandbox pixel 1234567890"}
         proc = run("check", "--settings", str(settings))
         assert proc.returncode == 0 and "ok   settings: valid" in proc.stdout and "data controls: ON" in proc.stdout
         _assert_no_pii(proc.stdout, proc.stderr)
@@ -290,3 +362,168 @@ def test_help_documents_exit_codes():
         assert cmd in proc.stdout
     assert "exit codes" in run("replay", "--help").stdout
     assert run("no-such-command").returncode == 2
+
+
+# --- check --online and test-event: the core's health check and test event, against the sandbox ---------------------
+
+
+def test_check_online_good_token_bad_token_unknown_pixel_endpoint_down(tmp_path):
+    with Sandbox(token="tok-sentinel", pixels=["1234567890"]) as sandbox:
+        good = _settings(tmp_path, sandbox.url)
+        proc = run("check", "--settings", str(good), "--online")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert 'ok   online: token and pixel ok: pixel 1234567890 "Sandbox pixel 1234567890" (HTTP 200)' in proc.stdout
+        api_version = convtrack.Tracker(pixel_id="1").settings["api_version"]  # the default version
+        assert sandbox.requests()[-1]["path"] == f"/{api_version}/1234567890"
+        _assert_no_pii(proc.stdout, proc.stderr)
+
+        bad_token = _settings(tmp_path, sandbox.url, access_token="wrong-sentinel")
+        proc = run("check", "--settings", str(bad_token), "--online")
+        assert proc.returncode == 2
+        assert "FAIL online: the access token is invalid or expired (HTTP 400)" in proc.stdout
+        _assert_no_pii(proc.stdout, proc.stderr)
+        doc = json.loads(run("check", "--settings", str(bad_token), "--online", "--json").stdout)
+        assert doc["ok"] is False and doc["checks"][-1]["status"] == 400 and doc["checks"][-1]["pixel"] is None
+
+        unknown = _settings(tmp_path, sandbox.url, pixel_id="555")
+        proc = run("check", "--settings", str(unknown), "--online")
+        assert proc.returncode == 2
+        assert "FAIL online: the pixel id is unknown or this token cannot see it (HTTP 400)" in proc.stdout
+
+        no_token = _settings(tmp_path, sandbox.url, data_controls=False, access_token=None)
+        proc = run("check", "--settings", str(no_token), "--online", "--json")
+        assert proc.returncode == 2
+        assert json.loads(proc.stdout)["checks"][-1]["field"] == "access_token"
+        good = _settings(tmp_path, sandbox.url)  # (each _settings() rewrites the one file)
+    proc = run("check", "--settings", str(good), "--online", "--timeout", "2")
+    assert proc.returncode == 1
+    assert "FAIL online: cannot reach Meta (connect)" in proc.stdout
+
+
+def test_check_online_does_not_call_a_404_ok(tmp_path):
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        path = _settings(tmp_path, f"http://127.0.0.1:{server.server_address[1]}")
+        proc = run("check", "--settings", str(path), "--online")
+        assert proc.returncode == 2 and "FAIL online: Meta answered HTTP 404" in proc.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_test_event_command(tmp_path):
+    with Sandbox(token="tok-sentinel") as sandbox:
+        path = _settings(tmp_path, sandbox.url, data_controls=False)
+        proc = run("test-event", "--settings", str(path), "--code", "TEST777")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "ok   test event sent: PageView test-" in proc.stdout and "with test code TEST777 (HTTP 200)" in proc.stdout
+        req = sandbox.requests()[-1]
+        assert req["test_event_code"] == "TEST777" and req["events"] == 1
+        assert sandbox.received()[-1]["user_data"] == {"client_user_agent": "convtrack test event"}
+        proc = run("test-event", "--settings", str(path), "--code", "TEST778", "--json")
+        doc = json.loads(proc.stdout)
+        assert doc["ok"] is True and doc["test_event_code"] == "TEST778" and doc["event_id"].startswith("test-")
+        # neither --code nor the setting
+        proc = run("test-event", "--settings", str(path), "--json")
+        assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["field"] == "test_event_code"
+        proc = run("test-event", "--settings", str(path))
+        assert proc.returncode == 2 and "test_event_code" in proc.stderr
+        # the setting is used without --code; a wrong token is refused
+        path = _settings(tmp_path, sandbox.url, test_event_code="FROMFILE", access_token="wrong-sentinel")
+        proc = run("test-event", "--settings", str(path))
+        assert proc.returncode == 2 and "FAIL test event not accepted: the access token is invalid or expired (HTTP 401)" in proc.stdout
+        _assert_no_pii(proc.stdout, proc.stderr)
+        assert sandbox.requests()[-1]["test_event_code"] == "FROMFILE"
+
+
+# --- controls: the merchant's live data controls, shared through the outbox ---------------------------------------
+
+
+def test_controls_show_and_change(tmp_path):
+    with Sandbox(token="tok-sentinel") as sandbox:
+        path = _settings(tmp_path, sandbox.url, data_controls=False)
+        proc = run("controls", "--settings", str(path))
+        assert proc.returncode == 0, proc.stderr
+        assert "Data controls: off (from the settings file; never changed here)" in proc.stdout
+        assert "History: none" in proc.stdout
+        # on without the acknowledgement: exit 2, the message names legal_ack, nothing recorded
+        proc = run("controls", "--settings", str(path), "--data-controls", "on", "--actor", "alice")
+        assert proc.returncode == 2 and "legal_ack" in proc.stderr, proc.stderr
+        proc = run("controls", "--settings", str(path), "--data-controls", "on", "--actor", "alice", "--json")
+        assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["field"] == "legal_ack"
+        assert json.loads(run("controls", "--settings", str(path), "--json").stdout)["history"] == []
+        # a change needs an actor
+        proc = run("controls", "--settings", str(path), "--data-controls", "on", "--legal-ack")
+        assert proc.returncode == 2 and "actor" in proc.stderr
+        # on, with the acknowledgement
+        proc = run("controls", "--settings", str(path), "--data-controls", "on", "--actor", "alice", "--legal-ack")
+        assert proc.returncode == 0, proc.stderr
+        assert "Data controls: on (since " in proc.stdout and "by alice, legal review acknowledged)" in proc.stdout
+        assert "alice: data controls on, legal review acknowledged" in proc.stdout
+        assert "might require a legal review" in proc.stdout
+        _assert_no_repr(proc.stdout)
+        _assert_no_pii(proc.stdout, proc.stderr)
+        # status shows the same line
+        proc = run("status", "--settings", str(path))
+        assert "Data controls: on (since " in proc.stdout and "by alice, legal review acknowledged)" in proc.stdout
+        # mode, then off: the history lists every change, newest first
+        assert run("controls", "--settings", str(path), "--mode", "catalog_only", "--actor", "bob").returncode == 0
+        assert run("controls", "--settings", str(path), "--mode", "nonsense", "--actor", "bob").returncode == 2
+        proc = run("controls", "--settings", str(path), "--data-controls", "off", "--actor", "carol", "--json")
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout)
+        assert doc["data_controls"] is False and doc["changed_by"] == "carol"
+        assert [h["actor"] for h in doc["history"]] == ["carol", "bob", "alice"]
+
+
+def test_a_cli_change_reaches_a_tracker_opened_earlier(tmp_path):
+    import time
+
+    with Sandbox(token="tok-sentinel") as sandbox:
+        path = _settings(tmp_path, sandbox.url, data_controls=False)
+        settings = json.loads(path.read_text())
+        order = {"event_name": "Purchase", "order_id": "two-proc-1", "currency": "EUR", "value": "5.00",
+                 "event_source_url": "https://shop.example/thanks", "consent": {"marketing": "granted"},
+                 "browser": {"user_agent": "Mozilla/5.0"}}
+        t = convtrack.Tracker(dict(settings, sender="manual"))  # opened before the change, kept open
+        try:
+            assert t.track(order)["server"] == "blocked"
+            proc = run("controls", "--settings", str(path), "--data-controls", "on", "--actor", "ops", "--legal-ack")
+            assert proc.returncode == 0, proc.stderr
+            deadline = time.monotonic() + 1.5
+            server = None
+            n = 0
+            while time.monotonic() < deadline:
+                n += 1
+                server = t.track(dict(order, order_id=f"two-proc-{n + 1}"))["server"]
+                if server == "queued":
+                    break
+                time.sleep(0.05)
+            assert server == "queued", "the switch-on in another process did not reach this tracker within ~1 s"
+            # and off again from the CLI: the next track here queues nothing, the queue is discarded
+            assert run("controls", "--settings", str(path), "--data-controls", "off", "--actor", "ops").returncode == 0
+            deadline = time.monotonic() + 1.5
+            while time.monotonic() < deadline:
+                n += 1
+                server = t.track(dict(order, order_id=f"two-proc-{n + 1}"))["server"]
+                if server == "blocked":
+                    break
+                time.sleep(0.05)
+            assert server == "blocked"
+            assert t.flush(timeout=2)["sent"] == 0
+        finally:
+            t.close()
+        assert sandbox.received() == []

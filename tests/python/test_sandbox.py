@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from convtrack.sandbox import ERRORS, MAX_AGE_SECONDS, MAX_BODY_BYTES, MAX_FAULTS, MAX_RECORDS, Sandbox
+from convtrack.sandbox import CUSTOMER_SEGMENTATIONS, DELIVERY_CATEGORIES, ERRORS, MAX_AGE_SECONDS, MAX_BODY_BYTES, MAX_FAULTS, MAX_RECORDS, Sandbox
 
 TOKEN = "sandbox-token"
 PIXEL = "1234567890"
@@ -82,7 +82,7 @@ def request(url, body=None, method=None, headers=None, raw=None, timeout=TIMEOUT
         return status, text
 
 
-def events_url(sb, version="v24.0", pixel=PIXEL):
+def events_url(sb, version="v27.0", pixel=PIXEL):
     return f"{sb.url}/{version}/{pixel}/events"
 
 
@@ -128,7 +128,7 @@ def test_success_body_shape_and_recording(sb):
     assert isinstance(doc["fbtrace_id"], str) and len(doc["fbtrace_id"]) >= 10
     assert sb.received() == evs
     req = sb.requests()[-1]
-    assert req["path"] == f"/v24.0/{PIXEL}/events"
+    assert req["path"] == f"/v27.0/{PIXEL}/events"
     assert (req["status"], req["events"], req["fault"], req["auth"]) == (200, 2, None, "header")
     assert (req["test_event_code"], req["partner_agent"]) == ("TEST123", "convtrack-test")
     st = sb.stats()
@@ -213,7 +213,7 @@ def test_token_in_query_string_rejected_and_not_logged(sb):
     assert TOKEN not in json.dumps(doc)
     assert sb.received() == []
     assert TOKEN not in json.dumps(sb.requests())
-    assert sb.requests()[-1]["path"] == f"/v24.0/{PIXEL}/events"
+    assert sb.requests()[-1]["path"] == f"/v27.0/{PIXEL}/events"
 
 
 def test_bearer_scheme_is_case_insensitive(sb):
@@ -296,6 +296,15 @@ INVALID = [
     ("value a string", setting(["custom_data", "value"], SENTINEL), "invalid_value", "custom_data.value"),
     ("value a numeric string", setting(["custom_data", "value"], "19.90"), "invalid_value", "custom_data.value"),
     ("value a bool", setting(["custom_data", "value"], True), "invalid_value", "custom_data.value"),
+    ("net_revenue a numeric string", setting(["custom_data", "net_revenue"], "12.5"), "invalid_value", "custom_data.net_revenue"),
+    ("net_revenue a bool", setting(["custom_data", "net_revenue"], False), "invalid_value", "custom_data.net_revenue"),
+    ("predicted_ltv a string", setting(["custom_data", "predicted_ltv"], SENTINEL), "invalid_value", "custom_data.predicted_ltv"),
+    ("predicted_ltv a list", setting(["custom_data", "predicted_ltv"], [1]), "invalid_value", "custom_data.predicted_ltv"),
+    ("delivery_category unknown", setting(["custom_data", "delivery_category"], SENTINEL), "invalid_custom_data", "custom_data.delivery_category"),
+    ("delivery_category upper case", setting(["custom_data", "delivery_category"], "IN_STORE"), "invalid_custom_data", "custom_data.delivery_category"),
+    ("delivery_category a number", setting(["custom_data", "delivery_category"], 1), "invalid_custom_data", "custom_data.delivery_category"),
+    ("customer_segmentation unknown", setting(["custom_data", "customer_segmentation"], SENTINEL), "invalid_custom_data", "custom_data.customer_segmentation"),
+    ("customer_segmentation short form", setting(["custom_data", "customer_segmentation"], "new"), "invalid_custom_data", "custom_data.customer_segmentation"),
     ("currency 4 letters", setting(["custom_data", "currency"], "EURO"), "invalid_currency", "custom_data.currency"),
     ("currency a number", setting(["custom_data", "currency"], 978), "invalid_currency", "custom_data.currency"),
     ("currency digits", setting(["custom_data", "currency"], "978"), "invalid_currency", "custom_data.currency"),
@@ -318,6 +327,28 @@ def test_one_invalid_event_rejects_the_whole_batch(sb, name, mutate, rule, field
     st = sb.stats()
     assert (st["received"], st["rejected_requests"], st["rejected_events"]) == (0, 1, 3)
     assert sb.requests()[-1]["status"] == 400
+
+
+def test_value_fields_meta_accepts(sb):
+    events = []
+    deliveries = sorted(DELIVERY_CATEGORIES)
+    for i, segment in enumerate(sorted(CUSTOMER_SEGMENTATIONS)):
+        e = event(i)
+        e["custom_data"].update(net_revenue=12.5, predicted_ltv=240, delivery_category=deliveries[i % 3], customer_segmentation=segment)
+        events.append(e)
+    status, doc = send(sb, events)
+    assert status == 200, doc
+    assert {e["custom_data"]["customer_segmentation"] for e in sb.received()} == CUSTOMER_SEGMENTATIONS
+    assert {e["custom_data"]["delivery_category"] for e in sb.received()} == DELIVERY_CATEGORIES
+
+
+def test_store_event_needs_no_url_nor_user_agent(sb):
+    e = event(1, action_source="physical_store")
+    del e["event_source_url"]
+    del e["user_data"]["client_user_agent"]
+    assert send(sb, [e])[0] == 200
+    # The same event as a website event is refused.
+    assert send(sb, [dict(e, action_source="website")])[0] == 400
 
 
 def test_hashed_key_error_is_subcode_2804019(sb):
@@ -376,7 +407,7 @@ def test_body_over_10_mb_is_413(sb):
     host, port = sb.url.rsplit("/", 1)[1].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
     try:
-        conn.putrequest("POST", f"/v24.0/{PIXEL}/events")
+        conn.putrequest("POST", f"/v27.0/{PIXEL}/events")
         conn.putheader("Authorization", f"Bearer {TOKEN}")
         conn.putheader("Content-Type", "application/json")
         conn.putheader("Content-Length", str(10 * 1024 * 1024 + 1))
@@ -394,7 +425,7 @@ def test_chunked_body_accepted(sb):
     conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
     try:
         body = json.dumps({"data": [event(1)]}).encode()
-        conn.request("POST", f"/v24.0/{PIXEL}/events", body=iter([body[:50], body[50:]]),
+        conn.request("POST", f"/v27.0/{PIXEL}/events", body=iter([body[:50], body[50:]]),
                      headers={"Authorization": f"Bearer {TOKEN}", "Transfer-Encoding": "chunked"},
                      encode_chunked=True)
         r = conn.getresponse()
@@ -406,7 +437,7 @@ def test_chunked_body_accepted(sb):
 # --- paths and versions -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/v24.0/events", "/v24.0/abc/events", "/24.0/123/events", "/v24.0/123/events/x"])
+@pytest.mark.parametrize("path", ["/", "/v27.0/events", "/v27.0/abc/events", "/24.0/123/events", "/v27.0/123/events/x"])
 def test_unknown_paths_are_404_graph_errors(sb, path):
     status, doc = request(sb.url + path, {"data": [event(1)]}, headers={"Authorization": f"Bearer {TOKEN}"})
     assert status == 404
@@ -427,9 +458,9 @@ def test_any_version_without_api_version(sb):
 
 
 def test_api_version_must_match_when_given():
-    with Sandbox(token=TOKEN, api_version="v24.0", now=lambda: float(NOW)) as s:
+    with Sandbox(token=TOKEN, api_version="v27.0", now=lambda: float(NOW)) as s:
         assert send(s, [event(1)])[0] == 200
-        status, doc = request(events_url(s, version="v23.0"), {"data": [event(2)]}, headers={"Authorization": f"Bearer {TOKEN}"})
+        status, doc = request(events_url(s, version="v26.0"), {"data": [event(2)]}, headers={"Authorization": f"Bearer {TOKEN}"})
         assert status == 400
         assert_graph_error(doc, 100, SUB["wrong_api_version"])
         assert len(s.received()) == 1
@@ -718,7 +749,7 @@ def raw_exchange(sb, head, body=b"", timeout=TIMEOUT):
     return int(answer.split(b" ", 2)[1])
 
 
-def api_head(url, *headers, path=f"/v24.0/{PIXEL}/events"):
+def api_head(url, *headers, path=f"/v27.0/{PIXEL}/events"):
     host = url.rsplit("/", 1)[1]
     lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Authorization: Bearer {TOKEN}",
              "Content-Type: application/json", *headers]
@@ -953,7 +984,7 @@ def test_recorded_lists_are_capped_and_counters_stay_exact():
             item = {"title": "t", "description": "d", "availability": "in stock", "condition": "new",
                     "price": "1.00 EUR", "link": "https://s.example/p", "image_link": "https://s.example/i.jpg",
                     "brand": "b"}
-            status, _ = request(f"{s.url}/v24.0/555/items_batch",
+            status, _ = request(f"{s.url}/v27.0/555/items_batch",
                                 {"item_type": "PRODUCT_ITEM", "requests": [{"method": "CREATE", "data": {"id": f"sku-{i}", **item}}]},
                                 headers={"Authorization": f"Bearer {TOKEN}"})
             assert status == 200
@@ -1013,7 +1044,7 @@ def test_cli_runs_in_foreground_and_stops_on_sigterm(tmp_path):
         assert url.startswith("http://127.0.0.1:"), url
         assert int(url.rsplit(":", 1)[1]) > 0
         now = int(time.time())
-        status, doc = request(f"{url}/v24.0/{PIXEL}/events", {"data": [event(1, event_time=now)]},
+        status, doc = request(f"{url}/v27.0/{PIXEL}/events", {"data": [event(1, event_time=now)]},
                               headers={"Authorization": "Bearer T"})
         assert status == 200 and doc["events_received"] == 1
         assert control(url + "/_sandbox/stats", token="T")[1]["received"] == 1
@@ -1035,3 +1066,76 @@ def test_cli_port_in_use_fails_cleanly():
         r = subprocess.run([sys.executable, "-m", "convtrack.sandbox", "--port", port],
                            capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 1 and "cannot start" in r.stderr
+
+
+# --- the pixel object (the health check's GET /{version}/{pixel_id}) ------------------------------
+
+
+def pixel_url(sb, pixel=PIXEL, version="v24.0", query="?fields=id,name"):
+    return f"{sb.url}/{version}/{pixel}{query}"
+
+
+def test_pixel_get_with_the_token_answers_id_and_name(sb):
+    status, doc = request(pixel_url(sb), headers={"Authorization": f"Bearer {TOKEN}"})
+    assert status == 200
+    assert doc == {"id": PIXEL, "name": f"Sandbox pixel {PIXEL}"}
+    # fields= selects, as Graph does
+    assert request(pixel_url(sb, query="?fields=id"), headers={"Authorization": f"Bearer {TOKEN}"}) == (200, {"id": PIXEL})
+    assert sb.requests()[-1]["path"] == f"/v24.0/{PIXEL}" and sb.requests()[-1]["auth"] == "header"
+    assert sb.received() == []
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer wrong"}, {}])
+def test_pixel_get_with_a_wrong_or_no_token_is_code_190(sb, headers):
+    status, doc = request(pixel_url(sb), headers=headers)
+    assert_graph_error(doc, 190)
+    assert status == (400 if headers else 401)
+    assert "wrong" not in json.dumps(doc)
+
+
+def test_pixel_get_token_in_query_is_refused(sb):
+    status, doc = request(pixel_url(sb, query=f"?fields=id,name&access_token={TOKEN}"))
+    assert status == 400
+    assert_graph_error(doc, 100, SUB["token_in_query"])
+    assert TOKEN not in json.dumps(sb.requests())
+
+
+def test_unknown_pixel_is_code_100_subcode_33():
+    with Sandbox(token=TOKEN, pixels=[PIXEL]) as s:
+        assert request(pixel_url(s), headers={"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        status, doc = request(pixel_url(s, pixel="999"), headers={"Authorization": f"Bearer {TOKEN}"})
+        assert status == 400
+        err = doc["error"]
+        assert (err["code"], err["error_subcode"], err["type"]) == (100, 33, "GraphMethodException")
+        assert "Object with ID '999' does not exist" in err["message"]
+        # the token is checked first: a wrong token on an unknown pixel is still 190
+        assert request(pixel_url(s, pixel="999"), headers={"Authorization": "Bearer x"})[1]["error"]["code"] == 190
+
+
+def test_pixels_option_is_validated():
+    with pytest.raises(ValueError, match="pixels"):
+        Sandbox(pixels=["abc"])
+
+
+def test_pixel_post_is_rejected(sb):
+    status, doc = request(pixel_url(sb, query=""), {"x": 1}, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert status == 400
+    assert_graph_error(doc, 100, SUB["unsupported_method"])
+
+
+def test_pixel_get_honours_api_version():
+    with Sandbox(token=TOKEN, api_version="v24.0") as s:
+        status, doc = request(pixel_url(s, version="v19.0"), headers={"Authorization": f"Bearer {TOKEN}"})
+        assert status == 400 and doc["error"]["error_subcode"] == SUB["wrong_api_version"]
+
+
+def test_command_line_pixel_option():
+    proc = subprocess.Popen([sys.executable, "-m", "convtrack.sandbox", "--port", "0", "--token", TOKEN, "--pixel", PIXEL],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert request(f"{url}/v24.0/{PIXEL}", headers={"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        assert request(f"{url}/v24.0/42", headers={"Authorization": f"Bearer {TOKEN}"})[1]["error"]["error_subcode"] == 33
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

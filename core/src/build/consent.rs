@@ -17,6 +17,8 @@ pub enum BlockReason {
     /// The order is older than Meta's 7 days and the caller asked for the pixel
     /// anyway (`too_old = skip_server`): Meta would reject the server copy.
     TooOld,
+    /// The browser's user agent is a crawler's (`build::crawler`).
+    Bot,
 }
 
 impl BlockReason {
@@ -28,6 +30,7 @@ impl BlockReason {
             BlockReason::ConsentDenied => "consent_denied",
             BlockReason::ConsentUnknown => "consent_unknown",
             BlockReason::TooOld => "too_old",
+            BlockReason::Bot => "bot",
         }
     }
 }
@@ -36,6 +39,9 @@ impl BlockReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServerDecision {
     Send,
+    /// Consent unknown under `unknown_consent = hold`: the server copy is built and
+    /// stored, and sent only once the shopper grants consent (`set_consent`).
+    Hold,
     Blocked(BlockReason),
 }
 
@@ -43,14 +49,19 @@ impl ServerDecision {
     pub fn as_str(self) -> &'static str {
         match self {
             ServerDecision::Send => "send",
+            ServerDecision::Hold => "held",
             ServerDecision::Blocked(_) => "blocked",
         }
     }
     pub fn reason(self) -> Option<BlockReason> {
         match self {
-            ServerDecision::Send => None,
+            ServerDecision::Send | ServerDecision::Hold => None,
             ServerDecision::Blocked(r) => Some(r),
         }
+    }
+    /// Whether a server copy is built (to send now, or to hold).
+    pub fn builds_payload(self) -> bool {
+        !matches!(self, ServerDecision::Blocked(_))
     }
 }
 
@@ -114,10 +125,23 @@ pub fn decide(settings: &Settings, consent: &Consent) -> Decision {
         match effective {
             Marketing::Granted => ServerDecision::Send,
             Marketing::Denied => ServerDecision::Blocked(BlockReason::ConsentDenied),
+            Marketing::Unknown if settings.unknown_consent == UnknownConsent::Hold => ServerDecision::Hold,
             Marketing::Unknown => ServerDecision::Blocked(BlockReason::ConsentUnknown),
         }
     };
     Decision { server, pixel, ldu }
+}
+
+/// A crawler's event: no server copy, reason `bot`, ranked after the merchant's
+/// own switches (catalog-only mode, data controls off: nothing is sent anyway and
+/// the reason says why) and before the shopper's consent, which a crawler cannot
+/// give. The pixel is left as the gate decided: the page must be the same for
+/// crawlers and people, and a crawler that runs no script never fires it.
+pub fn crawler(decision: Decision) -> Decision {
+    match decision.server {
+        ServerDecision::Blocked(BlockReason::CatalogOnly | BlockReason::DataControlsOff) => decision,
+        _ => Decision { server: ServerDecision::Blocked(BlockReason::Bot), ..decision },
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +196,20 @@ mod tests {
         let ca = settings(r#"{"pixel_id":"1","access_token":"t","data_controls":true,"ldu":{"country":1,"state":1000}}"#);
         let opt_out = Consent { marketing: Marketing::Granted, ldu: Some(false) };
         assert_eq!(decide(&ca, &opt_out).ldu, Some(LduLocation { country: 1, state: 1000 }));
+    }
+
+    #[test]
+    fn a_crawler_is_blocked_after_the_merchant_switches_and_before_consent() {
+        let on = settings(ON);
+        for m in [Marketing::Granted, Marketing::Unknown, Marketing::Denied] {
+            let d = decide(&on, &consent(m));
+            assert_eq!(crawler(d).server, ServerDecision::Blocked(BlockReason::Bot), "{m:?}");
+            assert_eq!(crawler(d).pixel, d.pixel, "the page is the same for crawlers");
+        }
+        let off = settings(r#"{"pixel_id":"1"}"#);
+        assert_eq!(crawler(decide(&off, &consent(Marketing::Granted))).server, ServerDecision::Blocked(BlockReason::DataControlsOff));
+        let catalog = settings(r#"{"pixel_id":"1","access_token":"t","data_controls":true,"mode":"catalog_only"}"#);
+        assert_eq!(crawler(decide(&catalog, &consent(Marketing::Granted))).server, ServerDecision::Blocked(BlockReason::CatalogOnly));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::build::consent::Decision;
 use crate::build::json_writer::{next_key, push_f64, push_int, push_key, push_str};
 use crate::catalog::ContentIdField;
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{EventInput, Item, MAX_CUSTOMER_VALUES};
 use crate::hash;
 use crate::normalize::{self, Field};
@@ -110,6 +111,21 @@ fn write_hashed_user_data(out: &mut String, input: &EventInput, settings: &Setti
     any
 }
 
+/// The pixel's Advanced Matching object (`fbq('init', id, {...})`): for each hashed
+/// customer key of the server copy's `user_data`, its first digest (the pixel takes
+/// one value per key), written by the same code as the server copy, so the two
+/// agree. Script-safe JSON of hex digests; `None` when there is no key.
+pub fn advanced_matching(input: &EventInput, settings: &Settings) -> Option<String> {
+    let mut user_data = String::from("{");
+    if !write_hashed_user_data(&mut user_data, input, settings) {
+        return None;
+    }
+    user_data.push('}');
+    let Value::Object(all) = serde_json::from_str(&user_data).ok()? else { return None };
+    let first: Map<String, Value> = all.into_iter().filter_map(|(k, v)| Some((k, v.get(0)?.clone()))).collect();
+    Some(crate::build::pixel::script_json(&Value::Object(first)))
+}
+
 /// `fbc` from a click id when the browser had no `_fbc` cookie: `fb.1.<ms>.<fbclid>`
 /// (the fbclid is kept exactly as received).
 pub fn fbc_from_fbclid(fbclid: &str, event_time: i64) -> String {
@@ -125,7 +141,7 @@ pub fn event_payload(
     settings: &Settings,
     decision: &Decision,
     pixel_params: Option<&mut String>,
-) -> Payload {
+) -> Result<Payload> {
     let mut o = String::with_capacity(1536 + input.items.len() * 64);
     o.push_str("{\"event_name\":");
     push_str(&mut o, &input.event_name, false);
@@ -133,7 +149,8 @@ pub fn event_payload(
     push_int(&mut o, event_time);
     o.push_str(next_key!("event_id"));
     push_str(&mut o, event_id, false);
-    o.push_str(",\"action_source\":\"website\"");
+    o.push_str(next_key!("action_source"));
+    push_str(&mut o, input.action_source.as_str(), false);
     if let Some(url) = &input.event_source_url {
         o.push_str(next_key!("event_source_url"));
         push_str(&mut o, url, false);
@@ -157,6 +174,15 @@ pub fn event_payload(
         }
     }
     o.push('}');
+    if first && !input.is_website() {
+        // Meta needs some user data to match an event; a website event always has
+        // the browser's user agent, other events only their customer fields.
+        return Err(Error::field(
+            ErrorCode::MissingField,
+            "customer",
+            "needs at least one usable field (email, phone, name, ...) for a server event that is not from the website",
+        ));
+    }
     let before = o.len();
     o.push_str(next_key!("custom_data"));
     if !write_commerce(Commerce { server: Some(&mut o), pixel: pixel_params }, input, settings.content_id) {
@@ -170,7 +196,7 @@ pub fn event_payload(
         push_int(&mut o, ldu.state);
     }
     o.push('}');
-    Payload(o)
+    Ok(Payload(o))
 }
 
 /// The content id of `item` under the `content_id` mapping (callers checked it
@@ -332,14 +358,35 @@ fn write_commerce(mut out: Commerce<'_>, input: &EventInput, content_id: Content
             push_int(o, input.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>());
         });
     }
+    // The merchant's own figures (net revenue, predicted lifetime value) and the
+    // order id go to Meta only, never into the shopper's page source.
+    let mut server_any = false;
     out.server_only(|o| {
+        let mut key = |o: &mut String, name: &str| {
+            push_key(o, name, !has_shared && !server_any);
+            server_any = true;
+        };
         if let Some(order) = &input.order_id {
-            push_key(o, "order_id", !has_shared);
+            key(o, "order_id");
             push_str(o, order, false);
+        }
+        for (name, amount) in [("net_revenue", input.net_revenue), ("predicted_ltv", input.predicted_ltv)] {
+            if let Some(v) = amount {
+                key(o, name);
+                push_f64(o, v);
+            }
+        }
+        if let Some(d) = input.delivery_category {
+            key(o, "delivery_category");
+            push_str(o, d.as_str(), false);
+        }
+        if let Some(c) = input.customer_segmentation {
+            key(o, "customer_segmentation");
+            push_str(o, c.as_str(), false);
         }
     });
     out.shared(|o| o.push('}'));
-    has_shared || input.order_id.is_some()
+    has_shared || server_any
 }
 
 /// Writes `custom_data` (server) or the pixel's parameters (`for_pixel`, script-safe)
@@ -407,7 +454,7 @@ mod content_id_tests {
                 let input = EventInput::from_json(ev).unwrap();
                 let decision = crate::build::consent::decide(t.settings(), &input.consent);
                 let mut params = String::new();
-                let payload = super::event_payload(&input, "e", 1, t.settings(), &decision, Some(&mut params));
+                let payload = super::event_payload(&input, "e", 1, t.settings(), &decision, Some(&mut params)).unwrap();
                 let content_id = t.settings().content_id;
                 assert_eq!(params, super::custom_data_json(&input, true, content_id), "{ev}");
                 let server = payload.to_value()["custom_data"].clone();

@@ -63,6 +63,9 @@ pub struct PixelOptions<'a> {
     pub nonce: Option<&'a str>,
     /// Where to load `fbevents.js` from (tests use a local stand-in).
     pub script_src: Option<&'a str>,
+    /// Advanced Matching for `init`: a script-safe JSON object of hashed customer
+    /// keys (`payload::advanced_matching`), never raw values.
+    pub advanced_matching: Option<&'a str>,
 }
 
 /// JSON text that is safe inside an HTML `<script>` element and a JS string context.
@@ -191,6 +194,10 @@ pub fn begin(
     }
     s.push_str("fbq('init',");
     json_writer::push_str(&mut s, pixel_id, true);
+    if let Some(matching) = opts.advanced_matching {
+        s.push(',');
+        s.push_str(matching);
+    }
     s.push_str(");\n");
     // A PageView event carries the page view (with its event id); otherwise the base code's.
     if !page_view_event {
@@ -275,7 +282,7 @@ mod tests {
 
     #[test]
     fn default_start_is_the_general_start() {
-        let explicit = PixelOptions { nonce: None, script_src: Some(DEFAULT_SCRIPT_SRC) };
+        let explicit = PixelOptions { nonce: None, script_src: Some(DEFAULT_SCRIPT_SRC), ..Default::default() };
         for consent in [PixelConsent::Track, PixelConsent::Revoked] {
             for ldu in [None, Some(LduLocation { country: 1, state: 1000 })] {
                 for page_view in [false, true] {
@@ -310,7 +317,7 @@ mod tests {
             PixelConsent::Revoked,
             Some(LduLocation { country: 1, state: 1000 }),
             &[ev],
-            &PixelOptions { nonce: Some("abc123=="), script_src: None },
+            &PixelOptions { nonce: Some("abc123=="), ..Default::default() },
         )
         .unwrap();
         assert!(html.contains("<script nonce=\"abc123==\">"));
@@ -320,7 +327,7 @@ mod tests {
         assert!(revoke < init && ldu < init, "consent and LDU must precede init");
         assert!(html.contains("fbq('trackCustom',\"My Event\",{},{\"eventID\":\"e1\"})"));
         assert!(!html.contains("<noscript>"), "no tracking image without consent");
-        let bad = render("1", PixelConsent::Track, None, &[], &PixelOptions { nonce: Some("\"><script>"), script_src: None });
+        let bad = render("1", PixelConsent::Track, None, &[], &PixelOptions { nonce: Some("\"><script>"), ..Default::default() });
         assert_eq!(bad.unwrap_err().field_name(), Some("nonce"));
         assert_eq!(render("1", PixelConsent::Off, None, &[], &PixelOptions::default()).unwrap(), "");
     }

@@ -118,6 +118,8 @@ pub enum QueueOutcome {
     Queued,
     /// The same event (name + id) was accepted before; nothing new was stored.
     Duplicate,
+    /// Stored durably, not sent until the shopper grants consent (`set_consent`).
+    Held,
 }
 
 /// One top-level value of [`BuildResult`]'s JSON shape, borrowed.
@@ -137,6 +139,7 @@ impl BuildResult {
         let server = match (self.queue, self.server) {
             (Some(QueueOutcome::Queued), _) => "queued",
             (Some(QueueOutcome::Duplicate), _) => "duplicate",
+            (Some(QueueOutcome::Held), _) => "held",
             (None, s) => s.as_str(),
         };
         [

@@ -137,6 +137,18 @@ pub(crate) fn recorded(c: &rusqlite::Connection, pixel: &str) -> rusqlite::Resul
     .optional()
 }
 
+/// Whether the last recorded state of `pixel` sends server events (`None`: nothing
+/// recorded, the settings decide). The checkout's question, asked inside its write
+/// transaction: one indexed row.
+pub(crate) fn recorded_sends(c: &rusqlite::Connection, pixel: &str) -> rusqlite::Result<Option<(bool, &'static str)>> {
+    c.prepare_cached("SELECT data_controls, mode FROM controls_history WHERE pixel_id = ?1 ORDER BY id DESC LIMIT 1")?
+        .query_row(params![pixel], |r| {
+            let state = ControlState { data_controls: r.get(0)?, mode: mode_of(&r.get::<_, String>(1)?), changed: None };
+            Ok((state.sends_events(), state.stop_reason()))
+        })
+        .optional()
+}
+
 impl Outbox {
     /// The state in force: the last recorded change, else `defaults` (the settings').
     pub fn controls(&self, defaults: &ControlState) -> Result<ControlState> {
@@ -159,7 +171,8 @@ impl Outbox {
             };
             let mut discarded = 0;
             if !after.sends_events() {
-                discarded = tx.execute("DELETE FROM outbox WHERE pixel_id = ?1", params![pixel])? as u64;
+                discarded = (tx.execute("DELETE FROM outbox WHERE pixel_id = ?1", params![pixel])?
+                    + tx.execute("DELETE FROM held WHERE pixel_id = ?1", params![pixel])?) as u64;
                 if discarded > 0 {
                     incr(&tx, pixel, &format!("discarded.{}", after.stop_reason()), discarded as i64)?;
                 }

@@ -9,6 +9,7 @@ pub mod catalog_queue;
 pub mod controls;
 pub mod events;
 pub mod graph;
+pub mod health;
 pub mod outbox;
 pub mod prepared;
 pub mod sender;

@@ -88,6 +88,8 @@ pub struct Claimed {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accepted {
     Queued,
+    /// Stored in the hold, waiting for the shopper's consent.
+    Held,
     /// The same event was accepted before: nothing queued.
     Duplicate,
     /// The merchant's recorded controls (another process may have changed them
@@ -192,6 +194,21 @@ CREATE TABLE IF NOT EXISTS catalog_queue (
     PRIMARY KEY (catalog_id, retailer_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS catalog_queue_due ON catalog_queue(catalog_id, next_attempt_at);
+-- Server copies whose shopper has not answered the consent banner yet
+-- (unknown_consent = hold): released to the outbox by set_consent, else dropped at expires_at.
+CREATE TABLE IF NOT EXISTS held (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    pixel_id    TEXT NOT NULL,
+    event_key   TEXT NOT NULL,
+    event_name  TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    event_time  INTEGER NOT NULL,
+    payload     TEXT NOT NULL,
+    held_at     INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS held_event ON held(pixel_id, event_id);
+CREATE INDEX IF NOT EXISTS held_expiry ON held(pixel_id, expires_at);
 -- The merchant's live controls (delivery/controls.rs): one row per change, with the
 -- state it led to. Append-only: the audit trail of who turned receipt data on or off.
 CREATE TABLE IF NOT EXISTS controls_history (
@@ -332,24 +349,33 @@ impl Outbox {
     /// Atomically records the event id in the ledger and enqueues the event. Nothing
     /// is enqueued for an event accepted before, or when the merchant's recorded
     /// controls say no server event may be queued: they are read inside the same
-    /// write transaction, so no event is queued after a switch-off committed.
-    pub fn accept(&self, e: &NewEvent<'_>, now_ms: i64) -> Result<Accepted> {
+    /// write transaction, so no event is queued after a switch-off committed. With
+    /// `hold_until_ms`, the event is held (not sent) until the shopper's answer or that time.
+    pub fn accept(&self, e: &NewEvent<'_>, now_ms: i64, hold_until_ms: Option<i64>) -> Result<Accepted> {
         let key = self.key(e.event_name, e.event_id);
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if let Some(state) = crate::delivery::controls::recorded(&tx, pixel)? {
-                if !state.sends_events() {
-                    incr(&tx, pixel, &format!("blocked.{}", state.stop_reason()), 1)?;
-                    tx.commit()?;
-                    return Ok(Accepted::Stopped);
-                }
+            if let Some((false, reason)) = crate::delivery::controls::recorded_sends(&tx, pixel)? {
+                incr(&tx, pixel, &format!("blocked.{reason}"), 1)?;
+                tx.commit()?;
+                return Ok(Accepted::Stopped);
             }
             let inserted = tx.execute("INSERT OR IGNORE INTO ledger(event_key, accepted_at) VALUES (?1, ?2)", params![key, now_ms])?;
             if inserted == 0 {
                 incr(&tx, pixel, "duplicate", 1)?;
                 tx.commit()?;
                 return Ok(Accepted::Duplicate);
+            }
+            if let Some(until) = hold_until_ms {
+                tx.execute(
+                    "INSERT INTO held(pixel_id, event_key, event_name, event_id, event_time, payload, held_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![pixel, key, e.event_name, e.event_id, e.event_time, e.payload, now_ms, until],
+                )?;
+                incr(&tx, pixel, "hold.held", 1)?;
+                tx.commit()?;
+                return Ok(Accepted::Held);
             }
             tx.execute(
                 "INSERT INTO outbox(pixel_id, event_key, event_name, event_id, event_time, payload, enqueued_at, next_attempt_at)
@@ -574,6 +600,11 @@ impl Outbox {
             if n > 0 {
                 incr(&tx, pixel, "expired", n as i64)?;
             }
+            // Holds nobody answered in time are dropped, never sent.
+            let unanswered = tx.execute("DELETE FROM held WHERE pixel_id = ?1 AND expires_at <= ?2", params![pixel, now_ms])?;
+            if unanswered > 0 {
+                incr(&tx, pixel, "hold.expired", unanswered as i64)?;
+            }
             // Keep the ledger bounded: ids older than the retention can no longer be sent anyway.
             tx.execute("DELETE FROM ledger WHERE accepted_at < ?1", params![now_ms - LEDGER_RETENTION_MS])?;
             // Dead letters hold hashed customer data: kept for a bounded time only.
@@ -593,7 +624,8 @@ impl Outbox {
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let n = tx.execute("DELETE FROM outbox WHERE event_key = ?1", params![key])?;
+            let n = tx.execute("DELETE FROM outbox WHERE event_key = ?1", params![key])?
+                + tx.execute("DELETE FROM held WHERE pixel_id = ?1 AND event_key = ?2", params![pixel, key])?;
             tx.execute(
                 "DELETE FROM dead_letters WHERE pixel_id = ?1 AND event_name = ?2 AND event_id = ?3",
                 params![pixel, event_name, event_id],
@@ -604,6 +636,46 @@ impl Outbox {
             tx.commit()?;
             Ok(n > 0)
         })
+    }
+
+    /// The shopper answered: with `granted`, their held events (by event id) move to the
+    /// queue, due now; otherwise they are dropped. Holds past their time are left to
+    /// expiry. Returns how many events were released (or dropped).
+    pub fn answer_holds(&self, event_ids: &[&str], granted: bool, now_ms: i64) -> Result<u64> {
+        let pixel = self.pixel_id.as_str();
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut n = 0u64;
+            for chunk in event_ids.chunks(WRITE_CHUNK) {
+                let filter = format!("pixel_id = ? AND expires_at > ? AND event_id IN ({})", placeholders(chunk.len()));
+                let mut args: Vec<rusqlite::types::Value> = vec![pixel.to_string().into(), now_ms.into()];
+                args.extend(chunk.iter().map(|id| rusqlite::types::Value::from(id.to_string())));
+                if granted {
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO outbox(pixel_id, event_key, event_name, event_id, event_time, payload, enqueued_at, next_attempt_at)
+                             SELECT pixel_id, event_key, event_name, event_id, event_time, payload, {now_ms}, {now_ms} FROM held
+                             WHERE {filter} ORDER BY id"
+                        ),
+                        rusqlite::params_from_iter(args.iter()),
+                    )?;
+                }
+                n += tx.execute(&format!("DELETE FROM held WHERE {filter}"), rusqlite::params_from_iter(args.iter()))? as u64;
+            }
+            if n > 0 {
+                incr(&tx, pixel, if granted { "hold.released" } else { "hold.dropped" }, n as i64)?;
+                if granted {
+                    incr(&tx, pixel, "accepted", n as i64)?;
+                }
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+
+    /// How many events are held.
+    pub fn held(&self) -> Result<i64> {
+        self.with(|c| c.query_row("SELECT COUNT(*) FROM held WHERE pixel_id = ?1", params![self.pixel_id], |r| r.get(0)))
     }
 
     /// Reads a delivery-state value.

@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::clock::now_ms;
+use crate::delivery::controls::ControlState;
 use crate::delivery::events::{coverage, expiry_cutoff, received, request_body, EVENTS};
 use crate::delivery::graph::Outcome;
 use crate::delivery::outbox::Outbox;
@@ -22,7 +23,8 @@ pub const MAX_PREPARED_BYTES: usize = 1 << 20;
 /// What one single-shot delivery of a prepared event did (the Celery worker's unit of work).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShotReport {
-    /// `sent`, `retry`, `invalid`, `paused` or `expired`.
+    /// `sent`, `retry`, `invalid`, `paused`, `expired`, or `discarded` (the merchant
+    /// turned data controls off after the event was handed to the broker).
     pub outcome: &'static str,
     pub event_id: String,
     /// For `retry` and `paused`: when to try again.
@@ -159,6 +161,16 @@ impl Sender {
             fbtrace_id: None,
             requests: 0,
         };
+        let controls = self.outbox().controls(&ControlState::from_settings(self.settings()))?;
+        if !controls.sends_events() {
+            // Recorded by the merchant: what was handed off before the switch-off is
+            // discarded like what was still queued. (Off only in this worker's settings is
+            // a configuration error the caller reports instead; see `Tracker::send_prepared`.)
+            self.outbox().count(&format!("discarded.{}", controls.stop_reason()), 1)?;
+            shot.outcome = "discarded";
+            shot.reason = Some(controls.stop_reason().into());
+            return Ok(shot);
+        }
         if let Some(pause) = self.paused()? {
             shot.outcome = "paused";
             shot.retry_in_ms = Some(PAUSE_RETRY_MS);

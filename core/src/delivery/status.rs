@@ -40,6 +40,7 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
             "due": q.due,
             "oldest_age_s": q.oldest_enqueued_at_ms.map(|t| ((now - t).max(0)) as f64 / 1000.0),
             "dead_letters": q.dead_letters,
+            "held": outbox.held()?,
         }),
     );
     let paused = sender.paused()?.map(|mut p| {
@@ -72,6 +73,7 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
             "expired": get("expired"),
             "revoked": get("revoked"),
             "discarded": group("discarded."),
+            "hold": group("hold."),
             "dead_letters": group("dead_letters."),
             "requests": get("requests"),
             "handed_off": get("handed_off"),

@@ -71,22 +71,35 @@ fn classify_transport(t: &ureq::Transport) -> &'static str {
     }
 }
 
+impl UreqTransport {
+    /// `GET url` with the bearer token in the `Authorization` header (the health check:
+    /// `GET /{version}/{pixel_id}?fields=id,name`). Same rules as `post_json`.
+    pub fn get(&self, url: &str, bearer_token: &str) -> Result<HttpReply, TransportError> {
+        reply(self.agent.get(url).set("Authorization", &format!("Bearer {bearer_token}")).call())
+    }
+}
+
+/// Any HTTP answer as an [`HttpReply`]; no answer as a [`TransportError`].
+fn reply(result: Result<ureq::Response, ureq::Error>) -> Result<HttpReply, TransportError> {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(ureq::Error::Transport(t)) => return Err(TransportError { kind: classify_transport(&t) }),
+    };
+    let status = response.status();
+    // A body we cannot read (dropped mid-way, not UTF-8, > 10 MB) is an I/O failure.
+    let body = response.into_string().map_err(|_| TransportError { kind: "io" })?;
+    Ok(HttpReply { status, body })
+}
+
 impl Transport for UreqTransport {
     fn post_json(&self, url: &str, bearer_token: &str, body: &str) -> Result<HttpReply, TransportError> {
-        let result = self
-            .agent
-            .post(url)
-            .set("Content-Type", "application/json")
-            .set("Authorization", &format!("Bearer {bearer_token}"))
-            .send_string(body);
-        let response = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => return Err(TransportError { kind: classify_transport(&t) }),
-        };
-        let status = response.status();
-        // A body we cannot read (dropped mid-way, not UTF-8, > 10 MB) is an I/O failure.
-        let body = response.into_string().map_err(|_| TransportError { kind: "io" })?;
-        Ok(HttpReply { status, body })
+        reply(
+            self.agent
+                .post(url)
+                .set("Content-Type", "application/json")
+                .set("Authorization", &format!("Bearer {bearer_token}"))
+                .send_string(body),
+        )
     }
 }

@@ -119,6 +119,16 @@ pub(super) fn opt_money<'a, S: Source<'a>>(v: Option<&S>, path: &str) -> Result<
     Ok(Some(amount))
 }
 
+/// One of a fixed set of names (`parse` knows them; `expected` lists them for
+/// the error); absent and `null` are `None`. The error never echoes the value.
+pub(super) fn opt_enum<'a, S: Source<'a>, T>(v: Option<&S>, path: &str, parse: fn(&str) -> Option<T>, expected: &str) -> Result<Option<T>> {
+    match present(v, path)? {
+        None => Ok(None),
+        Some(Raw::Str(s)) => parse(&s).map(Some).ok_or_else(|| Error::invalid(path, format!("must be {expected}"))),
+        Some(_) => Err(Error::wrong_type(path, "a string")),
+    }
+}
+
 /// `digits[.digits]`, surrounding spaces allowed; no sign, exponent, NaN or inf.
 pub(super) fn parse_decimal(s: &str) -> Option<f64> {
     let s = s.trim();

@@ -80,6 +80,126 @@ impl Marketing {
     }
 }
 
+/// Where the conversion happened (Meta's `action_source`). Only website events
+/// have a page, a pixel and a browser; the others (a till receipt, a phone order,
+/// a renewal) are server events alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ActionSource {
+    #[default]
+    Website,
+    PhysicalStore,
+    SystemGenerated,
+    PhoneCall,
+    Email,
+    Chat,
+    App,
+    Other,
+}
+
+impl ActionSource {
+    /// Every value, in the order the input documentation lists them.
+    pub const ALL: [ActionSource; 8] = [
+        ActionSource::Website,
+        ActionSource::PhysicalStore,
+        ActionSource::SystemGenerated,
+        ActionSource::PhoneCall,
+        ActionSource::Email,
+        ActionSource::Chat,
+        ActionSource::App,
+        ActionSource::Other,
+    ];
+
+    /// Meta's spelling, which is also the input's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionSource::Website => "website",
+            ActionSource::PhysicalStore => "physical_store",
+            ActionSource::SystemGenerated => "system_generated",
+            ActionSource::PhoneCall => "phone_call",
+            ActionSource::Email => "email",
+            ActionSource::Chat => "chat",
+            ActionSource::App => "app",
+            ActionSource::Other => "other",
+        }
+    }
+
+    /// The value spelled `s`, if it is one.
+    pub fn parse(s: &str) -> Option<ActionSource> {
+        ActionSource::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// How a purchase reached the customer (Meta's `custom_data.delivery_category`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryCategory {
+    InStore,
+    Curbside,
+    HomeDelivery,
+}
+
+impl DeliveryCategory {
+    pub const ALL: [DeliveryCategory; 3] = [DeliveryCategory::InStore, DeliveryCategory::Curbside, DeliveryCategory::HomeDelivery];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryCategory::InStore => "in_store",
+            DeliveryCategory::Curbside => "curbside",
+            DeliveryCategory::HomeDelivery => "home_delivery",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryCategory> {
+        DeliveryCategory::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// The customer's relation to the business (Meta's `custom_data.customer_segmentation`):
+/// the nine values of the Conversions API's parameter reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CustomerSegmentation {
+    NewToBusiness,
+    NewToBusinessLine,
+    NewToProductArea,
+    NewToMedium,
+    ExistingToBusiness,
+    ExistingToBusinessLine,
+    ExistingToProductArea,
+    ExistingToMedium,
+    InLoyaltyProgram,
+}
+
+impl CustomerSegmentation {
+    pub const ALL: [CustomerSegmentation; 9] = [
+        CustomerSegmentation::NewToBusiness,
+        CustomerSegmentation::NewToBusinessLine,
+        CustomerSegmentation::NewToProductArea,
+        CustomerSegmentation::NewToMedium,
+        CustomerSegmentation::ExistingToBusiness,
+        CustomerSegmentation::ExistingToBusinessLine,
+        CustomerSegmentation::ExistingToProductArea,
+        CustomerSegmentation::ExistingToMedium,
+        CustomerSegmentation::InLoyaltyProgram,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerSegmentation::NewToBusiness => "new_customer_to_business",
+            CustomerSegmentation::NewToBusinessLine => "new_customer_to_business_line",
+            CustomerSegmentation::NewToProductArea => "new_customer_to_product_area",
+            CustomerSegmentation::NewToMedium => "new_customer_to_medium",
+            CustomerSegmentation::ExistingToBusiness => "existing_customer_to_business",
+            CustomerSegmentation::ExistingToBusinessLine => "existing_customer_to_business_line",
+            CustomerSegmentation::ExistingToProductArea => "existing_customer_to_product_area",
+            CustomerSegmentation::ExistingToMedium => "existing_customer_to_medium",
+            CustomerSegmentation::InLoyaltyProgram => "customer_in_loyalty_program",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CustomerSegmentation> {
+        CustomerSegmentation::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
 /// Consent carried by one event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Consent {
@@ -200,6 +320,14 @@ pub struct EventInput<'a> {
     /// ISO-4217, uppercase.
     pub currency: Option<Cow<'a, str>>,
     pub value: Option<f64>,
+    /// Revenue after costs, in `currency` (server copy only: the merchant's figure).
+    pub net_revenue: Option<f64>,
+    /// Predicted lifetime value of the customer, in `currency` (server copy only).
+    pub predicted_ltv: Option<f64>,
+    pub delivery_category: Option<DeliveryCategory>,
+    pub customer_segmentation: Option<CustomerSegmentation>,
+    /// Where the conversion happened; only `website` events have a pixel.
+    pub action_source: ActionSource,
     pub items: Vec<Item<'a>>,
     pub customer: Customer<'a>,
     pub browser: Browser<'a>,
@@ -214,6 +342,11 @@ impl<'a> EventInput<'a> {
         STANDARD_EVENTS.contains(&self.event_name.as_ref())
     }
 
+    /// Whether the event happened on the shop's website (and so has a page and a pixel).
+    pub fn is_website(&self) -> bool {
+        self.action_source == ActionSource::Website
+    }
+
     /// The same event, owning all its text (to keep it beyond what it was parsed from).
     pub fn into_owned(self) -> EventInput<'static> {
         let own = |s: Cow<'a, str>| -> Cow<'static, str> { Cow::Owned(s.into_owned()) };
@@ -226,6 +359,11 @@ impl<'a> EventInput<'a> {
             event_source_url: own_opt(self.event_source_url),
             currency: own_opt(self.currency),
             value: self.value,
+            net_revenue: self.net_revenue,
+            predicted_ltv: self.predicted_ltv,
+            delivery_category: self.delivery_category,
+            customer_segmentation: self.customer_segmentation,
+            action_source: self.action_source,
             items: self
                 .items
                 .into_iter()

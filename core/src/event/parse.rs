@@ -9,7 +9,7 @@ use super::fields::*;
 use super::source::{Raw, Source};
 use super::*;
 
-const TOP_KEYS: [&str; 11] = [
+const TOP_KEYS: [&str; 16] = [
     "event_name",
     "event_time",
     "order_id",
@@ -21,6 +21,11 @@ const TOP_KEYS: [&str; 11] = [
     "customer",
     "browser",
     "consent",
+    "action_source",
+    "net_revenue",
+    "predicted_ltv",
+    "delivery_category",
+    "customer_segmentation",
 ];
 const ITEM_KEYS: [&str; 7] = ["id", "sku", "variant_id", "quantity", "price", "title", "category"];
 const BROWSER_KEYS: [&str; 5] = ["ip", "user_agent", "fbp", "fbc", "fbclid"];
@@ -53,7 +58,8 @@ impl<'a> EventInput<'a> {
 
     /// Parses an event from any [`Source`] (the one parser behind every face).
     pub fn from_source<S: Source<'a>>(source: &S) -> Result<EventInput<'a>> {
-        let [name, time, order, id, url, currency, value, items, customer, browser, consent] = slots(source, &TOP_KEYS, "event", "")?;
+        let [name, time, order, id, url, currency, value, items, customer, browser, consent, source_, net, ltv, delivery, segment] =
+            slots(source, &TOP_KEYS, "event", "")?;
 
         let event_name = match present(name.as_ref(), "event_name")? {
             None => return Err(Error::missing("event_name")),
@@ -102,14 +108,47 @@ impl<'a> EventInput<'a> {
         };
 
         let value = opt_money(value.as_ref(), "value")?;
+        let net_revenue = opt_money(net.as_ref(), "net_revenue")?;
+        let predicted_ltv = opt_money(ltv.as_ref(), "predicted_ltv")?;
+        let action_source = opt_enum(
+            source_.as_ref(),
+            "action_source",
+            ActionSource::parse,
+            "website, physical_store, system_generated, phone_call, email, chat, app or other",
+        )?
+        .unwrap_or_default();
+        let delivery_category =
+            opt_enum(delivery.as_ref(), "delivery_category", DeliveryCategory::parse, "in_store, curbside or home_delivery")?;
+        let customer_segmentation = opt_enum(
+            segment.as_ref(),
+            "customer_segmentation",
+            CustomerSegmentation::parse,
+            "one of Meta's values such as new_customer_to_business or existing_customer_to_business",
+        )?;
 
         let items = parse_items(items)?;
         let customer = parse_customer(customer)?;
         let browser = parse_browser(browser)?;
         let consent = parse_consent(consent)?;
 
-        let event =
-            EventInput { event_name, event_time, order_id, event_id, event_source_url, currency, value, items, customer, browser, consent };
+        let event = EventInput {
+            event_name,
+            event_time,
+            order_id,
+            event_id,
+            event_source_url,
+            currency,
+            value,
+            net_revenue,
+            predicted_ltv,
+            delivery_category,
+            customer_segmentation,
+            action_source,
+            items,
+            customer,
+            browser,
+            consent,
+        };
         event.check_requirements()?;
         Ok(event)
     }
@@ -126,8 +165,10 @@ impl<'a> EventInput<'a> {
                 return Err(Error::missing("value"));
             }
         }
-        if self.value.is_some() && self.currency.is_none() {
-            return Err(Error::field(ErrorCode::MissingField, "currency", "is required when value is given"));
+        for (amount, name) in [(self.value, "value"), (self.net_revenue, "net_revenue"), (self.predicted_ltv, "predicted_ltv")] {
+            if amount.is_some() && self.currency.is_none() {
+                return Err(Error::field(ErrorCode::MissingField, "currency", format!("is required when {name} is given")));
+            }
         }
         Ok(())
     }

@@ -135,3 +135,39 @@ impl Tracker {
         self.delivery("discard_dead_letters")?.outbox.discard_dead_letters(ids)
     }
 }
+
+impl Tracker {
+    /// [`Tracker::set_controls`] from JSON text, the C and PHP form:
+    /// `{"actor": "...", "data_controls": true|false|null, "mode": "..."|null, "legal_ack": false}`.
+    pub fn set_controls_json(&self, request: &str) -> Result<Value> {
+        let v: Value = serde_json::from_str(request).map_err(|e| crate::error::json_syntax("request", &e))?;
+        let m = v.as_object().ok_or_else(|| Error::wrong_type("request", "an object"))?;
+        let (mut actor, mut data_controls, mut mode, mut legal_ack) = (None, None, None, false);
+        for (key, val) in m {
+            match (key.as_str(), val) {
+                (_, Value::Null) => {}
+                ("actor", Value::String(s)) => actor = Some(s.as_str()),
+                ("data_controls", Value::Bool(b)) => data_controls = Some(*b),
+                ("mode", Value::String(s)) => mode = Some(s.as_str()),
+                ("legal_ack", Value::Bool(b)) => legal_ack = *b,
+                ("actor" | "mode", _) => return Err(Error::wrong_type(key, "a string")),
+                ("data_controls" | "legal_ack", _) => return Err(Error::wrong_type(key, "true or false")),
+                _ => return Err(Error::field(ErrorCode::UnknownField, crate::error::key_path("", key), "is not a known key")),
+            }
+        }
+        let actor = actor.ok_or_else(|| Error::field(ErrorCode::MissingField, "actor", "is required: who makes the change"))?;
+        self.set_controls_str(actor, data_controls, mode, legal_ack)
+    }
+}
+
+/// Dead-letter ids from JSON text (`[1, 2]`), the C and PHP form; `None` text means all.
+pub fn ids_from_json(text: Option<&str>) -> Result<Option<Vec<i64>>> {
+    let Some(text) = text else { return Ok(None) };
+    let v: Value = serde_json::from_str(text).map_err(|e| crate::error::json_syntax("ids", &e))?;
+    let list = v.as_array().ok_or_else(|| Error::wrong_type("ids", "a JSON array of dead-letter ids"))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, id)| id.as_i64().ok_or_else(|| Error::wrong_type(format!("ids[{i}]"), "a whole number")))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}

@@ -5,6 +5,7 @@ mod catalog;
 mod controls;
 
 pub use catalog::CatalogChange;
+pub use controls::ids_from_json;
 
 use serde_json::Value;
 
@@ -116,23 +117,31 @@ impl Tracker {
         let settings = self.live();
         let mut result = build::build(&settings, input, options)?;
         match (&result.payload, result.server) {
-            (Some(payload), ServerDecision::Send) => {
+            (Some(payload), ServerDecision::Send | ServerDecision::Hold) => {
+                let now = crate::clock::now_ms();
+                let hold_until = (result.server == ServerDecision::Hold).then(|| now + settings.hold_ttl as i64 * 1000);
                 let event = NewEvent {
                     event_name: &result.event_name,
                     event_id: &result.event_id,
                     event_time: result.event_time,
                     payload: payload.as_str(),
                 };
-                let accepted = delivery.outbox.accept(&event, crate::clock::now_ms())?;
+                let accepted = delivery.outbox.accept(&event, now, hold_until)?;
                 if accepted == Accepted::Stopped {
                     // The merchant stopped server events in another process since this one last looked.
                     self.forget_live();
-                    result.server = ServerDecision::Blocked(BlockReason::DataControlsOff);
+                    let stopped_by_mode = self.live().mode == crate::settings::Mode::CatalogOnly;
+                    result.server =
+                        ServerDecision::Blocked(if stopped_by_mode { BlockReason::CatalogOnly } else { BlockReason::DataControlsOff });
                     result.payload = None;
                     return Ok(result);
                 }
                 let queued = accepted == Accepted::Queued;
-                result.queue = Some(if queued { QueueOutcome::Queued } else { QueueOutcome::Duplicate });
+                result.queue = Some(match accepted {
+                    Accepted::Queued => QueueOutcome::Queued,
+                    Accepted::Held => QueueOutcome::Held,
+                    _ => QueueOutcome::Duplicate,
+                });
                 if queued {
                     if let Ok(guard) = delivery.background.lock() {
                         if let Some(bg) = guard.as_ref() {
@@ -147,7 +156,7 @@ impl Tracker {
             (_, ServerDecision::Blocked(reason)) => {
                 delivery.outbox.count(&format!("blocked.{}", reason.as_str()), 1)?;
             }
-            (None, ServerDecision::Send) => {
+            (None, ServerDecision::Send | ServerDecision::Hold) => {
                 return Err(Error::general(ErrorCode::Internal, "send decision without a payload"));
             }
         }
@@ -198,10 +207,47 @@ impl Tracker {
     /// [`Sender::send_prepared`]. Needs `outbox_path` (the worker's counters and dead letters).
     pub fn send_prepared(&self, payload: &str, attempts: u32) -> Result<crate::delivery::prepared::ShotReport> {
         let d = self.delivery("send_prepared")?;
-        if !controls_send(&self.live()) {
+        let state = d.outbox.controls(&crate::delivery::controls::ControlState::from_settings(&self.settings))?;
+        if !state.sends_events() && state.changed.is_none() {
             return Err(Error::field(ErrorCode::NotConfigured, "data_controls", "is off on this worker: it sends nothing"));
         }
         d.sender.send_prepared(payload, attempts)
+    }
+
+    /// The shopper answered the consent banner: `granted` releases their held events
+    /// (by event id) to the sender, `denied` drops them. Returns how many were
+    /// released or dropped; ids not held (sent, expired, unknown) are skipped.
+    pub fn set_consent(&self, event_ids: &[&str], marketing: &str) -> Result<u64> {
+        let d = self.delivery("set_consent")?;
+        let granted = match marketing {
+            "granted" => true,
+            "denied" => false,
+            _ => return Err(Error::field(ErrorCode::InvalidArgument, "marketing", "must be \"granted\" or \"denied\"")),
+        };
+        if let Some(i) = event_ids.iter().position(|id| id.is_empty() || id.len() > 256) {
+            return Err(Error::field(ErrorCode::InvalidArgument, format!("event_ids[{i}]"), "must be an event id from track"));
+        }
+        let n = d.outbox.answer_holds(event_ids, granted, crate::clock::now_ms())?;
+        if granted && n > 0 {
+            self.wake_sender();
+        }
+        Ok(n)
+    }
+
+    /// [`Tracker::set_consent`] from JSON text, the C and PHP form:
+    /// `{"event_ids": ["..."], "marketing": "granted" | "denied"}`.
+    pub fn set_consent_json(&self, request: &str) -> Result<u64> {
+        let v: Value = serde_json::from_str(request).map_err(|e| json_syntax("request", &e))?;
+        let ids =
+            v.get("event_ids").and_then(Value::as_array).ok_or_else(|| Error::wrong_type("event_ids", "a JSON array of event ids"))?;
+        let ids = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| id.as_str().ok_or_else(|| Error::wrong_type(format!("event_ids[{i}]"), "a string")))
+            .collect::<Result<Vec<_>>>()?;
+        let marketing =
+            v.get("marketing").and_then(Value::as_str).ok_or_else(|| Error::wrong_type("marketing", "\"granted\" or \"denied\""))?;
+        self.set_consent(&ids, marketing)
     }
 
     /// Drops a queued event whose consent was revoked. Returns whether one was queued.
@@ -287,3 +333,5 @@ impl Tracker {
 fn controls_send(settings: &Settings) -> bool {
     crate::delivery::controls::ControlState::from_settings(settings).sends_events()
 }
+
+mod health;

@@ -9,7 +9,7 @@ status. ``convtrack status``, ``convtrack flush``, ``convtrack replay`` and
 ``convtrack check`` work on a settings file (JSON, the same keys as ``Tracker``).
 
 The commands live one group to a module (``demo``, ``outbox``: status and flush, ``replay``,
-``check``, ``catalog``: feed and catalog check), each with a ``register`` that adds its
+``check``: check and test-event, ``catalog``: feed and catalog check, ``controls``), each with a ``register`` that adds its
 subcommands; this module wires them into one parser. ``convtrack sandbox`` hands its options
 to ``convtrack.sandbox``'s own command line.
 """
@@ -22,10 +22,10 @@ import sys
 from typing import Optional, Sequence
 
 import convtrack
-from convtrack.cli import catalog, check, demo, outbox, replay
+from convtrack.cli import catalog, check, controls, demo, outbox, replay
 from convtrack.cli._common import EXIT_CODES, EXIT_ERROR, EXIT_INCOMPLETE, EXIT_INVALID, EXIT_OK, EXIT_SKIPPED
 from convtrack.cli.catalog import cmd_catalog_check, cmd_feed
-from convtrack.cli.check import cmd_check
+from convtrack.cli.check import cmd_check, cmd_test_event
 from convtrack.cli.demo import BROWSER, DEMO_PIXEL_ID, cmd_demo, demo_orders, demo_products
 from convtrack.cli.outbox import cmd_flush, cmd_status
 from convtrack.cli.replay import cmd_replay
@@ -47,6 +47,7 @@ __all__ = [
     "cmd_flush",
     "cmd_replay",
     "cmd_check",
+    "cmd_test_event",
     "cmd_feed",
     "cmd_catalog_check",
 ]
@@ -71,13 +72,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("sandbox", help="run the sandbox Conversions API receiver on loopback (--host, --port, --token)")
     outbox.register(sub)  # status, flush
     replay.register(sub)
-    check.register(sub)
+    check.register(sub)  # check, test-event
     catalog.register(sub)  # feed, catalog check
+    controls.register(sub)
     args = parser.parse_args(args_list)
     try:
         code: int = args.func(args)
     except BrokenPipeError:  # e.g. `convtrack demo | head`
         return EXIT_OK
+    except convtrack.InvalidArgumentError as e:  # e.g. controls: on without --legal-ack (the message names the field)
+        sys.stderr.write(f"convtrack: {e}\n")
+        _json_error(args, e)
+        return EXIT_INVALID
     except (convtrack.SettingsError, convtrack.NotConfiguredError) as e:
         sys.stderr.write(f"convtrack: invalid settings: {e}\n")
         _json_error(args, e)

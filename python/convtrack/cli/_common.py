@@ -16,8 +16,9 @@ EXIT_INCOMPLETE = 3
 EXIT_SKIPPED = 4
 EXIT_CODES = """exit codes:
   0  ok
-  1  runtime error (I/O, storage, endpoint not reachable with check --online)
-  2  usage error or invalid settings (the message names the setting)
+  1  runtime error (I/O, storage; with check --online or test-event: Meta not reachable or a 5xx)
+  2  usage error or invalid settings (the message names the setting; with check --online or
+     test-event: Meta refused the access token or the pixel id)
   3  incomplete: flush left events queued or delivery is paused, or replay had invalid lines
 
 With --json, errors are also printed on stdout as {"error": {"type", "code", "field", "message"}}."""

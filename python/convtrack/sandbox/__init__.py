@@ -71,6 +71,8 @@ from convtrack.sandbox._catalog import MAX_CATALOG_REQUESTS as MAX_CATALOG_REQUE
 from convtrack.sandbox._command import main
 from convtrack.sandbox._events import ACTION_SOURCES as ACTION_SOURCES
 from convtrack.sandbox._events import CLEAR_KEYS as CLEAR_KEYS
+from convtrack.sandbox._events import CUSTOMER_SEGMENTATIONS as CUSTOMER_SEGMENTATIONS
+from convtrack.sandbox._events import DELIVERY_CATEGORIES as DELIVERY_CATEGORIES
 from convtrack.sandbox._events import HASHED_KEYS as HASHED_KEYS
 from convtrack.sandbox._events import MAX_AGE_SECONDS as MAX_AGE_SECONDS
 from convtrack.sandbox._events import MAX_EVENTS

@@ -72,6 +72,9 @@ class _ApiHandler(_BaseHandler):
         """Decides the answer to one API request, and the accepted events (empty when rejected)."""
         sb = self.sandbox
         parts = path.split("/")
+        # "", version, pixel_id: the pixel object (the health check's GET)
+        if len(parts) == 3 and parts[0] == "" and _VERSION.fullmatch(parts[1]) and _PIXEL.fullmatch(parts[2]):
+            return self._handle_pixel(method, parts[1], parts[2], query, raw, record), []
         # "", version, pixel_id, "events"  or  "", version, catalog_id, "items_batch"
         if not (len(parts) == 4 and parts[0] == "" and _VERSION.fullmatch(parts[1])
                 and _PIXEL.fullmatch(parts[2]) and parts[3] in ("events", "items_batch")):
@@ -85,30 +88,9 @@ class _ApiHandler(_BaseHandler):
             ), []
         if method != "POST":
             return _Reply.rule("unsupported_method", f"Unsupported {method.lower()} request; use POST"), []
-        if "access_token" in parse_qs(query, keep_blank_values=True):
-            return _Reply.rule(
-                "token_in_query",
-                "the access token must not be sent in the URL query string; "
-                "use an Authorization: Bearer header or the access_token body field",
-            ), []
-
-        # Authentication: the header first, else the body field.
-        token: Optional[str] = None
-        header = self.headers.get("Authorization")
-        if header is not None:
-            scheme, _, value = header.strip().partition(" ")
-            if scheme.lower() in ("bearer", "oauth") and value.strip():
-                token = value.strip()
-                record["auth"] = "header"
-        if token is None and isinstance(body, dict) and isinstance(body.get("access_token"), str):
-            token = body["access_token"]
-            record["auth"] = "body"
-        if token is None:
-            if body is None and raw.strip():
-                return _Reply.rule("invalid_body", "the request body is not valid JSON"), []
-            return _Reply.rule("missing_token", "An access token is required to request this resource."), []
-        if not hmac.compare_digest(token.encode("utf-8"), sb.token.encode("utf-8")):
-            return _Reply.rule("invalid_token", "Invalid OAuth access token - Cannot parse access token"), []
+        refused = self._authenticate(query, raw, body, record, "invalid_token")
+        if refused is not None:
+            return refused, []
 
         if body is None:
             return _Reply.rule("invalid_body", "the request body is not valid JSON"), []
@@ -125,3 +107,52 @@ class _ApiHandler(_BaseHandler):
         except _Invalid as e:
             return _Reply.rule(e.rule, e.detail), []
         return _Reply.json(200, {"events_received": len(events), "messages": [], "fbtrace_id": _fbtrace_id()}), events
+
+    def _authenticate(self, query: str, raw: bytes, body: Any, record: Dict[str, Any], bad_token_rule: str) -> Optional[_Reply]:
+        """The token check: None when the request carries the sandbox's token (an ``Authorization:
+        Bearer``/``OAuth`` header first, else an ``access_token`` body field), else the answer."""
+        if "access_token" in parse_qs(query, keep_blank_values=True):
+            return _Reply.rule(
+                "token_in_query",
+                "the access token must not be sent in the URL query string; "
+                "use an Authorization: Bearer header or the access_token body field",
+            )
+        token: Optional[str] = None
+        header = self.headers.get("Authorization")
+        if header is not None:
+            scheme, _, value = header.strip().partition(" ")
+            if scheme.lower() in ("bearer", "oauth") and value.strip():
+                token = value.strip()
+                record["auth"] = "header"
+        if token is None and isinstance(body, dict) and isinstance(body.get("access_token"), str):
+            token = body["access_token"]
+            record["auth"] = "body"
+        if token is None:
+            if body is None and raw.strip():
+                return _Reply.rule("invalid_body", "the request body is not valid JSON")
+            return _Reply.rule("missing_token", "An access token is required to request this resource.")
+        if not hmac.compare_digest(token.encode("utf-8"), self.sandbox.token.encode("utf-8")):
+            return _Reply.rule(bad_token_rule, "Invalid OAuth access token - Cannot parse access token")
+        return None
+
+    def _handle_pixel(self, method: str, version: str, pixel_id: str, query: str, raw: bytes, record: Dict[str, Any]) -> _Reply:
+        """``GET /{version}/{pixel_id}?fields=id,name``: the pixel object, as Meta answers the health
+        check. A wrong token is a 400 with Graph code 190; a pixel the sandbox does not know (see
+        ``Sandbox(pixels=...)``) a 400 with code 100, subcode 33."""
+        sb = self.sandbox
+        if sb.api_version is not None and version != sb.api_version:
+            return _Reply.rule("wrong_api_version", f"this sandbox serves API version {sb.api_version}, not {version}")
+        if method != "GET":
+            return _Reply.rule("unsupported_method", f"Unsupported {method.lower()} request on a pixel; use GET")
+        refused = self._authenticate(query, raw, None, record, "pixel_invalid_token")
+        if refused is not None:
+            return refused
+        if not sb._knows_pixel(pixel_id):
+            return _Reply.rule(
+                "unknown_object",
+                f"Unsupported get request. Object with ID '{pixel_id}' does not exist, cannot be loaded due to "
+                "missing permissions, or does not support this operation",
+            )
+        fields = [f for v in parse_qs(query).get("fields", []) for f in v.split(",") if f]
+        doc = {"id": pixel_id, "name": sb.pixel_name(pixel_id)}
+        return _Reply.json(200, {k: v for k, v in doc.items() if not fields or k in fields})

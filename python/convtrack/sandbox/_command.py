@@ -21,12 +21,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 picks a free one)")
     p.add_argument("--token", default="sandbox-token", help="access token to accept (default sandbox-token)")
-    p.add_argument("--api-version", default=None, help="only serve this API version, like v24.0")
+    p.add_argument("--api-version", default=None, help="only serve this API version, like v27.0")
+    p.add_argument("--pixel", action="append", default=None, metavar="PIXEL_ID",
+                   help="a pixel id that exists for the health check (repeatable; default: every pixel id)")
     args = p.parse_args(argv)
 
     stop = threading.Event()
     try:
-        sandbox = Sandbox(host=args.host, port=args.port, token=args.token, api_version=args.api_version).start()
+        sandbox = Sandbox(host=args.host, port=args.port, token=args.token, api_version=args.api_version,
+                          pixels=args.pixel).start()
     except (OSError, ValueError) as e:
         sys.stderr.write(f"convtrack sandbox: cannot start: {e}\n")
         return 1

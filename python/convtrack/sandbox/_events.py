@@ -27,6 +27,23 @@ ACTION_SOURCES = frozenset(
     {"website", "app", "email", "phone_call", "chat", "physical_store", "system_generated", "business_messaging", "other"}
 )
 
+#: Accepted ``custom_data.delivery_category`` values.
+DELIVERY_CATEGORIES = frozenset({"in_store", "curbside", "home_delivery"})
+#: Accepted ``custom_data.customer_segmentation`` values (the Conversions API parameter reference).
+CUSTOMER_SEGMENTATIONS = frozenset(
+    {
+        "new_customer_to_business",
+        "new_customer_to_business_line",
+        "new_customer_to_product_area",
+        "new_customer_to_medium",
+        "existing_customer_to_business",
+        "existing_customer_to_business_line",
+        "existing_customer_to_product_area",
+        "existing_customer_to_medium",
+        "customer_in_loyalty_program",
+    }
+)
+
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
@@ -79,8 +96,12 @@ def _validate_event(event: Any, where: str, now: float) -> None:
         cd = event["custom_data"]
         if not isinstance(cd, dict):
             raise _Invalid("invalid_custom_data", f"{where}.custom_data must be an object")
-        if "value" in cd and not _is_number(cd["value"]):
-            raise _Invalid("invalid_value", f"{where}.custom_data.value must be a number")
+        for key in ("value", "net_revenue", "predicted_ltv"):
+            if key in cd and not _is_number(cd[key]):
+                raise _Invalid("invalid_value", f"{where}.custom_data.{key} must be a number")
+        for key, allowed in (("delivery_category", DELIVERY_CATEGORIES), ("customer_segmentation", CUSTOMER_SEGMENTATIONS)):
+            if key in cd and not (isinstance(cd[key], str) and cd[key] in allowed):
+                raise _Invalid("invalid_custom_data", f"{where}.custom_data.{key} must be one of: {', '.join(sorted(allowed))}")
         if "currency" in cd and not (isinstance(cd["currency"], str) and _CURRENCY.fullmatch(cd["currency"])):
             raise _Invalid("invalid_currency", f"{where}.custom_data.currency must be a 3-letter ISO 4217 code")
         if "content_ids" in cd and not isinstance(cd["content_ids"], list):

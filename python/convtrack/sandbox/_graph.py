@@ -37,6 +37,9 @@ ERRORS: Dict[str, Tuple[int, int, int, str]] = {
     "unknown_path": (404, 100, 33, "Unknown Path"),
     "missing_token": (401, 190, 467, "Missing Access Token"),
     "invalid_token": (401, 190, 467, "Invalid Access Token"),
+    # The pixel object (GET /{version}/{pixel_id}): Meta answers a bad token with a 400 there.
+    "pixel_invalid_token": (400, 190, 467, "Invalid Access Token"),
+    "unknown_object": (400, 100, 33, "Unsupported Get Request"),
 }
 
 
@@ -78,4 +81,6 @@ def _graph_error(
 
 def _rule_error(rule: str, detail: str) -> Tuple[int, Dict[str, Any]]:
     status, code, subcode, title = ERRORS[rule]
+    if rule == "unknown_object":  # Meta's own words and type for an object it will not show
+        return status, _graph_error(detail, code, subcode, False, title, detail, "GraphMethodException")
     return status, _graph_error(f"Invalid parameter: {detail}" if code == 100 else detail, code, subcode, False, title, detail)

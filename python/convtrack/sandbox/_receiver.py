@@ -7,7 +7,7 @@ import threading
 import time
 import types
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Type
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, Type
 
 from convtrack.sandbox._api import _VERSION, _ApiHandler
 from convtrack.sandbox._catalog import _CatalogStore
@@ -30,10 +30,13 @@ class Sandbox:
 
     ``port=0`` picks a free port (read it back from ``url``). ``token`` is the
     access token it accepts (also the secret of the ``/_sandbox/`` control endpoints).
-    ``api_version`` (like ``"v24.0"``), when given, is the only version served. ``now``
+    ``api_version`` (like ``"v27.0"``), when given, is the only version served. ``now``
     returns the current Unix time in seconds; inject a clock to test event-age rules.
     ``max_records`` bounds the recorded events, API requests and catalog items (each keeps
     the latest ones); the dedup memory holds ``10 * max_records`` pairs per side.
+    ``pixels``, when given, are the only pixel ids that exist for the health check
+    (``GET /{version}/{pixel_id}``; any other is Meta's "does not exist" error); by
+    default every pixel id exists.
     """
 
     def __init__(
@@ -44,9 +47,10 @@ class Sandbox:
         api_version: Optional[str] = None,
         now: Optional[Callable[[], float]] = None,
         max_records: int = MAX_RECORDS,
+        pixels: Optional[Iterable[str]] = None,
     ) -> None:
         if api_version is not None and not _VERSION.fullmatch(api_version):
-            raise ValueError("api_version must look like 'v24.0'")
+            raise ValueError("api_version must look like 'v27.0'")
         if not _is_int(max_records) or max_records < 1:
             raise ValueError("max_records must be a positive integer")
         self.host = host
@@ -59,6 +63,11 @@ class Sandbox:
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
         self.max_records = max_records
+        if pixels is not None:
+            pixels = [str(p) for p in pixels]
+            if not all(p.isdigit() and p.isascii() for p in pixels):
+                raise ValueError("pixels must be pixel ids (digits)")
+        self.pixels = None if pixels is None else frozenset(pixels)
         self._faults: Deque[_Fault] = deque()
         self._faults_injected = 0
         # What it saw (events, requests, dedup memory, counters) and the catalogs; both bounded
@@ -202,7 +211,14 @@ class Sandbox:
         with self._lock:
             return self._catalog.snapshot()
 
+    def pixel_name(self, pixel_id: str) -> str:
+        """The name the health check answers for a pixel."""
+        return f"Sandbox pixel {pixel_id}"
+
     # -- used by the request handler ------------------------------------------------------------
+
+    def _knows_pixel(self, pixel_id: str) -> bool:
+        return self.pixels is None or pixel_id in self.pixels
 
     def _apply_catalog(self, catalog_id: str, changes: List[Tuple[str, str, Dict[str, Any]]]) -> List[Dict[str, Any]]:
         with self._lock:

@@ -1,0 +1,154 @@
+<?php
+declare(strict_types=1);
+
+namespace Convtrack;
+
+/**
+ * The shop-facing helpers: what a theme or a plugin calls while it renders a page. Tracking must never break the
+ * shop's own pages, so every convtrack error here (invalid settings, an event that cannot be built, a storage error)
+ * becomes "no tracking for this request": one log line (the status name and the field only, never a value or the
+ * token), one count in degradedCount(), and the page still gets the pixel wherever it can be built. The Tracker class
+ * itself keeps throwing typed exceptions; use it (and `convtrack check`) to find out what is wrong.
+ *
+ *   $shop = new Convtrack\Shop($settings);              // never throws
+ *   echo $shop->trackOrder($event);                     // thank-you page: track + pixel HTML ('' when impossible)
+ *   echo $shop->pageSnippet([$viewContentEvent]);       // any page
+ *
+ * Orders older than Meta's 7 days get their pixel; their server copy is skipped (`too_old` => 'skip_server').
+ */
+final class Shop
+{
+    /** @var int requests that got no (or only partial) tracking, in this process */
+    private static int $degraded = 0;
+
+    private ?Tracker $tracker = null;
+    /** Whether $tracker has an outbox (track); false: build only (pixel, no server copy). */
+    private bool $canTrack = false;
+    /** @var callable|object|null */
+    private $logger;
+
+    /**
+     * @param array<string, mixed>|string $settings as for Tracker
+     * @param callable|object|null $logger a PSR-3 logger (its error() is called), a callable taking the line, or
+     *        null for error_log()
+     */
+    public function __construct(array|string $settings, ?string $libPath = null, callable|object|null $logger = null)
+    {
+        $this->logger = $logger;
+        try {
+            $this->tracker = new Tracker($settings, $libPath);
+            $this->canTrack = self::hasOutbox($settings);
+        } catch (StorageException $e) {
+            // The outbox cannot be opened: pages still get their pixel from a build-only tracker.
+            $this->degrade('open', $e);
+            $this->tracker = $this->buildOnly($settings, $libPath);
+        } catch (ConvtrackException $e) {
+            $this->degrade('open', $e);
+        }
+    }
+
+    /**
+     * track() the order (durable enqueue of the server copy) and return its pixel HTML; '' when no pixel can be built.
+     * @param array<string, mixed> $order the event, as for Tracker::build
+     * @param array<string, mixed> $options as for Tracker::build; too_old defaults to 'skip_server'
+     */
+    public function trackOrder(array $order, array $options = []): string
+    {
+        $options += ['too_old' => 'skip_server'];
+        if ($this->tracker === null) {
+            return '';
+        }
+        try {
+            $result = $this->canTrack ? $this->tracker->track($order, $options) : $this->tracker->build($order, $options);
+            return (string) ($result['pixel_html'] ?? '');
+        } catch (StorageException $e) {
+            // Queueing failed: the event itself is fine, so the page still gets its pixel.
+            $this->degrade('trackOrder', $e);
+            return $this->pixelOnly($order, $options);
+        } catch (ConvtrackException $e) {
+            $this->degrade('trackOrder', $e);
+            return '';
+        }
+    }
+
+    /**
+     * The pixel HTML for a page's events (no server copy); '' when it cannot be built.
+     * @param list<array<string, mixed>> $events
+     * @param array<string, mixed> $options as for Tracker::pageSnippet; too_old defaults to 'skip_server'
+     */
+    public function pageSnippet(array $events = [], array $options = []): string
+    {
+        $options += ['too_old' => 'skip_server'];
+        if ($this->tracker === null) {
+            return '';
+        }
+        try {
+            return $this->tracker->pageSnippet($events, $options);
+        } catch (ConvtrackException $e) {
+            $this->degrade('pageSnippet', $e);
+            return '';
+        }
+    }
+
+    /** How many requests in this process got no (or only partial) tracking since it started (or resetCounters()). */
+    public static function degradedCount(): int
+    {
+        return self::$degraded;
+    }
+
+    public static function resetCounters(): void
+    {
+        self::$degraded = 0;
+    }
+
+    /** @param array<string, mixed> $order @param array<string, mixed> $options */
+    private function pixelOnly(array $order, array $options): string
+    {
+        try {
+            return (string) ($this->tracker?->build($order, $options)['pixel_html'] ?? '');
+        } catch (ConvtrackException) {
+            return ''; // already counted and logged once for this request
+        }
+    }
+
+    /** @param array<string, mixed>|string $settings */
+    private function buildOnly(array|string $settings, ?string $libPath): ?Tracker
+    {
+        try {
+            $array = is_string($settings) ? json_decode($settings, true, 512, JSON_THROW_ON_ERROR) : $settings;
+            unset($array['outbox_path']);
+            return new Tracker($array, $libPath);
+        } catch (ConvtrackException | \JsonException) {
+            return null;
+        }
+    }
+
+    /** @param array<string, mixed>|string $settings */
+    private static function hasOutbox(array|string $settings): bool
+    {
+        if (is_string($settings)) {
+            $settings = json_decode($settings, true) ?: [];
+        }
+        return is_array($settings) && is_string($settings['outbox_path'] ?? null) && $settings['outbox_path'] !== '';
+    }
+
+    private function degrade(string $where, ConvtrackException $e): void
+    {
+        self::$degraded++;
+        $field = $e->getField();
+        $line = "convtrack: no tracking for this request ($where): " . $e->getStatusName()
+            . ($field !== null ? " field=$field" : '');
+        $context = ['status' => $e->getStatusName(), 'field' => $field, 'where' => $where];
+        try {
+            if (is_object($this->logger) && method_exists($this->logger, 'error')) {
+                $this->logger->error($line, $context);
+            } elseif (is_callable($this->logger)) {
+                ($this->logger)($line, $context);
+            } else {
+                error_log($line);
+            }
+        } catch (\Throwable) {
+            // A broken logger must not break the page either.
+        }
+    }
+}
