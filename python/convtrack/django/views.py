@@ -192,7 +192,7 @@ def _set_controls(request: Any, tracker: convtrack.Tracker, note: _Done) -> Opti
             note("success", "Data controls are now OFF: only the browser pixel runs. "
                             f"{_plural(discarded, 'queued server event')} discarded, never sent.")
     if "mode" in change:
-        note("success", f"Mode is now: {dict(MODES).get(new.get('mode'), new.get('mode'))}.")
+        note("success", f"Mode is now: {dict(MODES).get(str(new.get('mode')), new.get('mode'))}.")
     return None
 
 
