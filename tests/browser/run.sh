@@ -27,4 +27,4 @@ export CHROMIUM
 unset CONVTRACK_BROWSER_TESTS_OPTIONAL
 
 cd "$repo"
-exec "$py" -m pytest -p no:cacheprovider "$here/test_pixel_browser.py" "$@"
+exec "$py" -m pytest -p no:cacheprovider "$here/test_pixel_browser.py" "$here/test_dashboard_browser.py" "$@"

@@ -11,11 +11,13 @@ with a ``to_convtrack()`` method returning such a dict (e.g. your ``Order`` mode
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple
+
+from django.core.exceptions import ImproperlyConfigured
 
 import convtrack
-from convtrack.django import conf
-from convtrack.django.context import get_context, normalize_consent
+from convtrack.django import conf, degrade
+from convtrack.django.context import TrackingContext, get_context, normalize_consent
 
 logger = logging.getLogger("convtrack.django")
 
@@ -46,26 +48,49 @@ def _merge_browser(event: Dict[str, Any], context: Dict[str, Any]) -> Dict[str, 
     return event
 
 
+TOO_OLD: Literal["skip_server"] = "skip_server"  # an order older than Meta's 7 days still gets its pixel (server: blocked, too_old)
+
+# What the helpers turn into "no tracking for this request" (degrade.py): every typed
+# convtrack error, an invalid Django-side option, and what the native module raises for a
+# settings value it cannot take at all.
+_FAILURES = (convtrack.ConvtrackError, ImproperlyConfigured, TypeError, ValueError)
+
+
 def _page_html(tracker: convtrack.Tracker, events: List[Dict[str, Any]], nonce: Optional[str]) -> str:
     """One snippet for the page's events, rendered and escaped by the core."""
     try:
-        return tracker.page_snippet(events, nonce=nonce)
+        return tracker.page_snippet(events, nonce=nonce, too_old=TOO_OLD)
     except convtrack.InvalidArgumentError as exc:
         if exc.field != "nonce":
             raise
         # Without a nonce a strict CSP blocks the snippet: no tracking, but no broken page.
         logger.warning("convtrack: invalid CSP nonce, pixel rendered without one")
-        return tracker.page_snippet(events, nonce=None)
+        return tracker.page_snippet(events, nonce=None, too_old=TOO_OLD)
 
 
-def _track_tolerant(tracker: convtrack.Tracker, event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """``tracker.track``, returning the event as tracked and the result. Browser values
+def _tracker(ctx: Optional[TrackingContext]) -> Tuple[Optional[convtrack.Tracker], Optional[str]]:
+    """(tracker, why it cannot track or ``None``). When the process-wide tracker cannot
+    be created (a mistyped setting: gunicorn never runs ``manage.py check``), this request
+    is degraded; if only the outbox is the problem, a build-only tracker from the same
+    settings still renders the pixel."""
+    try:
+        return conf.get_tracker(), None
+    except _FAILURES as exc:
+        why = degrade.record(degrade.reason(exc, "CONVTRACK"), ctx)
+        if isinstance(exc, convtrack.StorageError) or why.endswith(":outbox_path"):
+            return conf.build_only_tracker(), why
+        return None, why
+
+
+def _tolerant(call: Callable[..., Dict[str, Any]], event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """``call(event, too_old=...)`` (``tracker.track`` or ``tracker.build``), returning the
+    event as tracked and the result. Browser values
     the core rejects (a forged cookie, a 10 MB user agent) are dropped one at a time
     instead of failing the checkout. The core decides what is invalid; a warning names
     the field, never the value."""
     for _ in range(len(_BROWSER_FIELDS) + 1):
         try:
-            return event, tracker.track(event)
+            return event, call(event, too_old=TOO_OLD)
         except convtrack.InputError as exc:
             field = exc.field or ""
             browser = event.get("browser")
@@ -76,7 +101,22 @@ def _track_tolerant(tracker: convtrack.Tracker, event: Dict[str, Any]) -> Tuple[
             browser = dict(browser)
             del browser[key]
             event = dict(event, browser=browser)
-    return event, tracker.track(event)
+    return event, call(event, too_old=TOO_OLD)
+
+
+def _track_or_build(event: Dict[str, Any], ctx: TrackingContext) -> Tuple[Dict[str, Any], Dict[str, Any], bool]:
+    """(event, result, whether the pixel can render it). ``track`` when the tracker can;
+    on a storage error (or with the build-only tracker) ``build`` still gives the pixel."""
+    tracker, why = _tracker(ctx)
+    if tracker is None:
+        return event, degrade.skipped(why or "settings:CONVTRACK"), False
+    if why is None:
+        try:
+            return (*_tolerant(tracker.track, event), True)
+        except convtrack.StorageError as exc:
+            why = degrade.record(degrade.reason(exc, "outbox_path"), ctx)
+    event, built = _tolerant(tracker.build, event)
+    return event, degrade.skipped(why, built), True
 
 
 def _nonce(request: Any) -> Optional[str]:
@@ -91,33 +131,35 @@ def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
     result on the request so ``{% convtrack_pixel %}`` renders the pixel event with the
     same event id. Returns the track result (``event_id``, ``server``, ``reason``, ...).
 
-    Raises a typed ``convtrack.InputError`` naming the field when the order is invalid.
-    When only the request's data cannot make a valid server event (no user agent, a
-    hostile URL), it logs a warning and returns ``{"server": "skipped", "event_id": None,
-    "reason": "<code>:<field>", ...}`` instead of failing the page.
+    Never fails the page because of tracking. An order older than Meta's 7 days still
+    gets its pixel (``server: "blocked"``, ``reason: "too_old"``). When the event cannot
+    be built (an invalid order, a hostile value), the settings are invalid or the outbox
+    cannot be written, it logs one warning naming the error code and the field (never a
+    value), counts it (``degraded_counts()``) and returns ``{"server": "skipped",
+    "reason": "<code>:<field>", "event_id": ..., ...}``; the pixel is still rendered when
+    it can be built (an unwritable outbox).
 
     Safe to call again for the same order (page reload, webhook): the server event is
     sent once (``server == "duplicate"``) and the pixel carries the same event id.
     """
     ctx = get_context(request)
-    event = _merge_browser(_event_from(order), ctx.browser)
+    try:
+        event = _merge_browser(_event_from(order), ctx.browser)
+    except TypeError as exc:
+        return degrade.skipped(degrade.record(degrade.reason(exc, "order"), ctx))
     if "consent" not in event and ctx.consent is not None:
         event["consent"] = ctx.consent
-    url_from_request = "event_source_url" not in event and bool(ctx.page_url)
-    if url_from_request:
+    if "event_source_url" not in event and ctx.page_url:
         event["event_source_url"] = ctx.page_url
     # No nonce here: the template tag decides it (and a bad one must not fail the checkout).
     try:
-        event, result = _track_tolerant(conf.get_tracker(), event)
-    except convtrack.InputError as exc:
-        field = exc.field or ""
-        if not (field.startswith("browser.") or (url_from_request and field == "event_source_url")):
-            raise  # the order itself is invalid: the shop's bug, a typed error naming the field
-        # What the shopper's browser sent (or failed to send: a bot without user agent)
-        # cannot make a server event Meta accepts. The page still renders, without this event.
-        logger.warning("convtrack: order not tracked for this request (%s: %s)", exc.field, exc.code_name)
-        return {"event_id": None, "server": "skipped", "reason": f"{exc.code_name}:{exc.field}", "pixel_html": ""}
-    ctx.events.append({"event": event, "result": result})
+        event, result, pixel = _track_or_build(event, ctx)
+    except convtrack.ConvtrackError as exc:
+        # The order (or what the shopper's browser sent: a bot without user agent, a
+        # hostile URL) cannot make an event. The page still renders, without this event.
+        return degrade.skipped(degrade.record(degrade.reason(exc), ctx))
+    if pixel:
+        ctx.events.append({"event": event, "result": result})
     return result
 
 
@@ -129,24 +171,36 @@ def track_order(order: Any, *, browser: Optional[Dict[str, Any]] = None, consent
     keys win. The event id is derived from the order id, so the checkout page and the
     webhook produce one event at Meta. Note that server events need
     ``event_source_url`` and ``browser.user_agent`` when they are sent.
+
+    Like ``track_purchase`` it never raises because of tracking: a failure is one log
+    line, one count and ``{"server": "skipped", "reason": "<code>:<field>", ...}``.
     """
-    event = _merge_browser(_event_from(order), browser or {})
-    if "consent" not in event:
-        c = normalize_consent(consent)
-        if c is not None:
-            event["consent"] = c
-    return _track_tolerant(conf.get_tracker(), event)[1]
+    try:
+        event = _merge_browser(_event_from(order), browser or {})
+        if "consent" not in event:
+            c = normalize_consent(consent)
+            if c is not None:
+                event["consent"] = c
+        tracker, why = _tracker(None)
+        if tracker is None or why is not None:  # logged and counted by _tracker
+            return degrade.skipped(why or "settings:CONVTRACK")
+        return _tolerant(tracker.track, event)[1]
+    except _FAILURES as exc:
+        return degrade.skipped(degrade.record(degrade.reason(exc, "order")))
 
 
 def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
     """The pixel HTML for this request (what ``{% convtrack_pixel %}`` renders).
 
     Rendered by the core, which JSON-encodes and escapes every value (``<``, ``>``,
-    ``&``, U+2028/9), so the result is safe to put in the page as it is.
+    ``&``, U+2028/9), so the result is safe to put in the page as it is. Returns ``""``
+    (one log line, one count) when no pixel can be built for this request.
     """
     nonce = nonce or _nonce(request)
     ctx = get_context(request)
-    tracker = conf.get_tracker()
+    tracker, _ = _tracker(ctx)
+    if tracker is None:
+        return ""
     if ctx.events:
         # The core renders the base code and page view once, then every event with the
         # event id (and time) it was tracked with.
@@ -154,20 +208,21 @@ def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
             dict(item["event"], event_id=item["result"]["event_id"], event_time=item["result"]["event_time"])
             for item in ctx.events
         ]
-        return _page_html(tracker, events, nonce)
-    # No event on this page: a PageView. Only the pixel is used; the browser data
-    # would only feed the (discarded) server event, so just the user agent goes in,
-    # which the gate needs when it would send.
-    page: Dict[str, Any] = {"event_name": "PageView"}
-    if ctx.page_url:
-        page["event_source_url"] = ctx.page_url
-    if "user_agent" in ctx.browser:
-        page["browser"] = {"user_agent": ctx.browser["user_agent"]}
-    if ctx.consent is not None:
-        page["consent"] = ctx.consent
+    else:
+        # No event on this page: a PageView. Only the pixel is used; the browser data
+        # would only feed the (discarded) server event, so just the user agent goes in,
+        # which the gate needs when it would send.
+        page: Dict[str, Any] = {"event_name": "PageView"}
+        if ctx.page_url:
+            page["event_source_url"] = ctx.page_url
+        if "user_agent" in ctx.browser:
+            page["browser"] = {"user_agent": ctx.browser["user_agent"]}
+        if ctx.consent is not None:
+            page["consent"] = ctx.consent
+        events = [page]
     try:
-        return _page_html(tracker, [page], nonce)
-    except convtrack.InputError as exc:
+        return _page_html(tracker, events, nonce)
+    except convtrack.ConvtrackError as exc:
         # A hostile header or URL: no pixel on this page rather than a failed page.
-        logger.warning("convtrack: no pixel for this page (%s: %s)", exc.field, exc.code_name)
+        degrade.record(degrade.reason(exc), ctx)
         return ""

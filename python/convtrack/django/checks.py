@@ -29,7 +29,8 @@ FIELD_IDS = {"pixel_id": "convtrack.E001", "access_token": "convtrack.E002", "ou
 MIDDLEWARE = "convtrack.django.middleware.ConvtrackMiddleware"
 
 
-def _settings_errors() -> List[checks.CheckMessage]:
+def _option_errors() -> List[checks.CheckMessage]:
+    """``CONVTRACK`` itself and the Django-side options."""
     try:
         conf.raw()
     except ImproperlyConfigured as exc:
@@ -40,23 +41,47 @@ def _settings_errors() -> List[checks.CheckMessage]:
             getter()
         except ImproperlyConfigured as exc:
             errors.append(checks.Error(str(exc), id="convtrack.E005"))
-    tracker: Optional[convtrack.Tracker] = None
-    try:
-        # The same constructor the app uses: one set of rules, in the core.
-        tracker = convtrack.Tracker(conf.tracker_settings())
-    except convtrack.ConvtrackError as exc:
+    return errors
+
+
+def tracker_error(exc: BaseException) -> checks.CheckMessage:
+    """The check message for an error raised by ``convtrack.Tracker(settings)``."""
+    if isinstance(exc, convtrack.ConvtrackError):
         field = exc.field or "CONVTRACK"
-        errors.append(checks.Error(
+        return checks.Error(
             f"CONVTRACK[{field!r}] is invalid: {exc}",
             hint="See docs/django.md and the settings table in README.md.",
             id=FIELD_IDS.get(field, "convtrack.E004"),
-        ))
-    except (TypeError, ValueError) as exc:  # e.g. a non-dict value the native module cannot take
-        errors.append(checks.Error(f"CONVTRACK is invalid: {type(exc).__name__}", id="convtrack.E004"))
+        )
+    # e.g. a non-dict value the native module cannot take
+    return checks.Error(f"CONVTRACK is invalid: {type(exc).__name__}", id="convtrack.E004")
+
+
+def _settings_errors() -> List[checks.CheckMessage]:
+    errors = _option_errors()
+    try:
+        settings = conf.tracker_settings()
+    except ImproperlyConfigured:
+        return errors  # CONVTRACK is not a dict: reported above (E005)
+    tracker: Optional[convtrack.Tracker] = None
+    try:
+        # The same constructor the app uses: one set of rules, in the core.
+        tracker = convtrack.Tracker(settings)
+    except (convtrack.ConvtrackError, TypeError, ValueError) as exc:
+        errors.append(tracker_error(exc))
     finally:
         if tracker is not None:
             tracker.close()
     return errors
+
+
+def dashboard_messages(tracker_exc: Optional[BaseException]) -> List[checks.CheckMessage]:
+    """What ``manage.py check`` reports, for the dashboard: the error the process-wide
+    tracker raised (if it did; no second tracker is built for it), then the Django side."""
+    errors = _option_errors()
+    if tracker_exc is not None and not isinstance(tracker_exc, ImproperlyConfigured):
+        errors.append(tracker_error(tracker_exc))
+    return errors + _integration_warnings()
 
 
 def _integration_warnings() -> List[checks.CheckMessage]:

@@ -41,6 +41,7 @@ DJANGO_KEYS = ("trusted_proxies", "consent", "warm_up", "cookie_domain")
 
 _lock = threading.Lock()
 _tracker: Optional[convtrack.Tracker] = None
+_build_only: Optional[convtrack.Tracker] = None
 _atexit_registered = False
 _providers: Dict[str, Callable[[Any], Any]] = {}  # dotted path -> imported consent callable
 
@@ -143,13 +144,30 @@ def get_tracker() -> convtrack.Tracker:
         return _tracker
 
 
+def build_only_tracker() -> Optional[convtrack.Tracker]:
+    """A tracker from the same settings without the outbox, or ``None`` if those settings
+    are invalid too. The shop-facing helpers use it to still render the pixel (``build``
+    and ``page_snippet`` need no storage) when the outbox cannot be opened or written."""
+    global _build_only
+    with _lock:
+        if _build_only is None:
+            settings = {k: v for k, v in tracker_settings().items() if k not in ("outbox_path", "sender")}
+            try:
+                _build_only = convtrack.Tracker(settings)
+            except (convtrack.ConvtrackError, TypeError, ValueError):
+                return None
+        return _build_only
+
+
 def close_tracker() -> None:
     """Stops the background sender and forgets the tracker (the next use creates a new one)."""
-    global _tracker
+    global _tracker, _build_only
     with _lock:
         t, _tracker = _tracker, None
-    if t is not None:
-        t.close()
+        b, _build_only = _build_only, None
+    for tracker in (t, b):
+        if tracker is not None:
+            tracker.close()
 
 
 def _on_setting_changed(setting: str, **_kwargs: Any) -> None:

@@ -7,7 +7,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from convtrack.django import conf
+from django.core.exceptions import ImproperlyConfigured
+
+from convtrack.django import conf, degrade
 
 
 @dataclass
@@ -24,6 +26,8 @@ class TrackingContext:
     consent: Optional[Dict[str, Any]] = None
     page_url: Optional[str] = None
     events: List[Dict[str, Any]] = field(default_factory=list)
+    #: ``"<code>:<field>"`` once tracking failed during this request (see degrade.py)
+    degraded: Optional[str] = None
 
     def __repr__(self) -> str:  # IP, cookies and consent are personal data: keep them out of logs
         return f"<TrackingContext browser={sorted(self.browser)} events={len(self.events)}>"
@@ -66,9 +70,31 @@ def normalize_consent(answer: Any) -> Optional[Dict[str, Any]]:
     raise TypeError("the CONVTRACK['consent'] callable must return None, a string, a bool or a dict")
 
 
+def _consent(request: Any, ctx: TrackingContext) -> Optional[Dict[str, Any]]:
+    """The consent provider's answer. A provider that is misconfigured, raises or answers
+    something unusable degrades the request to "denied": nothing leaves the server for
+    it and the pixel holds back, rather than a failed page or a guessed consent."""
+    try:
+        provider = conf.consent_provider()
+        return normalize_consent(provider(request)) if provider is not None else None
+    except Exception as exc:  # the shop's callable: anything it raises must not fail the page
+        degrade.record(degrade.reason(exc, "consent"), ctx)
+        return {"marketing": "denied"}
+
+
 def capture(request: Any) -> TrackingContext:
-    browser: Dict[str, str] = {}
-    ip = client_ip(request, conf.trusted_proxies())
+    ctx = TrackingContext()
+    try:
+        conf.raw()
+    except ImproperlyConfigured as exc:  # CONVTRACK not a dict: nothing to capture for
+        degrade.record(degrade.reason(exc, "CONVTRACK"), ctx)
+        return ctx
+    browser = ctx.browser
+    try:
+        ip = client_ip(request, conf.trusted_proxies())
+    except ImproperlyConfigured as exc:  # no guessed IP behind an unknown number of proxies
+        degrade.record(degrade.reason(exc, "trusted_proxies"), ctx)
+        ip = None
     if ip:
         browser["ip"] = ip
     ua = request.META.get("HTTP_USER_AGENT")
@@ -82,13 +108,12 @@ def capture(request: Any) -> TrackingContext:
     if fbclid:
         # Passed unchanged: the core builds fbc = fb.1.<event time ms>.<fbclid> when there is no _fbc cookie.
         browser["fbclid"] = fbclid
-    provider = conf.consent_provider()
-    consent = normalize_consent(provider(request)) if provider is not None else None
+    ctx.consent = _consent(request, ctx)
     try:
-        page_url = request.build_absolute_uri()
+        ctx.page_url = request.build_absolute_uri()
     except Exception:  # DisallowedHost and friends: no URL rather than a failed page
-        page_url = None
-    return TrackingContext(browser=browser, consent=consent, page_url=page_url)
+        ctx.page_url = None
+    return ctx
 
 
 def get_context(request: Any) -> TrackingContext:

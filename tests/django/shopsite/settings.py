@@ -45,7 +45,8 @@ TEMPLATES = [
         },
     },
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+# SHOP_DB: the browser test (tests/browser) runs this project under runserver with its own database.
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("SHOP_DB") or BASE_DIR / "db.sqlite3"}}
 USE_TZ = True
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"

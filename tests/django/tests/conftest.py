@@ -3,7 +3,7 @@ and CONVTRACK pointed at it with a fresh outbox per test."""
 
 import pytest
 
-from convtrack.django import conf
+from convtrack.django import conf, degrade
 from convtrack.sandbox import Sandbox
 
 TOKEN = "sandbox-token"
@@ -42,3 +42,10 @@ def convtrack_settings(settings, sandbox, tmp_path):
 @pytest.fixture
 def tracker(convtrack_settings):
     return conf.get_tracker()
+
+
+@pytest.fixture(autouse=True)
+def degrade_counts():
+    """The process-local "no tracking for this request" counts start at zero in each test."""
+    degrade.reset_counts()
+    yield

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 import convtrack
-from convtrack.django import track_purchase
+from convtrack.django import degraded_counts, track_purchase
 from convtrack.django.context import capture
 
 from helpers import UA, checkout, pixel_purchase
@@ -36,12 +36,20 @@ def order(**extra):
     ([{"id": "S", "quantity": 1, "price": "NaN", "title": "Mug"}], convtrack.InvalidValueError, "items[0].price"),
     ([{"id": "S", "quantity": 1, "price": "5.00", "title": "\udcff"}], convtrack.InputError, "items[0].title"),
 ])
-def test_invalid_order_is_a_typed_error_naming_the_field(rf, tracker, items, exc, field):
-    req = request(rf)
+def test_invalid_order_degrades_naming_the_field(rf, tracker, items, exc, field, caplog):
+    # The library's own API raises the typed error naming the field ...
     with pytest.raises(exc) as info:
-        track_purchase(req, order(items=items))
+        tracker.track(dict(order(items=items), event_name="Purchase"))
     assert info.value.field == field
-    assert EMAIL not in str(info.value) and "xxxx" not in str(info.value)
+    # ... the shop-facing helper turns it into "no tracking for this request": one log
+    # line with the code and the field, one count, and no value anywhere.
+    req = request(rf)
+    result = track_purchase(req, order(items=items))
+    assert result["server"] == "skipped" and result["reason"] == f"{info.value.code_name}:{field}"
+    lines = [r.getMessage() for r in caplog.records if r.name == "convtrack.django"]
+    assert lines == [f"convtrack: no tracking for this request ({result['reason']})"]
+    assert EMAIL not in caplog.text and "xxxx" not in caplog.text and "NaN" not in caplog.text
+    assert degraded_counts() == {result["reason"]: 1}
     assert tracker.status()["queue"]["depth"] == 0
     assert req.convtrack.events == []
 
@@ -73,12 +81,16 @@ def test_no_personal_data_or_token_in_logs_page_or_status(client, admin_client, 
     ({"event_source_url": "javascript:alert(1)"}, convtrack.InvalidValueError, "event_source_url"),
     ({"colour": "red"}, convtrack.UnknownFieldError, "colour"),
 ])
-def test_shop_side_mistakes_are_typed_errors(rf, tracker, extra, exc, field):
+def test_shop_side_mistakes_degrade_and_the_library_raises(rf, tracker, extra, exc, field):
     with pytest.raises(exc) as info:
-        track_purchase(request(rf), order(**extra))
+        tracker.track(dict(order(**extra), event_name="Purchase"))
     assert info.value.field == field
+    result = track_purchase(request(rf), order(**extra))
+    assert result["server"] == "skipped" and result["reason"].endswith(":" + field)
+    assert "alert" not in result["reason"] and "red" not in result["reason"]
 
 
-def test_order_must_be_a_dict_or_have_to_convtrack(rf, tracker):
-    with pytest.raises(TypeError, match="to_convtrack"):
-        track_purchase(request(rf), ["not", "an", "order"])
+def test_order_must_be_a_dict_or_have_to_convtrack(rf, tracker, caplog):
+    result = track_purchase(request(rf), ["not", "an", "order"])
+    assert result["server"] == "skipped" and result["reason"] == "TypeError:order"
+    assert "no tracking for this request (TypeError:order)" in caplog.text

@@ -83,13 +83,18 @@ def test_track_order_needs_no_request(tracker, sandbox):
     assert [e["event_id"] for e in sandbox.received()] == [result["event_id"]]
 
 
-def test_bad_order_is_a_typed_error_naming_the_field(rf, tracker):
+def test_bad_order_degrades_in_track_order_and_raises_in_the_library(rf, tracker, caplog):
     import convtrack
-    from convtrack.django import track_order
+    from convtrack.django import degraded_counts, track_order
 
+    bad = {"event_name": "Purchase", "order_id": 1, "currency": "EUR", "value": float("nan")}
     with pytest.raises(convtrack.InvalidValueError) as info:
-        track_order({"order_id": 1, "currency": "EUR", "value": float("nan")})
+        tracker.track(bad)
     assert info.value.field == "value"
+    result = track_order(bad)  # a webhook answers normally; the log and the counter say why
+    assert result == {"event_id": None, "pixel_html": "", "server": "skipped", "reason": "invalid_value:value"}
+    assert degraded_counts() == {"invalid_value:value": 1}
+    assert "no tracking for this request (invalid_value:value)" in caplog.text and "nan" not in caplog.text
 
 
 def test_status_page_is_staff_only(client, django_user_model, tracker):

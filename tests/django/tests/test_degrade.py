@@ -1,0 +1,119 @@
+"""Pages never break because of tracking: the shop's real pages through Django's test client
+with a broken setting, an unwritable outbox, an order older than Meta's 7 days."""
+
+import datetime
+import logging
+
+import pytest
+
+import convtrack
+from convtrack.django import degraded_counts
+from shop.models import Order
+
+from helpers import UA, checkout, pixel_purchase
+
+pytestmark = pytest.mark.django_db
+
+
+def tracking_lines(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "convtrack.django"]
+
+
+def test_an_eight_day_old_order_still_gets_its_pixel(client, tracker, sandbox):
+    checkout(client)  # today's order: queued
+    order = Order.objects.get()
+    tracker.flush(5.0)
+    assert len(sandbox.received()) == 1
+    eight_days_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=8)
+    old = Order.objects.create(email="old@example.com", sku="S", title="Old mug", price="3.00",
+                               consent={"marketing": "granted"})
+    Order.objects.filter(pk=old.pk).update(created=eight_days_ago)
+    resp = client.get(f"/thanks/{old.pk}/", HTTP_USER_AGENT=UA)
+    assert resp.status_code == 200
+    page = resp.content.decode()
+    params, event_id = pixel_purchase(page)
+    assert event_id == convtrack.event_id("1234567890", "Purchase", old.pk) and params["value"] == 3.0
+    assert resp.context["tracking"]["server"] == "blocked" and resp.context["tracking"]["reason"] == "too_old"
+    # The server copy is skipped with the reason; Meta gets nothing more.
+    assert tracker.flush(5.0).get("sent", 0) == 0
+    assert [e["event_id"] for e in sandbox.received()] == [convtrack.event_id("1234567890", "Purchase", order.pk)]
+    assert tracker.status()["counters"]["blocked"] == {"too_old": 1}
+    assert degraded_counts() == {}  # not a failure: the pixel ran, the server copy was not due
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ({"pixel_id": "12ab34"}, "invalid_setting:pixel_id"),
+    ({"pixle_id": "1"}, "invalid_setting:pixle_id"),
+    ({"mode": "everything"}, "invalid_setting:mode"),
+])
+def test_a_bad_setting_leaves_the_shop_at_http_200(client, settings, convtrack_settings, sandbox, caplog, bad, reason):
+    caplog.set_level(logging.INFO)
+    settings.CONVTRACK = dict(convtrack_settings, **bad)
+    home = client.get("/", HTTP_USER_AGENT=UA)
+    assert home.status_code == 200 and "fbq(" not in home.content.decode()
+    caplog.clear()
+    page = checkout(client)  # the checkout POST redirects, the thank-you page is HTTP 200
+    assert "Thank you for order" in page and "fbq(" not in page
+    # One line for the thank-you request (track_purchase and the tag), code and setting only.
+    assert tracking_lines(caplog) == [f"convtrack: no tracking for this request ({reason})"]
+    assert "12ab34" not in caplog.text and "sandbox-token" not in caplog.text
+    assert degraded_counts() == {reason: 2}  # the home page and the thank-you page
+    assert sandbox.stats()["requests"] == 0
+
+
+def test_an_unwritable_outbox_keeps_the_pixel(client, settings, convtrack_settings, sandbox, caplog, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    settings.CONVTRACK = dict(convtrack_settings, outbox_path=str(blocker / "outbox.sqlite3"))
+    page = checkout(client)
+    order = Order.objects.get()
+    _, event_id = pixel_purchase(page)  # built by the core without the outbox
+    assert event_id == convtrack.event_id("1234567890", "Purchase", order.pk)
+    assert tracking_lines(caplog) == ["convtrack: no tracking for this request (storage:outbox_path)"]
+    assert str(tmp_path) not in caplog.text
+    assert degraded_counts() == {"storage:outbox_path": 1}
+    assert sandbox.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize("bad, reason, revoked", [
+    ({"consent": "shop.nope.missing"}, "ImproperlyConfigured:consent", True),
+    ({"trusted_proxies": -1}, "ImproperlyConfigured:trusted_proxies", False),
+])
+def test_a_bad_django_side_option_degrades_the_context(client, settings, convtrack_settings, tracker, caplog,
+                                                      bad, reason, revoked):
+    settings.CONVTRACK = dict(convtrack_settings, **bad)
+    page = checkout(client)
+    pixel_purchase(page)
+    # A consent provider that cannot answer counts as "denied": the pixel holds back.
+    assert ("fbq('consent','revoke')" in page) is revoked
+    # One line for each request: the checkout POST and the thank-you page.
+    assert tracking_lines(caplog) == [f"convtrack: no tracking for this request ({reason})"] * 2
+
+
+def test_a_consent_provider_that_raises_counts_as_denied(client, settings, convtrack_settings, caplog):
+    def broken(request):
+        raise RuntimeError("the consent cookie said " + request.COOKIES.get("shop_consent", ""))
+
+    settings.CONVTRACK = dict(convtrack_settings, consent=broken)
+    page = checkout(client)
+    assert "fbq('consent','revoke')" in page
+    assert tracking_lines(caplog) == ["convtrack: no tracking for this request (RuntimeError:consent)"] * 2
+    assert "consent cookie said" not in caplog.text
+    from convtrack.django import get_tracker
+    assert get_tracker().status()["counters"]["blocked"] == {"consent_denied": 1}
+
+
+def test_convtrack_not_a_dict_leaves_pages_at_200(client, settings):
+    settings.CONVTRACK = ["not", "a", "dict"]
+    resp = client.get("/", HTTP_USER_AGENT=UA)
+    assert resp.status_code == 200 and "fbq(" not in resp.content.decode()
+    assert degraded_counts() == {"ImproperlyConfigured:CONVTRACK": 1}
+
+
+def test_the_library_api_still_raises(settings, convtrack_settings):
+    from convtrack.django import get_tracker
+
+    settings.CONVTRACK = dict(convtrack_settings, pixel_id="12ab34")
+    with pytest.raises(convtrack.SettingsError) as info:
+        get_tracker()
+    assert info.value.field == "pixel_id"
