@@ -344,6 +344,10 @@ def loaded(browser: str, tracker: convtrack.Tracker):
     matching = convtrack.Tracker(pixel_id=PIXEL_ID, access_token="t", data_controls=True, pixel_advanced_matching=True)
     add("am-granted", "plain", with_tracker=matching, customer=AM_CUSTOMER)
     add("am-denied", "plain", with_tracker=matching, customer=AM_CUSTOMER, consent="denied")
+    # Consent hold: the shopper has not answered; the server copy is held, the pixel holds back.
+    holding = convtrack.Tracker(pixel_id=PIXEL_ID, access_token="t", data_controls=True, unknown_consent="hold",
+                                pixel_advanced_matching=True)
+    add("held-unknown", HOSTILE_TITLES["close-script"], with_tracker=holding, customer=AM_CUSTOMER, consent="unknown")
 
     thread = threading.Thread(target=server.serve_forever, name="pixel-page-server", daemon=True)
     thread.start()
@@ -499,3 +503,14 @@ def test_advanced_matching_needs_consent(loaded) -> None:
     calls = page.result["calls"]
     assert calls[:2] == [["consent", "revoke"], ["init", PIXEL_ID]], calls[:3]
     assert "sentinel" not in page.html.lower()
+
+
+def test_a_held_event_renders_the_pixel_revoked_and_without_customer_keys(loaded) -> None:
+    page = _get(loaded, "held-unknown")
+    res = page.result
+    assert page.build["server"] == "held" and page.build["payload"]["user_data"]["em"]
+    assert res["state"] == "done" and res["pwned"] is False and res["errors"] == []
+    assert res["calls"][:2] == [["consent", "revoke"], ["init", PIXEL_ID]], res["calls"][:3]
+    seen = (page.html + json.dumps(res["calls"])).lower()
+    for raw in ("sentinel", "shopper", "7183", "sw1a"):
+        assert raw not in seen, raw

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 import convtrack
 from convtrack.django import conf, degrade
 from convtrack.django.context import TrackingContext, get_context, normalize_consent
+from convtrack.django.holds import remember
 
 logger = logging.getLogger("convtrack.django")
 
@@ -160,6 +161,7 @@ def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
         return degrade.skipped(degrade.record(degrade.reason(exc), ctx))
     if pixel:
         ctx.events.append({"event": event, "result": result})
+    remember(request, result)
     return result
 
 

@@ -11,6 +11,9 @@ With marketing consent it also sets the first-party ``_fbp``/``_fbc`` cookies wh
 are absent or invalid (and ``_fbc`` on a new ``fbclid``), and puts their values into
 ``request.convtrack.browser`` so this request's events carry them
 (:mod:`convtrack.django.cookies`). Without consent it sets none.
+
+Under ``unknown_consent: "hold"`` it releases (or drops) the shopper's held events on
+the first request where the consent provider answers (:mod:`convtrack.django.holds`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, Callable
 
 from convtrack.django.context import capture
 from convtrack.django.cookies import first_party, set_cookies
+from convtrack.django.holds import release
 
 
 class ConvtrackMiddleware:
@@ -27,6 +31,7 @@ class ConvtrackMiddleware:
 
     def __call__(self, request: Any) -> Any:
         request.convtrack = capture(request)
+        release(request, request.convtrack)
         cookies = first_party(request, request.convtrack)
         response = self.get_response(request)
         set_cookies(request, response, cookies)
