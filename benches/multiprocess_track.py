@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing as mp
+import random
 import statistics
 import sys
 import tempfile
@@ -33,6 +34,8 @@ TOKEN = "bench-token"
 
 
 GC_FREEZE = False
+OWN_OUTBOX = False
+ARRIVALS = "lockstep"
 
 
 def settings(outbox: str, url: str, sender: str) -> Dict[str, Any]:
@@ -54,13 +57,17 @@ def worker(base: int, k: int, n: int, rate: float, outbox: str, url: str, now: i
         gc.freeze()
     barrier.wait()
     lat: List[float] = []
+    # Paced arrivals: "lockstep" has every process track at the same instants (a burst
+    # of N checkouts every 1/rate s, the worst case for a 2-core machine); "poisson" has
+    # each process's checkouts arrive independently at random (exponential gaps with
+    # mean 1/rate), as independent shoppers do.
+    gaps = random.Random(base + k)
     t0 = time.perf_counter()
     due = t0
     for e in events:
         if rate:
-            # Paced: one checkout every 1/rate s (offset per process), as real traffic
-            # arrives; only the track() call is timed.
-            due += 1 / rate
+            # Only the track() call is timed.
+            due += gaps.expovariate(rate) if ARRIVALS == "poisson" else 1 / rate
             pause = due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
@@ -84,12 +91,17 @@ def run(nprocs: int, n: int, rate: float, url: str, tmp: str, with_sender: bool)
     barrier = ctx.Barrier(nprocs)
     out = ctx.Queue()
     stop = ctx.Event()
-    # Create the file first, so that no worker's timing includes creating the schema.
-    convtrack.Tracker(**settings(outbox, url, "manual")).close()
+    # The control run (--outbox-per-process): each worker its own file, so no lock is
+    # shared and what is left of the slowdown is the CPU, not the outbox.
+    paths = [f"{outbox}.{k}" if OWN_OUTBOX else outbox for k in range(nprocs)]
+    # Create the files first, so that no worker's timing includes creating the schema.
+    for path in set(paths):
+        convtrack.Tracker(**settings(path, url, "manual")).close()
     sender = ctx.Process(target=sender_proc, args=(outbox, url, stop)) if with_sender else None
     if sender:
         sender.start()
-    procs = [ctx.Process(target=worker, args=(nprocs * 100_000_000, k, n, rate, outbox, url, now, barrier, out)) for k in range(nprocs)]
+    procs = [ctx.Process(target=worker, args=(nprocs * 100_000_000, k, n, rate, paths[k], url, now, barrier, out))
+             for k in range(nprocs)]
     start = time.perf_counter()
     for p in procs:
         p.start()
@@ -112,18 +124,27 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=0.0,
                     help="events/s per process (default 0: each process tracks back to back, saturating the CPU)")
     ap.add_argument("--no-sender", action="store_true", help="no background sender process")
+    ap.add_argument("--arrivals", choices=["lockstep", "poisson"], default="lockstep",
+                    help="with --rate: every process at the same instants (default), or independent random arrivals")
+    ap.add_argument("--outbox-per-process", action="store_true",
+                    help="control: each worker tracks into its own outbox (no shared lock); needs --no-sender")
     ap.add_argument("--gc-freeze", action="store_true",
                     help="gc.freeze() in each worker after preparing its events (as gunicorn --preload apps do)")
     args = ap.parse_args()
-    global GC_FREEZE
+    global GC_FREEZE, ARRIVALS, OWN_OUTBOX
     GC_FREEZE = args.gc_freeze
+    OWN_OUTBOX = args.outbox_per_process
+    if OWN_OUTBOX and not args.no_sender:
+        ap.error("--outbox-per-process is a control run: use it with --no-sender")
+    ARRIVALS = args.arrivals
     counts = [int(x) for x in args.procs.split(",")]
     if counts[0] != 1:
         counts = [1] + counts
     print(f"track() with N processes on one outbox, {args.events} Purchases each "
           f"(Python {sys.version.split()[0]}, convtrack {convtrack.__version__}, {mp.cpu_count()} cores"
           f"{', sender thread in one more process' if not args.no_sender else ''}"
-          f"{f', paced at {args.rate:g} events/s per process' if args.rate else ', back to back'})")
+          f"{f', paced at {args.rate:g} events/s per process, {args.arrivals} arrivals' if args.rate else ', back to back'}"
+          f"{', gc.freeze()' if args.gc_freeze else ''})")
     print(f"{'N':>3}{'median µs':>11}{'p99 µs':>10}{'p99.9 µs':>10}{'max µs':>10}{'events/s':>10}   vs N=1: p99, max, throughput")
     rows: Dict[int, Tuple[float, float, float, float, float]] = {}
     total = 0
