@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, List, Literal, Optional, Tuple
 
-from django.core.exceptions import ImproperlyConfigured
-
 import convtrack
 from convtrack.django import conf, degrade
 from convtrack.django.context import TrackingContext, get_context, normalize_consent
@@ -51,10 +49,7 @@ def _merge_browser(event: Dict[str, Any], context: Dict[str, Any]) -> Dict[str, 
 
 TOO_OLD: Literal["skip_server"] = "skip_server"  # an order older than Meta's 7 days still gets its pixel (server: blocked, too_old)
 
-# What the helpers turn into "no tracking for this request" (degrade.py): every typed
-# convtrack error, an invalid Django-side option, and what the native module raises for a
-# settings value it cannot take at all.
-_FAILURES = (convtrack.ConvtrackError, ImproperlyConfigured, TypeError, ValueError)
+_FAILURES = degrade.FAILURES
 
 
 def _page_html(tracker: convtrack.Tracker, events: List[Dict[str, Any]], nonce: Optional[str]) -> str:

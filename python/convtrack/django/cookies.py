@@ -13,7 +13,7 @@ import logging
 from typing import Any, Dict, List, Optional
 
 import convtrack
-from convtrack.django import conf
+from convtrack.django import conf, degrade
 from convtrack.django.context import TrackingContext
 
 logger = logging.getLogger("convtrack.django")
@@ -29,7 +29,12 @@ def consent_allows(ctx: TrackingContext) -> bool:
 
 def first_party(request: Any, ctx: TrackingContext) -> List[Dict[str, Any]]:
     """The cookies to set on the response (none without consent); updates ``ctx.browser``."""
-    if not consent_allows(ctx):
+    try:
+        if not consent_allows(ctx):
+            return []
+        domain = conf.cookie_domain()
+    except degrade.FAILURES as exc:  # invalid CONVTRACK: this request sets no cookie
+        degrade.record(degrade.reason(exc, "CONVTRACK"), ctx)
         return []
     try:
         host: Optional[str] = request.get_host()
@@ -41,7 +46,7 @@ def first_party(request: Any, ctx: TrackingContext) -> List[Dict[str, Any]]:
             fbc=request.COOKIES.get("_fbc"),
             fbclid=request.GET.get("fbclid"),
             host=host,
-            domain=conf.cookie_domain(),
+            domain=domain,
         )
     except convtrack.InputError as exc:  # e.g. a cookie_domain that is not a parent of this host
         logger.warning("convtrack: first-party cookies not set (%s: %s)", exc.field, exc.code_name)

@@ -20,8 +20,14 @@ import threading
 from collections import Counter
 from typing import Any, Dict, Optional
 
+from django.core.exceptions import ImproperlyConfigured
+
 import convtrack
 
+# What the helpers turn into "no tracking for this request": every typed convtrack error,
+# an invalid Django-side option, and what the native module raises for a settings value
+# it cannot take at all.
+FAILURES = (convtrack.ConvtrackError, ImproperlyConfigured, TypeError, ValueError)
 logger = logging.getLogger("convtrack.django")
 
 _lock = threading.Lock()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict
 
-import convtrack
 from convtrack.django import conf, degrade
 
 logger = logging.getLogger("convtrack.django")
@@ -47,7 +46,7 @@ def release(request: Any, ctx: Any) -> None:
     ids = [i for i in held if isinstance(i, str)]
     try:
         n = conf.get_tracker().set_consent(ids, marketing)
-    except (convtrack.ConvtrackError, TypeError, ValueError) as exc:
+    except degrade.FAILURES as exc:
         degrade.record(degrade.reason(exc, "set_consent"), ctx)
         return
     del session[SESSION_KEY]
