@@ -285,7 +285,7 @@ fn the_busy_wait_gives_up_after_about_ten_seconds() {
     assert!((9_000_000..=11_000_000).contains(&total_us), "{total_us} µs");
 }
 
-fn tracker_on(dir: &tempdir::Dir, transport: Arc<Scripted>) -> Tracker {
+fn tracker_on(dir: &tempdir::Dir, transport: Arc<dyn Transport>) -> Tracker {
     let settings = Settings::from_value(&json!({
         "pixel_id": "1234567890", "access_token": "tok", "data_controls": true,
         "outbox_path": dir.path("outbox.sqlite3"), "endpoint": "http://127.0.0.1:9"
@@ -391,6 +391,60 @@ fn a_change_made_through_another_handle_reaches_this_one_without_a_restart() {
         n += 1;
     }
     assert!(start.elapsed() < Duration::from_millis(1500));
+}
+
+/// Accepts every batch, but holds the first request on the wire until `open` is set.
+#[derive(Default)]
+struct Gated {
+    open: std::sync::atomic::AtomicBool,
+    entered: std::sync::atomic::AtomicBool,
+    inner: Scripted,
+}
+
+impl Transport for Gated {
+    fn post_json(&self, url: &str, token: &str, body: &str) -> Result<HttpReply, TransportError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.entered.store(true, SeqCst);
+        while !self.open.load(SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.inner.post_json(url, token, body)
+    }
+}
+
+#[test]
+fn a_flush_waits_for_events_another_sender_has_on_the_wire() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempdir::Dir::new("in-flight");
+    let gate = Arc::new(Gated::default());
+    let first = Arc::new(tracker_on(&dir, gate.clone()));
+    let second = tracker_on(&dir, gate.clone());
+    assert_eq!(track(&first, &order("w1")), "queued");
+    // The first sender (a background thread, another worker) leases the event and is
+    // waiting for Meta's answer when the shop calls flush.
+    let busy = {
+        let first = first.clone();
+        std::thread::spawn(move || first.flush(Duration::from_secs(20)).unwrap())
+    };
+    while !gate.entered.load(SeqCst) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let opener = {
+        let gate = gate.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            gate.open.store(true, SeqCst);
+        })
+    };
+    // Before: this flush returned at once with the event "remaining" though it was on its
+    // way. Now it waits for that answer (not for the 20 s lease) and finds nothing left.
+    let start = std::time::Instant::now();
+    let r = second.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!((r.sent, r.remaining), (0, 0));
+    assert!(start.elapsed() < Duration::from_secs(5), "waited for the lease instead of the answer");
+    assert_eq!(busy.join().unwrap().sent, 1);
+    opener.join().unwrap();
+    assert_eq!(gate.inner.requests().len(), 1, "the event was sent once");
 }
 
 #[test]

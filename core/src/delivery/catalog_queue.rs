@@ -212,6 +212,18 @@ impl<'a> CatalogQueue<'a> {
         })
     }
 
+    /// How many changes are queued, and when a waiting flush should look again.
+    pub(crate) fn next_wake(&self, now_ms: i64) -> Result<(i64, Option<i64>)> {
+        let catalog = self.catalog_id;
+        self.outbox.with(|c| {
+            c.query_row(
+                &format!("SELECT COUNT(*), {} FROM catalog_queue WHERE catalog_id = ?1", crate::delivery::sender::NEXT_WAKE_SQL),
+                params![catalog, now_ms, crate::delivery::sender::IN_FLIGHT_POLL_MS],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+    }
+
     /// Queue figures.
     pub fn stats(&self) -> Result<CatalogStats> {
         let catalog = self.catalog_id;
@@ -340,9 +352,8 @@ impl Lane for CatalogLane<'_> {
         self.queue.claim(now_ms, limit, lease_ms)
     }
 
-    fn due(&self, _now_ms: i64) -> Result<(i64, Option<i64>)> {
-        let stats = self.queue.stats()?;
-        Ok((stats.depth, stats.next_attempt_at_ms))
+    fn due(&self, now_ms: i64) -> Result<(i64, Option<i64>)> {
+        self.queue.next_wake(now_ms)
     }
 
     fn settle(&self, items: &[ClaimedItem], body: &str) -> Result<Option<Settled>> {

@@ -117,8 +117,7 @@ impl Lane for EventLane<'_> {
     }
 
     fn due(&self, now_ms: i64) -> Result<(i64, Option<i64>)> {
-        let stats = self.outbox.stats(now_ms)?;
-        Ok((stats.depth, stats.next_attempt_at_ms))
+        self.outbox.next_wake(now_ms)
     }
 
     fn settle(&self, rows: &[Claimed], body: &str) -> Result<Option<Settled>> {

@@ -700,6 +700,18 @@ impl Outbox {
         })
     }
 
+    /// How many events are queued, and when a waiting flush should look again (a lease
+    /// another sender holds counts as "soon": its answer is on the way).
+    pub(crate) fn next_wake(&self, now_ms: i64) -> Result<(i64, Option<i64>)> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT COUNT(*), {} FROM outbox WHERE pixel_id = ?1", crate::delivery::sender::NEXT_WAKE_SQL),
+                params![self.pixel_id, now_ms, crate::delivery::sender::IN_FLIGHT_POLL_MS],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+    }
+
     /// All counters of this pixel.
     pub fn counters(&self) -> Result<BTreeMap<String, i64>> {
         self.with(|c| {

@@ -101,7 +101,8 @@ pub(crate) trait Lane {
     }
     /// Leases up to `limit` due items for `lease_ms`.
     fn claim(&self, now_ms: i64, limit: usize, lease_ms: i64) -> Result<Vec<Self::Item>>;
-    /// How many items are queued, and when the next one falls due.
+    /// How many items are queued, and when a waiting flush should look again: when the
+    /// next retry falls due, or soon while another sender holds a lease (see [`IN_FLIGHT_POLL_MS`]).
     fn due(&self, now_ms: i64) -> Result<(i64, Option<i64>)>;
     /// A 2xx answer: settles what Meta took (and what it refused item by item), or
     /// `None` when the answer does not show that Meta took the batch.
@@ -112,6 +113,16 @@ pub(crate) trait Lane {
     fn release(&self, items: &[Self::Item]) -> Result<()>;
     fn dead_letter(&self, items: &[Self::Item], reason: &str, code: Option<i64>, subcode: Option<i64>, now_ms: i64) -> Result<()>;
 }
+
+/// How often a waiting flush looks again while another sender (the background thread, a
+/// second process) holds items in flight: a flush that returns while they are on the wire
+/// would report them as still queued, so it waits for their answer instead of for the
+/// lease to run out.
+pub(crate) const IN_FLIGHT_POLL_MS: i64 = 20;
+
+/// The SQL expression for [`Lane::due`]'s second value over a queue table with
+/// `next_attempt_at` and `claimed_until` (`?2` is now, `?3` is [`IN_FLIGHT_POLL_MS`]).
+pub(crate) const NEXT_WAKE_SQL: &str = "MIN(CASE WHEN claimed_until > ?2 THEN ?2 + ?3 ELSE next_attempt_at END)";
 
 /// The names a lane records and logs under.
 pub(crate) struct LaneNames {
