@@ -242,11 +242,11 @@ CREATE TABLE IF NOT EXISTS catalog_dead_letters (
 
 /// Bumps a counter of `pixel_id` (catalog updates count into the same table).
 pub(crate) fn incr(tx: &Connection, pixel_id: &str, name: &str, by: i64) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO counters(pixel_id, name, value) VALUES (?1, ?2, ?3)
          ON CONFLICT(pixel_id, name) DO UPDATE SET value = value + excluded.value",
-        params![pixel_id, name, by],
-    )?;
+    )?
+    .execute(params![pixel_id, name, by])?;
     Ok(())
 }
 
@@ -324,6 +324,9 @@ impl Outbox {
         // many workers). Here the sender checkpoints after each flush instead.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
+        // Room for every statement the outbox reuses, so the checkout's are never evicted
+        // (parsing them again would lengthen the write transaction other workers wait on).
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(Outbox { conn: Mutex::new(conn), pixel_id: pixel_id.to_string(), path: path.to_string(), accepted: AtomicU64::new(0) })
     }
 
@@ -361,27 +364,28 @@ impl Outbox {
                 tx.commit()?;
                 return Ok(Accepted::Stopped);
             }
-            let inserted = tx.execute("INSERT OR IGNORE INTO ledger(event_key, accepted_at) VALUES (?1, ?2)", params![key, now_ms])?;
+            let inserted =
+                tx.prepare_cached("INSERT OR IGNORE INTO ledger(event_key, accepted_at) VALUES (?1, ?2)")?.execute(params![key, now_ms])?;
             if inserted == 0 {
                 incr(&tx, pixel, "duplicate", 1)?;
                 tx.commit()?;
                 return Ok(Accepted::Duplicate);
             }
             if let Some(until) = hold_until_ms {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO held(pixel_id, event_key, event_name, event_id, event_time, payload, held_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![pixel, key, e.event_name, e.event_id, e.event_time, e.payload, now_ms, until],
-                )?;
+                )?
+                .execute(params![pixel, key, e.event_name, e.event_id, e.event_time, e.payload, now_ms, until])?;
                 incr(&tx, pixel, "hold.held", 1)?;
                 tx.commit()?;
                 return Ok(Accepted::Held);
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO outbox(pixel_id, event_key, event_name, event_id, event_time, payload, enqueued_at, next_attempt_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![pixel, key, e.event_name, e.event_id, e.event_time, e.payload, now_ms],
-            )?;
+            )?
+            .execute(params![pixel, key, e.event_name, e.event_id, e.event_time, e.payload, now_ms])?;
             incr(&tx, pixel, "accepted", 1)?;
             tx.commit()?;
             Ok(Accepted::Queued)
