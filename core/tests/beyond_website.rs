@@ -283,3 +283,20 @@ fn page_snippet_inits_with_the_keys_only_when_every_event_agrees() {
     let denied = with(b, "consent", json!({"marketing": "denied"}));
     assert!(init_matching(&t.page_snippet_json(&json!([a, denied]).to_string(), &opts).unwrap()).is_none());
 }
+
+#[test]
+fn page_snippet_gives_no_keys_to_a_crawler_or_an_order_too_old_to_send() {
+    let t = am_tracker(true, true);
+    let opts = BuildOptions { now: Some(NOW), too_old: convtrack_core::build::TooOld::SkipServer, ..Default::default() };
+    let person = with(web_order("Firefox"), "order_id", json!("A"));
+    let page = |e: &Value| t.page_snippet_json(&json!([e]).to_string(), &opts).unwrap();
+    assert!(init_matching(&page(&person)).is_some(), "the control: a person's page carries the keys");
+    // Before: page_snippet skipped the crawler check and the too-old block, so a link
+    // preview of the thank-you page, or an 8-day-old order's page, got hashed keys.
+    let bot = with(person.clone(), "browser", json!({"user_agent": "facebookexternalhit/1.1"}));
+    assert!(init_matching(&page(&bot)).is_none(), "crawler");
+    let old = with(person, "event_time", json!(NOW - 8 * 86_400));
+    let html = page(&old);
+    assert!(html.contains("fbq('track'"), "the old order still gets its pixel");
+    assert!(init_matching(&html).is_none(), "too old for a server copy: no keys");
+}

@@ -30,13 +30,7 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
 
     let event_id = event_id_for(settings, input)?;
     input.check_content_ids(settings.content_id)?;
-    let mut decision = consent::decide(settings, &input.consent);
-    if input.browser.user_agent.as_deref().is_some_and(|ua| crawler::is_crawler(settings, ua)) {
-        decision = consent::crawler(decision);
-    }
-    if too_old && decision.server.builds_payload() {
-        decision.server = ServerDecision::Blocked(consent::BlockReason::TooOld);
-    }
+    let decision = gate(settings, input, too_old);
 
     let website = input.is_website();
     if decision.server.builds_payload() && website {
@@ -102,6 +96,21 @@ pub fn build(settings: &Settings, input: &EventInput, options: &BuildOptions) ->
     })
 }
 
+/// The consent gate for one event, with the two facts only the event shows: a
+/// crawler's user agent and an order too old for Meta (`too_old`, from [`check_time`]).
+/// `build` and `page_snippet` decide alike, so the page's Advanced Matching follows
+/// the server copy.
+fn gate(settings: &Settings, input: &EventInput, too_old: bool) -> consent::Decision {
+    let mut decision = consent::decide(settings, &input.consent);
+    if input.browser.user_agent.as_deref().is_some_and(|ua| crawler::is_crawler(settings, ua)) {
+        decision = consent::crawler(decision);
+    }
+    if too_old && decision.server.builds_payload() {
+        decision.server = ServerDecision::Blocked(consent::BlockReason::TooOld);
+    }
+    decision
+}
+
 /// `event_time` against `now`: `Ok(true)` when the event is older than Meta's 7 days
 /// and the caller asked for its pixel anyway (the server copy is then skipped).
 fn check_time(event_time: i64, now: i64, too_old: TooOld) -> Result<bool> {
@@ -142,10 +151,10 @@ pub fn page_snippet(settings: &Settings, inputs: &[EventInput], options: &BuildO
     };
     for &(i, input) in &inputs {
         let at = |e: Error| e.within(&format!("events[{i}]."));
-        check_time(input.event_time.unwrap_or(now), now, options.too_old).map_err(at)?;
+        let too_old = check_time(input.event_time.unwrap_or(now), now, options.too_old).map_err(at)?;
         let event_id = event_id_for(settings, input).map_err(at)?;
         input.check_content_ids(settings.content_id).map_err(at)?;
-        let decision = consent::decide(settings, &input.consent);
+        let decision = gate(settings, input, too_old);
         page = match (page, decision.pixel) {
             (PixelConsent::Off, _) | (_, PixelConsent::Off) => PixelConsent::Off,
             (PixelConsent::Revoked, _) | (_, PixelConsent::Revoked) => PixelConsent::Revoked,
