@@ -570,3 +570,91 @@ fn a_handed_off_event_is_discarded_by_a_worker_after_the_switch_off() {
     assert!(tr.requests().is_empty());
     assert_eq!(t.status().unwrap()["counters"]["discarded"]["data_controls_off"], 1);
 }
+
+/// Runs `hook` once, on the first request, before answering it like [`Scripted`].
+#[derive(Default)]
+struct OnFirstRequest {
+    hook: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    inner: Scripted,
+}
+
+impl Transport for OnFirstRequest {
+    fn post_json(&self, url: &str, token: &str, body: &str) -> Result<HttpReply, TransportError> {
+        if let Some(hook) = self.hook.lock().unwrap().take() {
+            hook();
+        }
+        self.inner.post_json(url, token, body)
+    }
+}
+
+#[test]
+fn a_switch_off_while_a_rejected_batch_is_on_the_wire_stops_its_split() {
+    let dir = tempdir::Dir::new("split-after-off");
+    let transport = Arc::new(OnFirstRequest::default());
+    let t = tracker_on(&dir, transport.clone());
+    let dashboard = Arc::new(tracker_on(&dir, Arc::new(Scripted::default())));
+    for i in 0..7 {
+        track(&t, &order(&format!("good{i}")));
+    }
+    track(&t, &order("bad"));
+    // The merchant switches off while Meta is looking at the batch it will reject.
+    *transport.hook.lock().unwrap() = Some(Box::new(move || {
+        dashboard.set_controls("alice", Some(false), None, false).unwrap();
+    }));
+    let r = t.flush(Duration::from_secs(5)).unwrap();
+    // Before: the batch was split and its halves sent again, from memory, after the "no".
+    assert_eq!(transport.inner.requests().len(), 1, "no half of the batch left after the switch-off");
+    assert_eq!((r.sent, r.remaining), (0, 0));
+    let s = t.status().unwrap();
+    // The 8 events were in that request: not counted as "never sent".
+    assert_eq!(s["counters"]["discarded_in_flight"]["data_controls_off"], 8);
+    assert!(s["counters"]["discarded"].get("data_controls_off").is_none(), "{}", s["counters"]);
+    let c = t.controls().unwrap();
+    assert_eq!((c["history"][0]["discarded"].as_i64(), c["history"][0]["in_flight"].as_i64()), (Some(0), Some(8)));
+}
+
+#[test]
+fn a_revoke_while_a_rejected_batch_is_on_the_wire_keeps_the_order_out_of_its_split() {
+    let dir = tempdir::Dir::new("split-after-revoke");
+    let transport = Arc::new(OnFirstRequest::default());
+    let t = Arc::new(tracker_on(&dir, transport.clone()));
+    for i in 0..3 {
+        track(&t, &order(&format!("good{i}")));
+    }
+    track(&t, &order("bad"));
+    let shop = tracker_on(&dir, Arc::new(Scripted::default()));
+    *transport.hook.lock().unwrap() = Some(Box::new(move || {
+        assert!(shop.revoke_order("Purchase", "good0").unwrap());
+    }));
+    let r = t.flush(Duration::from_secs(5)).unwrap();
+    let sent: Vec<String> = transport.inner.requests()[1..]
+        .iter()
+        .flat_map(|(_, _, b)| b["data"].as_array().unwrap().iter().map(|e| e["custom_data"]["order_id"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(!sent.contains(&"good0".to_string()), "the revoked order was sent again: {sent:?}");
+    assert_eq!((r.sent, r.failed), (2, 1));
+}
+
+#[test]
+fn an_outbox_made_before_the_in_flight_column_is_opened_and_kept() {
+    let dir = tempdir::Dir::new("migrate");
+    let path = dir.path("outbox.sqlite3");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE controls_history (id INTEGER PRIMARY KEY AUTOINCREMENT, pixel_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
+             actor TEXT NOT NULL, set_data_controls INTEGER, set_mode TEXT, legal_ack INTEGER NOT NULL, discarded INTEGER NOT NULL,
+             data_controls INTEGER NOT NULL, mode TEXT NOT NULL);
+             INSERT INTO controls_history(pixel_id, at_ms, actor, set_data_controls, set_mode, legal_ack, discarded, data_controls, mode)
+             VALUES ('1234567890', 1000, 'bob', 1, NULL, 1, 0, 1, 'pixel_and_server');",
+        )
+        .unwrap();
+    }
+    let t = tracker_on(&dir, Arc::new(Scripted::default()));
+    let c = t.controls().unwrap();
+    assert_eq!((c["changed_by"].as_str(), c["history"][0]["in_flight"].as_i64()), (Some("bob"), Some(0)));
+    t.set_controls("alice", Some(false), None, false).unwrap();
+    assert_eq!(t.controls().unwrap()["history"].as_array().unwrap().len(), 2);
+    // A second handle on the migrated file finds the column there.
+    assert_eq!(tracker_on(&dir, Arc::new(Scripted::default())).controls().unwrap()["changed_by"], "alice");
+}

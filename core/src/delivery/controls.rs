@@ -76,11 +76,11 @@ impl ControlChange<'_> {
         if actor.is_empty() {
             return Err(Error::field(ErrorCode::InvalidArgument, "actor", "must name who makes the change"));
         }
-        if actor.chars().count() > ACTOR_MAX_CHARS || actor.chars().any(char::is_control) {
+        if actor.chars().count() > ACTOR_MAX_CHARS || hides_text(actor) {
             return Err(Error::field(
                 ErrorCode::InvalidArgument,
                 "actor",
-                format!("must be at most {ACTOR_MAX_CHARS} characters, without control characters"),
+                format!("must be at most {ACTOR_MAX_CHARS} characters, without control, format or line-separator characters"),
             ));
         }
         if self.data_controls.is_none() && self.mode.is_none() {
@@ -99,6 +99,27 @@ impl ControlChange<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// What a switch-off removed from the queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Discarded {
+    /// Queued or held events, never sent.
+    pub queued: u64,
+    /// Events a sender had already put in a request to Meta: not recalled.
+    pub in_flight: u64,
+}
+
+/// Whether `s` holds a character that changes how the audit trail reads rather than
+/// what it says: controls (NUL, newlines, escapes), format characters (bidi overrides
+/// such as U+202E, zero-width characters) and line or paragraph separators.
+fn hides_text(s: &str) -> bool {
+    static HIDING: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    match HIDING.get_or_init(|| regex::Regex::new(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]").ok()) {
+        Some(re) => re.is_match(s),
+        // The pattern is a constant; should it ever fail to compile, refuse all but plain ASCII.
+        None => !s.bytes().all(|b| (0x20..0x7f).contains(&b)),
     }
 }
 
@@ -157,9 +178,9 @@ impl Outbox {
 
     /// Records `change` (checked by the caller) on top of the state in force, in one
     /// transaction. When the new state sends no server events, the events still
-    /// queued are discarded (counted, never sent). Returns the new state and how
-    /// many events were discarded.
-    pub fn set_controls(&self, change: &ControlChange<'_>, defaults: &ControlState, now_ms: i64) -> Result<(ControlState, u64)> {
+    /// queued are discarded (counted, never sent). Returns the new state and what
+    /// was discarded.
+    pub fn set_controls(&self, change: &ControlChange<'_>, defaults: &ControlState, now_ms: i64) -> Result<(ControlState, Discarded)> {
         let pixel = self.pixel_id();
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -169,17 +190,25 @@ impl Outbox {
                 mode: change.mode.unwrap_or(before.mode),
                 changed: None,
             };
-            let mut discarded = 0;
+            let (mut discarded, mut in_flight) = (0u64, 0u64);
             if !after.sends_events() {
+                // A sender holds these in a request already on its way to Meta: they are
+                // not recalled (and not counted as never sent), but removed so that a
+                // failed request is not retried.
+                in_flight =
+                    tx.execute("DELETE FROM outbox WHERE pixel_id = ?1 AND claimed_until > ?2", params![pixel, now_ms])? as u64;
                 discarded = (tx.execute("DELETE FROM outbox WHERE pixel_id = ?1", params![pixel])?
                     + tx.execute("DELETE FROM held WHERE pixel_id = ?1", params![pixel])?) as u64;
                 if discarded > 0 {
                     incr(&tx, pixel, &format!("discarded.{}", after.stop_reason()), discarded as i64)?;
                 }
+                if in_flight > 0 {
+                    incr(&tx, pixel, &format!("discarded_in_flight.{}", after.stop_reason()), in_flight as i64)?;
+                }
             }
             tx.execute(
-                "INSERT INTO controls_history(pixel_id, at_ms, actor, set_data_controls, set_mode, legal_ack, discarded, data_controls, mode)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO controls_history(pixel_id, at_ms, actor, set_data_controls, set_mode, legal_ack, discarded, data_controls, mode, in_flight)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     pixel,
                     now_ms,
@@ -189,12 +218,13 @@ impl Outbox {
                     change.legal_ack,
                     discarded as i64,
                     after.data_controls,
-                    after.mode.as_str()
+                    after.mode.as_str(),
+                    in_flight as i64
                 ],
             )?;
             after.changed = recorded(&tx, pixel)?.and_then(|s| s.changed);
             tx.commit()?;
-            Ok((after, discarded))
+            Ok((after, Discarded { queued: discarded, in_flight }))
         })
     }
 
@@ -202,7 +232,7 @@ impl Outbox {
     pub fn controls_history(&self, limit: usize) -> Result<Vec<Value>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT at_ms, actor, set_data_controls, set_mode, legal_ack, discarded FROM controls_history
+                "SELECT at_ms, actor, set_data_controls, set_mode, legal_ack, discarded, in_flight FROM controls_history
                  WHERE pixel_id = ?1 ORDER BY id DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![self.pixel_id(), limit as i64], |r| {
@@ -213,6 +243,7 @@ impl Outbox {
                     "mode": r.get::<_, Option<String>>(3)?,
                     "legal_ack": r.get::<_, bool>(4)?,
                     "discarded": r.get::<_, i64>(5)?,
+                    "in_flight": r.get::<_, i64>(6)?,
                 }))
             })?;
             rows.collect()
@@ -232,4 +263,21 @@ pub fn controls_json(state: &ControlState, history: Vec<Value>) -> Value {
         "source": if state.changed.is_some() { "outbox" } else { "settings" },
         "history": history,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hides_text;
+
+    #[test]
+    fn an_actor_cannot_disguise_what_the_audit_trail_says() {
+        for bad in
+            ["ali\u{0}ce", "alice\nbob", "\u{202e}ecila", "al\u{200b}ice", "alice\u{2028}", "alice\u{2029}", "\u{feff}alice", "a\u{1b}[31m"]
+        {
+            assert!(hides_text(bad), "{bad:?}");
+        }
+        for good in ["alice", "Zoë Dupont", "admin@shop.example", "王小明", "O'Brien (staff)"] {
+            assert!(!hides_text(good), "{good:?}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::delivery::controls::ControlState;
 use crate::delivery::outbox::{Claimed, Outbox};
 use crate::delivery::sender::{Lane, LaneNames, Settled};
 use crate::error::Result;
@@ -114,6 +115,16 @@ impl Lane for EventLane<'_> {
 
     fn claim(&self, now_ms: i64, limit: usize, lease_ms: i64) -> Result<Vec<Claimed>> {
         self.outbox.claim(now_ms, limit, lease_ms)
+    }
+
+    /// Nothing while the merchant's controls send no events (the switch-off discarded
+    /// the rows); else the rows still queued.
+    fn still_due(&self, rows: Vec<Claimed>) -> Result<Vec<Claimed>> {
+        if !self.outbox.controls(&ControlState::from_settings(self.settings))?.sends_events() {
+            return Ok(Vec::new());
+        }
+        let queued = self.outbox.still_queued(&ids(&rows))?;
+        Ok(rows.into_iter().filter(|r| queued.contains(&r.id)).collect())
     }
 
     fn due(&self, now_ms: i64) -> Result<(i64, Option<i64>)> {

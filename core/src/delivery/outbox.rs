@@ -221,7 +221,8 @@ CREATE TABLE IF NOT EXISTS controls_history (
     legal_ack         INTEGER NOT NULL,
     discarded         INTEGER NOT NULL,
     data_controls     INTEGER NOT NULL,
-    mode              TEXT NOT NULL
+    mode              TEXT NOT NULL,
+    in_flight         INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS controls_history_pixel ON controls_history(pixel_id, id);
 CREATE TRIGGER IF NOT EXISTS controls_history_no_update BEFORE UPDATE ON controls_history
@@ -239,6 +240,27 @@ CREATE TABLE IF NOT EXISTS catalog_dead_letters (
     data        TEXT NOT NULL
 );
 ";
+
+/// Columns added after a table was first released: a file made by an older version
+/// gets them (with their default) when a newer one opens it. Older versions name
+/// their columns on insert, so they keep working on the newer file.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("controls_history", "in_flight", "INTEGER NOT NULL DEFAULT 0")];
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, decl) in ADDED_COLUMNS {
+        let present: bool =
+            conn.query_row(&format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"), [column], |r| r.get(0))?;
+        if !present {
+            // Two processes may open an old file at once: the loser's ALTER fails as a duplicate.
+            if let Err(e) = conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}")) {
+                if !e.to_string().contains("duplicate column") {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Bumps a counter of `pixel_id` (catalog updates count into the same table).
 pub(crate) fn incr(tx: &Connection, pixel_id: &str, name: &str, by: i64) -> rusqlite::Result<()> {
@@ -324,6 +346,7 @@ impl Outbox {
         // many workers). Here the sender checkpoints after each flush instead.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(storage)?;
         conn.execute_batch(SCHEMA).map_err(storage)?;
+        migrate(&conn).map_err(storage)?;
         // Room for every statement the outbox reuses, so the checkout's are never evicted
         // (parsing them again would lengthen the write transaction other workers wait on).
         conn.set_prepared_statement_cache_capacity(64);
@@ -488,6 +511,22 @@ impl Outbox {
                 tx.commit()?;
             }
             Ok(())
+        })
+    }
+
+    /// Which of `ids` are still in the queue (not sent, revoked or discarded since).
+    pub(crate) fn still_queued(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        self.with(|c| {
+            let mut out = std::collections::HashSet::with_capacity(ids.len());
+            for chunk in ids.chunks(WRITE_CHUNK) {
+                let sql = format!("SELECT id FROM outbox WHERE id IN ({})", placeholders(chunk.len()));
+                let mut stmt = c.prepare(&sql)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), |r| r.get::<_, i64>(0))?;
+                for id in rows {
+                    out.insert(id?);
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -772,10 +811,21 @@ impl Outbox {
     /// Puts dead letters (`None`: all of them) back in the queue, due now, with their
     /// attempts reset. Those too old for Meta stay where they are. Returns how many
     /// were queued again.
-    pub fn retry_dead_letters(&self, ids: Option<&[i64]>, cutoff: i64, now_ms: i64) -> Result<u64> {
+    /// `None` when the controls in force (recorded, else `defaults`) send no server
+    /// events: read inside the write transaction, so a switch-off that commits first wins.
+    pub fn retry_dead_letters(
+        &self,
+        ids: Option<&[i64]>,
+        cutoff: i64,
+        now_ms: i64,
+        defaults: &crate::delivery::controls::ControlState,
+    ) -> Result<Option<u64>> {
         let pixel = self.pixel_id.as_str();
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !crate::delivery::controls::recorded(&tx, pixel)?.unwrap_or_else(|| defaults.clone()).sends_events() {
+                return Ok(None);
+            }
             let mut n = 0u64;
             for chunk in id_chunks(ids) {
                 let (filter, mut args) = dead_letter_filter(pixel, chunk);
@@ -795,7 +845,7 @@ impl Outbox {
                 incr(&tx, pixel, "dead_letters.retried", n as i64)?;
             }
             tx.commit()?;
-            Ok(n)
+            Ok(Some(n))
         })
     }
 

@@ -101,6 +101,11 @@ pub(crate) trait Lane {
     }
     /// Leases up to `limit` due items for `lease_ms`.
     fn claim(&self, now_ms: i64, limit: usize, lease_ms: i64) -> Result<Vec<Self::Item>>;
+    /// The items of a batch being split that may still be sent: a switch-off, a revoke
+    /// or another sender may have taken some while the earlier half was on the wire.
+    fn still_due(&self, items: Vec<Self::Item>) -> Result<Vec<Self::Item>> {
+        Ok(items)
+    }
     /// How many items are queued, and when a waiting flush should look again: when the
     /// next retry falls due, or soon while another sender holds a lease (see [`IN_FLIGHT_POLL_MS`]).
     fn due(&self, now_ms: i64) -> Result<(i64, Option<i64>)>;
@@ -329,8 +334,12 @@ impl Sender {
                 if items.len() > 1 {
                     let mut first = items;
                     let second = first.split_off(first.len() / 2);
-                    self.send(lane, first, report)?;
-                    self.send(lane, second, report)?;
+                    for half in [first, second] {
+                        let half = lane.still_due(half)?;
+                        if !half.is_empty() {
+                            self.send(lane, half, report)?;
+                        }
+                    }
                 } else {
                     lane.dead_letter(&items, L::NAMES.invalid, Some(*code), *subcode, now_ms())?;
                     report.failed += 1;

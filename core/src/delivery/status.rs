@@ -73,6 +73,7 @@ pub fn status(settings: &Settings, delivery: Option<(&Outbox, &Sender)>) -> Resu
             "expired": get("expired"),
             "revoked": get("revoked"),
             "discarded": group("discarded."),
+            "discarded_in_flight": group("discarded_in_flight."),
             "hold": group("hold."),
             "dead_letters": group("dead_letters."),
             "requests": get("requests"),

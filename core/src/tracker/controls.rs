@@ -80,8 +80,14 @@ impl Tracker {
         let change = ControlChange { actor, data_controls, mode, legal_ack };
         change.check(&self.settings)?;
         let (state, discarded) = d.outbox.set_controls(&change, &ControlState::from_settings(&self.settings), crate::clock::now_ms())?;
-        if discarded > 0 {
-            log::info!("convtrack: data controls stop server events; {discarded} queued event(s) discarded, never sent");
+        if discarded.queued > 0 {
+            log::info!("convtrack: data controls stop server events; {} queued event(s) discarded, never sent", discarded.queued);
+        }
+        if discarded.in_flight > 0 {
+            log::info!(
+                "convtrack: {} event(s) were already in a request to Meta when server events stopped; they are not recalled",
+                discarded.in_flight
+            );
         }
         log::info!(
             "convtrack: controls changed: data_controls={} mode={} (legal review acknowledged: {legal_ack})",
@@ -118,12 +124,11 @@ impl Tracker {
     /// Refused while the controls send no server events. Returns how many were queued.
     pub fn retry_dead_letters(&self, ids: Option<&[i64]>) -> Result<u64> {
         let d = self.delivery("retry_dead_letters")?;
-        self.forget_live();
-        if !ControlState::from_settings(&self.live()).sends_events() {
-            return Err(Error::field(ErrorCode::NotConfigured, "data_controls", "is off: dead letters cannot be sent again"));
-        }
         let now = crate::clock::now_ms();
-        let n = d.outbox.retry_dead_letters(ids, crate::delivery::events::expiry_cutoff(now), now)?;
+        let defaults = ControlState::from_settings(&self.settings);
+        let Some(n) = d.outbox.retry_dead_letters(ids, crate::delivery::events::expiry_cutoff(now), now, &defaults)? else {
+            return Err(Error::field(ErrorCode::NotConfigured, "data_controls", "is off: dead letters cannot be sent again"));
+        };
         if n > 0 {
             self.wake_sender();
         }
