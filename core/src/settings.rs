@@ -151,7 +151,7 @@ pub const MAX_BOT_USER_AGENTS: usize = 200;
 pub const MAX_BOT_USER_AGENT_BYTES: usize = 128;
 
 impl BotUserAgents {
-    /// The tokens, as the merchant gave them.
+    /// The tokens, as the merchant gave them without surrounding spaces.
     pub fn tokens(&self) -> &[String] {
         &self.tokens
     }
@@ -185,7 +185,8 @@ impl BotUserAgents {
             if has_control(token) {
                 return Err(Error::setting(&path, "must not contain control characters"));
             }
-            tokens.push(token.to_string());
+            // "ShopBot " must match "ShopBot/1.0": the length rule already ignores the spaces.
+            tokens.push(token.trim().to_string());
         }
         if tokens.is_empty() {
             return Ok(BotUserAgents::default());

@@ -195,6 +195,10 @@ fn a_crawler_gets_no_server_copy_and_the_reason_bot() {
     let t = Tracker::new(Settings::from_value(&s).unwrap());
     let r = build(&t, &web_order("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 FIREFOX/133.0")).unwrap();
     assert_eq!(r.server.reason().map(|r| r.as_str()), Some("bot"));
+    // Spaces around a token (a settings file's "ShopMonitor ") are not part of it.
+    let s = json!({"pixel_id": PIXEL, "access_token": "t", "data_controls": true, "bot_user_agents": [" ShopMonitor "]});
+    let t = Tracker::new(Settings::from_value(&s).unwrap());
+    assert_eq!(build(&t, &web_order("ShopMonitor/2.0")).unwrap().server.reason().map(|r| r.as_str()), Some("bot"));
 }
 
 #[test]

@@ -658,3 +658,14 @@ fn an_outbox_made_before_the_in_flight_column_is_opened_and_kept() {
     // A second handle on the migrated file finds the column there.
     assert_eq!(tracker_on(&dir, Arc::new(Scripted::default())).controls().unwrap()["changed_by"], "alice");
 }
+
+#[test]
+fn one_consent_answer_names_at_most_a_thousand_events() {
+    let dir = tempdir::Dir::new("consent-cap");
+    let t = tracker_on(&dir, Arc::new(Scripted::default()));
+    let ids: Vec<String> = (0..1001).map(|i| format!("id-{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let e = t.set_consent(&refs, "granted").unwrap_err();
+    assert_eq!((e.code(), e.field_name()), (convtrack_core::ErrorCode::TooLarge, Some("event_ids")));
+    assert_eq!(t.set_consent(&refs[..1000], "denied").unwrap(), 0);
+}

@@ -179,3 +179,26 @@ fn old_events_expire_on_the_worker_without_a_request() {
     assert_eq!(worker.status().unwrap()["counters"]["expired"], 1);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn the_hand_off_drops_unanswered_holds_without_any_flush() {
+    let d = dir("hold-expiry");
+    let settings = Settings::from_value(&json!({
+        "pixel_id": "1234567890", "access_token": "tok", "data_controls": true, "sender": "celery",
+        "outbox_path": d.join("web.sqlite3").to_string_lossy(), "unknown_consent": "hold", "hold_ttl": 60,
+        "endpoint": "http://127.0.0.1:9"
+    }))
+    .unwrap();
+    let web = Tracker::open_with_transport(settings, Arc::new(Scripted::default())).unwrap();
+    let mut e: Value = serde_json::from_str(&order("held-1")).unwrap();
+    e["consent"] = json!({"marketing": "unknown"});
+    let r = web.track_json(&e.to_string(), &BuildOptions::default()).unwrap();
+    assert_eq!(r.to_json()["server"], "held");
+    // A day without an answer, then the hand-off thread's next look: a Celery web
+    // process never flushes, so before this the hold stayed on disk for good.
+    rusqlite::Connection::open(d.join("web.sqlite3")).unwrap().execute("UPDATE held SET expires_at = 1", []).unwrap();
+    assert!(web.claim_handoff(10, 1000).unwrap().is_empty());
+    let s = web.status().unwrap();
+    assert_eq!((s["counters"]["hold"]["expired"].as_i64(), s["queue"]["held"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(web.set_consent(&[r.event_id.as_str()], "granted").unwrap(), 0, "an expired hold is never released");
+}

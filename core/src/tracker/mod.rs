@@ -26,6 +26,13 @@ use crate::settings::Settings;
 
 pub use crate::build::{BuildOptions, BuildResult, QueueOutcome, ResultField};
 
+/// Most event ids one [`Tracker::set_consent`] call answers.
+pub const MAX_CONSENT_IDS: usize = 1000;
+
+/// How often the task-queue hand-off also expires what is too old and drops unanswered
+/// holds (the thread sender does it on every flush; a Celery web process never flushes).
+const HANDOFF_EXPIRY_EVERY_MS: i64 = 60_000;
+
 /// The tracker for one merchant (one pixel). Cheap to share across threads.
 #[derive(Clone, Debug)]
 pub struct Tracker {
@@ -42,6 +49,8 @@ pub(crate) struct Delivery {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) sender: Arc<Sender>,
     background: Mutex<Option<Background>>,
+    /// When [`Tracker::claim_handoff`] last expired old events and holds (ms, 0: never).
+    handoff_expired_at: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -83,7 +92,7 @@ impl Tracker {
         } else {
             None
         };
-        let delivery = Delivery { outbox, sender, background: Mutex::new(background) };
+        let delivery = Delivery { outbox, sender, background: Mutex::new(background), handoff_expired_at: Default::default() };
         Ok(Tracker::assemble(settings, Some(Arc::new(delivery))))
     }
 
@@ -182,10 +191,20 @@ impl Tracker {
     /// data controls are off.
     pub fn claim_handoff(&self, limit: usize, lease_ms: i64) -> Result<Vec<crate::delivery::outbox::Claimed>> {
         let d = self.delivery("claim_handoff")?;
+        let now = crate::clock::now_ms();
+        let last = d.handoff_expired_at.load(Ordering::Relaxed);
+        if now - last >= HANDOFF_EXPIRY_EVERY_MS
+            && d.handoff_expired_at.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            // Unanswered holds are dropped and too-old events dead-lettered here too, not
+            // only by a flush. Also while data controls are off: data past its time must
+            // not wait on disk.
+            d.outbox.expire(crate::delivery::events::expiry_cutoff(now), now)?;
+        }
         if !controls_send(&self.live()) || limit == 0 {
             return Ok(Vec::new());
         }
-        d.outbox.claim(crate::clock::now_ms(), limit.min(self.settings.batch_size.max(1)), lease_ms.max(1))
+        d.outbox.claim(now, limit.min(self.settings.batch_size.max(1)), lease_ms.max(1))
     }
 
     /// Hand-off step 2: the broker accepted these events; they leave the outbox.
@@ -224,6 +243,11 @@ impl Tracker {
             "denied" => false,
             _ => return Err(Error::field(ErrorCode::InvalidArgument, "marketing", "must be \"granted\" or \"denied\"")),
         };
+        // One answer covers one shopper's few held events; a huge list would hold the
+        // outbox's write lock (and every checkout waiting on it) for one long transaction.
+        if event_ids.len() > MAX_CONSENT_IDS {
+            return Err(Error::field(ErrorCode::TooLarge, "event_ids", format!("holds more than {MAX_CONSENT_IDS} ids")));
+        }
         if let Some(i) = event_ids.iter().position(|id| id.is_empty() || id.len() > 256) {
             return Err(Error::field(ErrorCode::InvalidArgument, format!("event_ids[{i}]"), "must be an event id from track"));
         }
