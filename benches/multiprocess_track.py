@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import http.server
+import json
 import multiprocessing as mp
 import random
 import statistics
 import sys
+import re
 import tempfile
+import threading
 import time
 from typing import Any, Dict, List, Tuple
 
@@ -78,6 +82,47 @@ def worker(base: int, k: int, n: int, rate: float, outbox: str, url: str, now: i
     t.close()
 
 
+class LightReceiver:
+    """--receiver light: answers every batch as Meta does ({"events_received": n}) and
+    records its event ids, without the sandbox's validation. In production the receiver
+    is Meta's, on other machines; the sandbox parses and checks every event in Python on
+    this same 2-core machine, and that CPU would otherwise count against the workers."""
+
+    EVENT_ID = re.compile(rb'"event_id":"([^"]+)"')
+
+    def __init__(self) -> None:
+        ids: List[bytes] = []
+        self.ids = ids
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                got = LightReceiver.EVENT_ID.findall(body)
+                ids.extend(got)
+                answer = json.dumps({"events_received": len(got), "messages": [], "fbtrace_id": "light"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> "LightReceiver":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+
+    def stats(self) -> Dict[str, int]:
+        return {"received": len(self.ids), "unique": len(set(self.ids))}
+
+
 def sender_proc(outbox: str, url: str, stop: Any) -> None:
     t = convtrack.Tracker(**settings(outbox, url, "thread"))
     stop.wait()
@@ -130,6 +175,9 @@ def main() -> None:
                     help="control: each worker tracks into its own outbox (no shared lock); needs --no-sender")
     ap.add_argument("--gc-freeze", action="store_true",
                     help="gc.freeze() in each worker after preparing its events (as gunicorn --preload apps do)")
+    ap.add_argument("--receiver", choices=["sandbox", "light"], default="sandbox",
+                    help="who stands in for Meta: the sandbox (validates every event, in this process) or a light "
+                         "receiver that only records the event ids (Meta's parsing is not on the shop's machine)")
     args = ap.parse_args()
     global GC_FREEZE, ARRIVALS, OWN_OUTBOX
     GC_FREEZE = args.gc_freeze
@@ -144,11 +192,13 @@ def main() -> None:
           f"(Python {sys.version.split()[0]}, convtrack {convtrack.__version__}, {mp.cpu_count()} cores"
           f"{', sender thread in one more process' if not args.no_sender else ''}"
           f"{f', paced at {args.rate:g} events/s per process, {args.arrivals} arrivals' if args.rate else ', back to back'}"
-          f"{', gc.freeze()' if args.gc_freeze else ''})")
+          f"{', gc.freeze()' if args.gc_freeze else ''}"
+          f"{', light receiver' if args.receiver == 'light' else ''})")
     print(f"{'N':>3}{'median µs':>11}{'p99 µs':>10}{'p99.9 µs':>10}{'max µs':>10}{'events/s':>10}   vs N=1: p99, max, throughput")
     rows: Dict[int, Tuple[float, float, float, float, float]] = {}
     total = 0
-    with tempfile.TemporaryDirectory() as tmp, Sandbox(token=TOKEN) as sandbox:
+    receiver = LightReceiver() if args.receiver == "light" else Sandbox(token=TOKEN)
+    with tempfile.TemporaryDirectory() as tmp, receiver as sandbox:
         for nprocs in counts:
             lat, tput, _ = run(nprocs, args.events, args.rate, sandbox.url, tmp, not args.no_sender)
             total += nprocs * args.events
