@@ -1205,7 +1205,7 @@ static void test_health_and_test_event(void) {
 static void test_controls(void) {
     char dir[] = "/tmp/convtrack-c-controls.XXXXXX";
     if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
-    char path[256], settings[512];
+    char path[256], settings[1024];
     snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
     outbox_settings(settings, sizeof settings, path, "");
     convtrack_tracker *tr = new_tracker(settings);
