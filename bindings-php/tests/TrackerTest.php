@@ -242,6 +242,19 @@ final class TrackerTest extends TestCase
         $this->assertSame(401, $e->getStatus());
     }
 
+    public function testAFunctionTheHeaderDoesNotDeclareIsNotConfigured(): void
+    {
+        $t = StaleHeader::run(['convtrack_tracker_track', 'convtrack_tracker_set_consent'],
+            fn (string $lib) => new Tracker(['pixel_id' => self::PIXEL], $lib));
+        $this->assertSame('blocked', $t->build(self::purchase())['server'], 'what the header declares still works');
+        $e = $this->expectThrown(NotConfiguredException::class, fn () => $t->track(self::purchase()));
+        $this->assertSame('library', $e->getField());
+        $this->assertStringContainsString('convtrack_tracker_track', $e->getMessage());
+        $this->assertInstanceOf(\FFI\Exception::class, $e->getPrevious());
+        $e = $this->expectThrown(NotConfiguredException::class, fn () => $t->setConsent(['ct1-x'], 'granted'));
+        $this->assertStringContainsString('convtrack_tracker_set_consent', $e->getMessage());
+    }
+
     public function testUnwritableOutboxIsAStorageError(): void
     {
         $dir = sys_get_temp_dir() . '/convtrack-php-ro-' . getmypid();
