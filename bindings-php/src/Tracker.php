@@ -502,7 +502,9 @@ final class Tracker
         try {
             return json_encode($value, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION | JSON_UNESCAPED_SLASHES);
         } catch (\JsonException $e) {
-            throw new InvalidJsonException("$what: cannot be encoded as JSON (" . json_last_error_msg() . ')', 200, null, $e);
+            // JSON_THROW_ON_ERROR leaves json_last_error_msg() at "No error": the reason is the exception's message
+            // (e.g. "Maximum stack depth exceeded", "Type is not supported"; it never carries a value).
+            throw new InvalidJsonException("$what: cannot be encoded as JSON (" . $e->getMessage() . ')', 200, null, $e);
         }
     }
 

@@ -175,8 +175,10 @@ final class TrackerTest extends TestCase
         }
         $e = $this->expectThrown(InvalidJsonException::class, fn () => $t->build(['event_name' => 'Purchase', 'items' => $deep]));
         $this->assertSame('event', $e->getField());
+        $this->assertSame('event: cannot be encoded as JSON (Maximum stack depth exceeded)', $e->getMessage());
         $stream = fopen('php://memory', 'r');
-        $this->expectThrown(InvalidJsonException::class, fn () => $t->build(self::purchase() + ['custom' => $stream]));
+        $e = $this->expectThrown(InvalidJsonException::class, fn () => $t->build(self::purchase() + ['custom' => $stream]));
+        $this->assertSame('event: cannot be encoded as JSON (Type is not supported)', $e->getMessage());
         fclose($stream);
         // The same depth as raw JSON reaches the core, which refuses it without crashing.
         $raw = '{"event_name":"Purchase","items":' . str_repeat('[', 100000) . str_repeat(']', 100000) . '}';
