@@ -74,10 +74,21 @@ function handle_post(Tracker $tracker, array $post): array
     if (!check_nonce($post['_wpnonce'] ?? null)) {
         return [403, 'error', 'The link you followed has expired. Reload the page and try again.'];
     }
+    // Send only what changed, compared with the controls in force: a mode change while data controls are on needs
+    // no new acknowledgement (the core asks for it whenever data_controls=true is passed), and a Save that changes
+    // nothing records nothing (no empty row in the audit trail).
+    $current = $tracker->controls();
     $on = ($post['data_controls'] ?? 'off') === 'on';
     $mode = is_string($post['mode'] ?? null) ? $post['mode'] : null;
+    $dataControls = $on !== (bool) $current['data_controls'] ? $on : null;
+    if ($mode === $current['mode']) {
+        $mode = null;
+    }
+    if ($dataControls === null && $mode === null) {
+        return [303, 'info', 'Nothing changed: the controls were already set like this.'];
+    }
     try {
-        $tracker->setControls(page_user(), $on, $mode, ($post['legal_ack'] ?? '') === '1');
+        $tracker->setControls(page_user(), $dataControls, $mode, ($post['legal_ack'] ?? '') === '1');
     } catch (InputException | ArgumentException | SettingsException $e) {
         $text = match ($e->getField()) {
             'legal_ack' => 'To turn data controls on, confirm that you have done (or waived) the legal review: '
@@ -98,12 +109,14 @@ try {
     if (($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST') {
         [$status, $class, $text] = handle_post($tracker, $_POST);
         if ($status === 303) { // POST/redirect/GET, as WordPress does after options.php
-            header('Location: ?settings-updated=true', true, 303);
+            header('Location: ?settings-updated=' . ($class === 'success' ? 'true' : 'unchanged'), true, 303);
             exit;
         }
         $notice = [$class, $text];
     } elseif (($_GET['settings-updated'] ?? '') === 'true') {
         $notice = ['success', 'Settings saved.'];
+    } elseif (($_GET['settings-updated'] ?? '') === 'unchanged') {
+        $notice = ['info', 'Nothing changed: the controls were already set like this.'];
     }
     $st = $tracker->status();
     $controls = $tracker->controls();

@@ -5,10 +5,13 @@ namespace Convtrack;
 
 /**
  * The shop-facing helpers: what a theme or a plugin calls while it renders a page. Tracking must never break the
- * shop's own pages, so every convtrack error here (invalid settings, an event that cannot be built, a storage error)
- * becomes "no tracking for this request": one log line (the status name and the field only, never a value or the
- * token), one count in degradedCount(), and the page still gets the pixel wherever it can be built. The Tracker class
- * itself keeps throwing typed exceptions; use it (and `convtrack check`) to find out what is wrong.
+ * shop's own pages, so every error here becomes "no tracking for this request": one log line, one count in
+ * degradedCount(), and the page still gets the pixel wherever it can be built. That is any \Throwable: convtrack's
+ * exceptions (invalid settings, an event that cannot be built, a storage error; logged with the status name and the
+ * field only, never a value or the token), and anything else (an FFI\Exception from a library or preload header that
+ * does not match, an exception from the shop's own objects inside the event, input that is not an array; logged with
+ * its class only, since its message may carry a value). The Tracker class itself keeps throwing typed exceptions; use
+ * it (and `convtrack check`) to find out what is wrong.
  *
  *   $shop = new Convtrack\Shop($settings);              // never throws
  *   echo $shop->trackOrder($event);                     // thank-you page: track + pixel HTML ('' when impossible)
@@ -28,44 +31,51 @@ final class Shop
     private $logger;
 
     /**
-     * @param array<string, mixed>|string $settings as for Tracker
+     * @param array<string, mixed>|string $settings as for Tracker (anything else: no tracking, logged)
      * @param callable|object|null $logger a PSR-3 logger (its error() is called), a callable taking the line, or
      *        null for error_log()
      */
-    public function __construct(array|string $settings, ?string $libPath = null, callable|object|null $logger = null)
+    public function __construct(mixed $settings, ?string $libPath = null, callable|object|null $logger = null)
     {
         $this->logger = $logger;
         try {
+            if (!is_array($settings) && !is_string($settings)) {
+                throw new WrongTypeException('settings: must be an array or a JSON string', 202);
+            }
             $this->tracker = new Tracker($settings, $libPath);
             $this->canTrack = self::hasOutbox($settings);
         } catch (StorageException $e) {
             // The outbox cannot be opened: pages still get their pixel from a build-only tracker.
             $this->degrade('open', $e);
             $this->tracker = $this->buildOnly($settings, $libPath);
-        } catch (ConvtrackException $e) {
+        } catch (\Throwable $e) {
+            $this->tracker = null;
             $this->degrade('open', $e);
         }
     }
 
     /**
      * track() the order (durable enqueue of the server copy) and return its pixel HTML; '' when no pixel can be built.
-     * @param array<string, mixed> $order the event, as for Tracker::build
+     * @param array<string, mixed> $order the event, as for Tracker::build (anything else: no tracking, logged)
      * @param array<string, mixed> $options as for Tracker::build; too_old defaults to 'skip_server'
      */
-    public function trackOrder(array $order, array $options = []): string
+    public function trackOrder(mixed $order, mixed $options = []): string
     {
-        $options += ['too_old' => 'skip_server'];
         if ($this->tracker === null) {
             return '';
         }
         try {
+            if (!is_array($order)) {
+                throw new WrongTypeException('order: must be an array (the event)', 202);
+            }
+            $options = self::options($options);
             $result = $this->canTrack ? $this->tracker->track($order, $options) : $this->tracker->build($order, $options);
             return (string) ($result['pixel_html'] ?? '');
         } catch (StorageException $e) {
             // Queueing failed: the event itself is fine, so the page still gets its pixel.
             $this->degrade('trackOrder', $e);
             return $this->pixelOnly($order, $options);
-        } catch (ConvtrackException $e) {
+        } catch (\Throwable $e) {
             $this->degrade('trackOrder', $e);
             return '';
         }
@@ -73,18 +83,20 @@ final class Shop
 
     /**
      * The pixel HTML for a page's events (no server copy); '' when it cannot be built.
-     * @param list<array<string, mixed>> $events
+     * @param list<array<string, mixed>> $events (anything else: no tracking, logged)
      * @param array<string, mixed> $options as for Tracker::pageSnippet; too_old defaults to 'skip_server'
      */
-    public function pageSnippet(array $events = [], array $options = []): string
+    public function pageSnippet(mixed $events = [], mixed $options = []): string
     {
-        $options += ['too_old' => 'skip_server'];
         if ($this->tracker === null) {
             return '';
         }
         try {
-            return $this->tracker->pageSnippet($events, $options);
-        } catch (ConvtrackException $e) {
+            if (!is_array($events)) {
+                throw new WrongTypeException('events: must be a list of events', 202);
+            }
+            return $this->tracker->pageSnippet($events, self::options($options));
+        } catch (\Throwable $e) {
             $this->degrade('pageSnippet', $e);
             return '';
         }
@@ -101,12 +113,21 @@ final class Shop
         self::$degraded = 0;
     }
 
+    /** The helpers' options: an array, too_old defaulting to 'skip_server'. @return array<string, mixed> */
+    private static function options(mixed $options): array
+    {
+        if (!is_array($options)) {
+            throw new WrongTypeException('options: must be an array', 202);
+        }
+        return $options + ['too_old' => 'skip_server'];
+    }
+
     /** @param array<string, mixed> $order @param array<string, mixed> $options */
     private function pixelOnly(array $order, array $options): string
     {
         try {
             return (string) ($this->tracker?->build($order, $options)['pixel_html'] ?? '');
-        } catch (ConvtrackException) {
+        } catch (\Throwable) {
             return ''; // already counted and logged once for this request
         }
     }
@@ -118,7 +139,7 @@ final class Shop
             $array = is_string($settings) ? json_decode($settings, true, 512, JSON_THROW_ON_ERROR) : $settings;
             unset($array['outbox_path']);
             return new Tracker($array, $libPath);
-        } catch (ConvtrackException | \JsonException) {
+        } catch (\Throwable) {
             return null;
         }
     }
@@ -132,13 +153,24 @@ final class Shop
         return is_array($settings) && is_string($settings['outbox_path'] ?? null) && $settings['outbox_path'] !== '';
     }
 
-    private function degrade(string $where, ConvtrackException $e): void
+    /**
+     * Counts and logs one request without (full) tracking. A convtrack exception is named by its status and field; any
+     * other \Throwable by its class only: its message is not convtrack's and may carry a value.
+     */
+    private function degrade(string $where, \Throwable $e): void
     {
         self::$degraded++;
-        $field = $e->getField();
-        $line = "convtrack: no tracking for this request ($where): " . $e->getStatusName()
-            . ($field !== null ? " field=$field" : '');
-        $context = ['status' => $e->getStatusName(), 'field' => $field, 'where' => $where];
+        if ($e instanceof ConvtrackException) {
+            $status = $e->getStatusName();
+            $field = $e->getField();
+            $what = $status . ($field !== null ? " field=$field" : '');
+        } else {
+            $status = null;
+            $field = null;
+            $what = get_class($e);
+        }
+        $line = "convtrack: no tracking for this request ($where): $what";
+        $context = ['status' => $status, 'field' => $field, 'where' => $where, 'exception' => get_class($e)];
         try {
             if (is_object($this->logger) && method_exists($this->logger, 'error')) {
                 $this->logger->error($line, $context);

@@ -44,7 +44,7 @@ final class Tracker
         $ffi = self::ffi($libPath);
         $json = is_string($settings) ? $settings : self::encode($settings, 'settings');
         $out = $ffi->new('convtrack_tracker*');
-        $status = $ffi->convtrack_tracker_new($json, strlen($json), FFI::addr($out));
+        $status = self::call($ffi, 'convtrack_tracker_new', [$json, strlen($json), FFI::addr($out)]);
         if ($status !== Errors::OK) {
             throw self::error($ffi, $status);
         }
@@ -224,7 +224,7 @@ final class Tracker
     public function resume(): void
     {
         $ffi = $this->ffi ?? throw new ArgumentException('tracker: is closed', 102);
-        $status = $ffi->convtrack_tracker_resume($this->handle());
+        $status = self::call($ffi, 'convtrack_tracker_resume', [$this->handle()]);
         if ($status !== Errors::OK) {
             throw self::error($ffi, $status);
         }
@@ -241,7 +241,7 @@ final class Tracker
     {
         $ffi = $this->ffi ?? throw new ArgumentException('tracker: is closed', 102);
         $count = $ffi->new('uint64_t');
-        $status = $ffi->$fn($this->handle(), $json, $json === null ? 0 : strlen($json), FFI::addr($count));
+        $status = self::call($ffi, $fn, [$this->handle(), $json, $json === null ? 0 : strlen($json), FFI::addr($count)]);
         if ($status !== Errors::OK) {
             throw self::error($ffi, $status);
         }
@@ -250,7 +250,7 @@ final class Tracker
 
     public static function version(?string $libPath = null): string
     {
-        return (string) self::ffi($libPath)->convtrack_version();
+        return (string) self::call(self::ffi($libPath), 'convtrack_version', []);
     }
 
     /** The deterministic event id the pixel and the server share for this order. */
@@ -367,7 +367,7 @@ final class Tracker
      */
     public static function warmUp(?string $libPath = null): void
     {
-        self::ffi($libPath)->convtrack_warm_up();
+        self::call(self::ffi($libPath), 'convtrack_warm_up', []);
     }
 
     private static function ffi(?string $libPath): FFI
@@ -443,7 +443,7 @@ final class Tracker
     private static function callOutOn(FFI $ffi, string $fn, array $args): ?string
     {
         $out = $ffi->new('char*');
-        $status = $ffi->$fn(...[...$args, FFI::addr($out)]);
+        $status = self::call($ffi, $fn, [...$args, FFI::addr($out)]);
         if ($status === Errors::DROPPED) {
             return null;
         }
@@ -454,6 +454,23 @@ final class Tracker
             return FFI::string($out);
         } finally {
             $ffi->convtrack_string_free($out);
+        }
+    }
+
+    /**
+     * Calls the library's $fn. FFI throws FFI\Exception when the header it was given (CONVTRACK_HEADER, or the
+     * ffi.preload header of php.ini) does not declare a function this package calls, e.g. a header generated before
+     * the package was upgraded; that becomes NotConfiguredException naming the function, like a library that cannot
+     * be loaded, so that one catch (ConvtrackException) still covers every failure.
+     * @param list<mixed> $args
+     */
+    private static function call(FFI $ffi, string $fn, array $args): mixed
+    {
+        try {
+            return $ffi->$fn(...$args);
+        } catch (\FFI\Exception $e) {
+            throw new NotConfiguredException("library: cannot call $fn through FFI (" . $e->getMessage()
+                . '); is the header (or the ffi.preload header) older than this package?', 401, null, $e);
         }
     }
 
@@ -485,7 +502,9 @@ final class Tracker
         try {
             return json_encode($value, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION | JSON_UNESCAPED_SLASHES);
         } catch (\JsonException $e) {
-            throw new InvalidJsonException("$what: cannot be encoded as JSON (" . json_last_error_msg() . ')', 200, null, $e);
+            // JSON_THROW_ON_ERROR leaves json_last_error_msg() at "No error": the reason is the exception's message
+            // (e.g. "Maximum stack depth exceeded", "Type is not supported"; it never carries a value).
+            throw new InvalidJsonException("$what: cannot be encoded as JSON (" . $e->getMessage() . ')', 200, null, $e);
         }
     }
 

@@ -116,4 +116,23 @@ final class DeliveryTest extends TestCase
         $this->expectException(\Convtrack\ArgumentException::class);
         $t->setConsent([$r['event_id']], 'maybe');
     }
+
+    public function testAHeldEventTheShopperDeniesIsDroppedAndNeverSent(): void
+    {
+        $t = new Tracker([
+            'pixel_id' => TrackerTest::PIXEL, 'access_token' => Sandbox::TOKEN, 'data_controls' => true,
+            'endpoint' => Sandbox::url(), 'outbox_path' => $this->outbox, 'unknown_consent' => 'hold',
+        ]);
+        $order = TrackerTest::purchase('wc-4002');
+        $order['consent'] = ['marketing' => 'unknown'];
+        $r = $t->track($order);
+        $this->assertSame('held', $r['server']);
+        $this->assertSame(1, $t->setConsent([$r['event_id']], 'denied'));
+        $this->assertSame(0, $t->setConsent([$r['event_id']], 'granted'), 'a dropped hold cannot come back');
+        $this->assertSame(0, $t->flush(2.0)['requests']);
+        $status = $t->status();
+        $this->assertSame([0, 0], [$status['queue']['held'], $status['queue']['depth']]);
+        $this->assertSame(1, $status['counters']['hold']['dropped']);
+        $this->assertSame(0, Sandbox::get('/_sandbox/stats')['requests']);
+    }
 }

@@ -115,7 +115,74 @@ final class ShopTest extends TestCase
         $shop = new Shop(['pixel_id' => 'nope'], null, $logger);
         $this->assertSame('', $shop->trackOrder(TrackerTest::purchase()));
         $this->assertCount(1, $logger->seen);
-        $this->assertSame(['status' => 'CONVTRACK_STATUS_INVALID_SETTING', 'field' => 'pixel_id', 'where' => 'open'], $logger->seen[0][1]);
+        $this->assertSame(['status' => 'CONVTRACK_STATUS_INVALID_SETTING', 'field' => 'pixel_id', 'where' => 'open',
+            'exception' => \Convtrack\SettingsException::class], $logger->seen[0][1]);
+    }
+
+    public function testAHeaderOlderThanThePackageGivesNoTrackingNotAnError(): void
+    {
+        $shop = StaleHeader::run(['convtrack_tracker_track', 'convtrack_tracker_page_snippet'], fn (string $lib) => new Shop(
+            ['pixel_id' => TrackerTest::PIXEL, 'access_token' => TrackerTest::TOKEN, 'data_controls' => true, 'outbox_path' => $this->outbox],
+            $lib,
+            function (string $line): void {
+                $this->lines[] = $line;
+            }
+        ));
+        $this->assertSame('', $shop->trackOrder(TrackerTest::purchase('shop-stale')));
+        $this->assertLoggedOnce('CONVTRACK_STATUS_NOT_CONFIGURED', 'library');
+        $this->assertSame('', $shop->pageSnippet([TrackerTest::purchase('shop-stale')]));
+        $this->assertCount(2, $this->lines);
+        $this->assertSame(2, Shop::degradedCount());
+    }
+
+    public function testAnExceptionFromTheShopsOwnObjectsGivesNoTrackingAndItsMessageIsNotLogged(): void
+    {
+        $customer = new class implements \JsonSerializable {
+            public function jsonSerialize(): mixed
+            {
+                throw new \RuntimeException('customer lookup failed for sentinel.person@example.com');
+            }
+        };
+        $order = ['customer' => $customer] + TrackerTest::purchase('shop-obj');
+        $shop = $this->shop();
+        $this->assertSame('', $shop->trackOrder($order));
+        $this->assertCount(1, $this->lines);
+        $this->assertSame('convtrack: no tracking for this request (trackOrder): RuntimeException', $this->lines[0]);
+        $this->assertSame('', $shop->pageSnippet([$order]));
+        $this->assertSame('convtrack: no tracking for this request (pageSnippet): RuntimeException', $this->lines[1]);
+        $this->assertSame(2, Shop::degradedCount());
+        // the Tracker itself lets it through as it came
+        $this->expectException(\RuntimeException::class);
+        (new Tracker(['pixel_id' => TrackerTest::PIXEL]))->build($order);
+    }
+
+    public function testInputThatIsNotAnArrayGivesNoTracking(): void
+    {
+        $shop = $this->shop();
+        $order = TrackerTest::purchase('shop-types');
+        $this->assertSame('', $shop->trackOrder(null)); // e.g. a helper that found no order
+        $this->assertLoggedOnce('CONVTRACK_STATUS_WRONG_TYPE', 'order');
+        $calls = [
+            'events' => fn () => $shop->pageSnippet('not a list'),
+            'options' => fn () => $shop->trackOrder($order, 'nonce-abc'),
+            'options ' => fn () => $shop->pageSnippet([$order], 42),
+        ];
+        foreach ($calls as $field => $call) {
+            $this->assertSame('', $call());
+            $this->assertStringEndsWith('CONVTRACK_STATUS_WRONG_TYPE field=' . trim($field), (string) end($this->lines));
+        }
+        $this->assertSame(4, Shop::degradedCount());
+        $this->assertSame(0, (new Tracker(['pixel_id' => TrackerTest::PIXEL, 'outbox_path' => $this->outbox]))->status()['queue']['depth']);
+        $this->lines = [];
+        Shop::resetCounters();
+        $none = new Shop(false, null, function (string $line): void { // e.g. get_option() of a missing option
+            $this->lines[] = $line;
+        });
+        $this->assertSame('', $none->trackOrder($order));
+        $this->assertLoggedOnce('CONVTRACK_STATUS_WRONG_TYPE', 'settings');
+        // the Tracker itself keeps its types
+        $this->expectException(\TypeError::class);
+        (new Tracker(['pixel_id' => TrackerTest::PIXEL]))->build(null); // @phpstan-ignore-line
     }
 
     public function testTheTrackerItselfStillThrowsTypedErrors(): void

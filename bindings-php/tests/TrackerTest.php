@@ -175,8 +175,10 @@ final class TrackerTest extends TestCase
         }
         $e = $this->expectThrown(InvalidJsonException::class, fn () => $t->build(['event_name' => 'Purchase', 'items' => $deep]));
         $this->assertSame('event', $e->getField());
+        $this->assertSame('event: cannot be encoded as JSON (Maximum stack depth exceeded)', $e->getMessage());
         $stream = fopen('php://memory', 'r');
-        $this->expectThrown(InvalidJsonException::class, fn () => $t->build(self::purchase() + ['custom' => $stream]));
+        $e = $this->expectThrown(InvalidJsonException::class, fn () => $t->build(self::purchase() + ['custom' => $stream]));
+        $this->assertSame('event: cannot be encoded as JSON (Type is not supported)', $e->getMessage());
         fclose($stream);
         // The same depth as raw JSON reaches the core, which refuses it without crashing.
         $raw = '{"event_name":"Purchase","items":' . str_repeat('[', 100000) . str_repeat(']', 100000) . '}';
@@ -240,6 +242,19 @@ final class TrackerTest extends TestCase
     {
         $e = $this->expectThrown(NotConfiguredException::class, fn () => self::merchant()->track(self::purchase()));
         $this->assertSame(401, $e->getStatus());
+    }
+
+    public function testAFunctionTheHeaderDoesNotDeclareIsNotConfigured(): void
+    {
+        $t = StaleHeader::run(['convtrack_tracker_track', 'convtrack_tracker_set_consent'],
+            fn (string $lib) => new Tracker(['pixel_id' => self::PIXEL], $lib));
+        $this->assertSame('blocked', $t->build(self::purchase())['server'], 'what the header declares still works');
+        $e = $this->expectThrown(NotConfiguredException::class, fn () => $t->track(self::purchase()));
+        $this->assertSame('library', $e->getField());
+        $this->assertStringContainsString('convtrack_tracker_track', $e->getMessage());
+        $this->assertInstanceOf(\FFI\Exception::class, $e->getPrevious());
+        $e = $this->expectThrown(NotConfiguredException::class, fn () => $t->setConsent(['ct1-x'], 'granted'));
+        $this->assertStringContainsString('convtrack_tracker_set_consent', $e->getMessage());
     }
 
     public function testUnwritableOutboxIsAStorageError(): void

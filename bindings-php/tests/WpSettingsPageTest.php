@@ -10,7 +10,8 @@ use PHPUnit\Framework\TestCase;
  * examples/wp-settings-page.php served by PHP's real built-in server (php -S) on loopback, driven over HTTP as a
  * browser would: the page shows the pixel, the catalog and the warning; a POST without the nonce, or turning data
  * controls on without the acknowledgement, changes nothing; with it, the controls in the outbox change (read back
- * through Tracker::controls() in this process).
+ * through Tracker::controls() in this process). The page sends only what changed: a mode change while on needs no
+ * new acknowledgement, and a Save that changes nothing adds no history row.
  */
 final class WpSettingsPageTest extends TestCase
 {
@@ -71,14 +72,14 @@ final class WpSettingsPageTest extends TestCase
     }
 
     /** @param array<string, string>|null $form @return array{int, string, array<int, string>} */
-    private function http(?array $form = null): array
+    private function http(?array $form = null, string $query = ''): array
     {
         $http = ['method' => 'GET', 'ignore_errors' => true, 'follow_location' => 0, 'timeout' => 10];
         if ($form !== null) {
             $http = ['method' => 'POST', 'content' => http_build_query($form),
                 'header' => 'Content-Type: application/x-www-form-urlencoded'] + $http;
         }
-        $body = (string) file_get_contents($this->url, false, stream_context_create(['http' => $http]));
+        $body = (string) file_get_contents($this->url . $query, false, stream_context_create(['http' => $http]));
         $status = (int) explode(' ', $http_response_header[0] ?? 'HTTP/1.1 0')[1];
         return [$status, $body, $http_response_header];
     }
@@ -127,6 +128,53 @@ final class WpSettingsPageTest extends TestCase
         $this->assertStringContainsString('tick the acknowledgement box. (legal_ack)', $body);
         $this->assertFalse($this->controls()['data_controls']);
         $this->assertSame([], $this->controls()['history']);
+        // with a mode change in the same Save: refused as one, the mode stays
+        [$status, $body] = $this->http(['_wpnonce' => $this->nonce(), 'data_controls' => 'on', 'mode' => 'catalog_only']);
+        $this->assertSame(400, $status);
+        $this->assertStringContainsString('(legal_ack)', $body);
+        $c = $this->controls();
+        $this->assertSame([false, 'pixel_and_server', []], [$c['data_controls'], $c['mode'], $c['history']]);
+    }
+
+    public function testAModeChangeWhileOnNeedsNoNewAcknowledgement(): void
+    {
+        [$status] = $this->http(['_wpnonce' => $this->nonce(), 'data_controls' => 'on', 'legal_ack' => '1',
+            'mode' => 'pixel_and_server']);
+        $this->assertSame(303, $status);
+        // the form posts the toggle as it stands (on) with the new mode, and the box unticked
+        [$status, $body] = $this->http(['_wpnonce' => $this->nonce(), 'data_controls' => 'on', 'mode' => 'catalog_only']);
+        $this->assertSame(303, $status, $body);
+        $c = $this->controls();
+        $this->assertTrue($c['data_controls']);
+        $this->assertSame('catalog_only', $c['mode']);
+        $this->assertTrue($c['legal_ack'], 'the acknowledgement of the switch-on still stands');
+        $this->assertCount(2, $c['history']);
+        $this->assertSame([null, 'catalog_only'], [$c['history'][0]['data_controls'], $c['history'][0]['mode']]);
+    }
+
+    public function testASaveThatChangesNothingRecordsNothing(): void
+    {
+        // off (the settings' state): Save as shown
+        [$status, , $headers] = $this->http(['_wpnonce' => $this->nonce(), 'data_controls' => 'off', 'mode' => 'pixel_and_server']);
+        $this->assertSame(303, $status);
+        $this->assertContains('Location: ?settings-updated=unchanged', $headers);
+        $this->assertSame([], $this->controls()['history']);
+        [$status, $body] = $this->http(null, '?settings-updated=unchanged');
+        $this->assertSame(200, $status);
+        $this->assertStringContainsString('Nothing changed: the controls were already set like this.', $body);
+        $this->assertStringContainsString('No change yet.', $body);
+        // on: Save as shown, with or without the box ticked
+        [$status] = $this->http(['_wpnonce' => $this->nonce(), 'data_controls' => 'on', 'legal_ack' => '1', 'mode' => 'catalog_only']);
+        $this->assertSame(303, $status);
+        $this->assertCount(1, $this->controls()['history']);
+        foreach ([[], ['legal_ack' => '1']] as $ack) {
+            [$status, , $headers] = $this->http(['_wpnonce' => $this->nonce(), 'data_controls' => 'on', 'mode' => 'catalog_only'] + $ack);
+            $this->assertSame(303, $status);
+            $this->assertContains('Location: ?settings-updated=unchanged', $headers);
+        }
+        $c = $this->controls();
+        $this->assertCount(1, $c['history']);
+        $this->assertSame([true, 'catalog_only'], [$c['data_controls'], $c['mode']]);
     }
 
     public function testOnWithTheAcknowledgementChangesTheControlsInTheOutbox(): void

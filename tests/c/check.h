@@ -1,5 +1,6 @@
 /* One-line-per-check bookkeeping shared by the C test programs (test_convtrack.c,
- * test_feed.c, test_boundary.c): `check(ok, fmt, ...)` prints "ok   - ..." or "FAIL - ..." and counts. */
+ * test_feed.c, test_boundary.c, test_sources.c, test_cookies.c): `check(ok, fmt, ...)` prints
+ * "ok   - ..." or "FAIL - ..." and counts; and the outbox helpers they share. */
 #ifndef CONVTRACK_TESTS_CHECK_H
 #define CONVTRACK_TESTS_CHECK_H
 
@@ -49,5 +50,24 @@ static inline char *last_error(void) {
 #define S(lit) (lit), (sizeof(lit) - 1)
 /* A C string as a (ptr, len) pair. */
 #define Z(str) (str), strlen(str)
+
+/* Settings for a tracker with its outbox at `path` (data controls on), plus `extra` keys
+ * (each followed by a comma, e.g. "\"unknown_consent\":\"hold\","). */
+static inline void outbox_settings(char *buf, size_t n, const char *path, const char *extra) {
+    snprintf(buf, n,
+             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,%s"
+             "\"outbox_path\":\"%s\"}",
+             extra, path);
+}
+
+/* Removes an outbox and the -wal/-shm/-journal files SQLite may leave next to it. */
+static inline void remove_outbox(const char *path) {
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
+        remove(f);
+    }
+}
 
 #endif

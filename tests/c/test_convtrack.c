@@ -272,6 +272,13 @@ static char *json_get_string(const char *obj, const char *key) {
     return json_string(v, NULL);
 }
 
+/* The integer member `key` of the object at `obj`, or -1 if absent or not a non-negative integer. */
+static long json_get_int(const char *obj, const char *key) {
+    const char *v = json_member(obj, key);
+    if (v == NULL || *v < '0' || *v > '9') return -1;
+    return strtol(v, NULL, 10);
+}
+
 static char *read_file(const char *path, size_t *len_out) {
     FILE *f = fopen(path, "rb");
     if (f == NULL) return NULL;
@@ -943,24 +950,6 @@ static void test_threads(void) {
     convtrack_tracker_free(tr);
 }
 
-/* Settings for a tracker with its outbox at `path` (data controls on), plus `extra` keys. */
-static void outbox_settings(char *buf, size_t n, const char *path, const char *extra) {
-    snprintf(buf, n,
-             "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"data_controls\":true,%s"
-             "\"outbox_path\":\"%s\"}",
-             extra, path);
-}
-
-/* Removes an outbox and the -wal/-shm/-journal files SQLite may leave next to it. */
-static void remove_outbox(const char *path) {
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char f[300];
-        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
-        remove(f);
-    }
-}
-
 /* Delivery functions: the outbox path is a fresh temporary directory; nothing is
  * sent (flush is only exercised for its argument checks; tests/c/test_abi.c
  * covers delivery against a refusing endpoint). */
@@ -1074,6 +1063,23 @@ static bool one_shot_start(struct one_shot *o, const char *reply) {
     return pthread_create(&o->thread, NULL, one_shot_serve, o) == 0;
 }
 
+/* Unblocks a one-shot server nobody called (a failed set-up), so that one_shot_join returns. */
+static void one_shot_poke(struct one_shot *o) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)o->port);
+    if (fd >= 0) {
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) shutdown(fd, SHUT_WR);
+        char buf[256];
+        while (read(fd, buf, sizeof buf) > 0) {
+        }
+        close(fd);
+    }
+}
+
 static void one_shot_join(struct one_shot *o) {
     pthread_join(o->thread, NULL);
     close(o->fd);
@@ -1117,6 +1123,26 @@ static void test_health_and_test_event(void) {
         expect_fail("send_test_event(bad code)", s, CONVTRACK_STATUS_INVALID_VALUE, out, OUT_SENTINEL, "test_event_code", NULL); RESET_OUT(out);
         s = convtrack_tracker_send_test_event(tr, "X", SIZE_MAX, &out);
         expect_fail("send_test_event(len=SIZE_MAX)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, out, OUT_SENTINEL, "code", NULL); RESET_OUT(out);
+        convtrack_tracker_free(tr);
+    }
+
+    /* Without api_version the Graph version is the default, v27.0: the request line says it. */
+    if (check(one_shot_start(&o, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 36\r\n"
+                                 "Connection: close\r\n\r\n{\"id\":\"1234567890\",\"name\":\"C pixel\"}"),
+              "one-shot server started")) {
+        snprintf(settings, sizeof settings,
+                 "{\"pixel_id\":\"1234567890\",\"access_token\":\"EAAB-test\",\"endpoint\":\"http://127.0.0.1:%d\"}",
+                 o.port);
+        convtrack_tracker *tr = new_tracker(settings);
+        out = NULL;
+        s = tr ? convtrack_tracker_check_online(tr, &out) : CONVTRACK_STATUS_INTERNAL;
+        if (tr == NULL) one_shot_poke(&o);
+        one_shot_join(&o);
+        check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"ok\":true"), "check_online(no api_version) -> ok (%s)",
+              status_str(s));
+        check(strncmp(o.request, "GET /v27.0/1234567890?fields=id,name HTTP/1.1\r\n", 47) == 0,
+              "default api_version: GET /v27.0/1234567890?fields=id,name (%.40s)", o.request);
+        convtrack_string_free(out);
         convtrack_tracker_free(tr);
     }
 
@@ -1179,7 +1205,7 @@ static void test_health_and_test_event(void) {
 static void test_controls(void) {
     char dir[] = "/tmp/convtrack-c-controls.XXXXXX";
     if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
-    char path[256], settings[512];
+    char path[256], settings[1024];
     snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
     outbox_settings(settings, sizeof settings, path, "");
     convtrack_tracker *tr = new_tracker(settings);
@@ -1250,23 +1276,42 @@ static void test_controls(void) {
     n = 99;
     s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":[\"ct1-unknown\"],\"marketing\":\"granted\"}"), &n);
     check(s == CONVTRACK_STATUS_OK && n == 0, "set_consent(an id that is not held) -> 0");
+    n = 77;
     s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":[\"x\"],\"marketing\":\"maybe\"}"), &n);
     expect_fail("set_consent(marketing=maybe)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, NULL, NULL, "marketing", NULL);
+    check(n == 77, "set_consent(marketing=maybe): count untouched");
     s = convtrack_tracker_set_consent(tr, S("{\"event_ids\":\"x\",\"marketing\":\"granted\"}"), &n);
     expect_fail("set_consent(event_ids not a list)", s, CONVTRACK_STATUS_WRONG_TYPE, NULL, NULL, "event_ids", NULL);
     check(convtrack_tracker_resume(tr) == CONVTRACK_STATUS_OK, "resume -> OK");
     convtrack_tracker_free(tr);
 
-    /* Consent hold: an unanswered event is held, then released by the shopper's answer. */
+    /* Consent hold: unanswered events are held; the shopper's answer releases one ("granted") and
+     * drops the other ("denied": counted, never sent). The endpoint is a one-shot server on loopback
+     * that sees what the flush sends. */
+    check(convtrack_tracker_resume(NULL) == CONVTRACK_STATUS_NULL_POINTER, "resume(NULL) -> NULL_POINTER");
     char hold_path[300];
     snprintf(hold_path, sizeof hold_path, "%s-hold", path);
-    outbox_settings(settings, sizeof settings, hold_path, "\"unknown_consent\":\"hold\",");
+    struct one_shot meta;
+    if (!check(one_shot_start(&meta, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 21\r\n"
+                                     "Connection: close\r\n\r\n{\"events_received\":1}"),
+               "controls: one-shot server started")) return;
+    char extra[128];
+    snprintf(extra, sizeof extra, "\"unknown_consent\":\"hold\",\"endpoint\":\"http://127.0.0.1:%d\",", meta.port);
+    outbox_settings(settings, sizeof settings, hold_path, extra);
     tr = new_tracker(settings);
-    if (!check(tr != NULL, "controls: hold tracker")) return;
-    char unanswered[sizeof PURCHASE_EVENT + 16];
+    if (!check(tr != NULL, "controls: hold tracker")) {
+        one_shot_poke(&meta);
+        one_shot_join(&meta);
+        return;
+    }
+    /* PURCHASE_EVENT with consent "unknown", once as order 1001 and once as order 1002. */
+    char unanswered[sizeof PURCHASE_EVENT + 16], unanswered2[sizeof PURCHASE_EVENT + 16];
     const char *at = strstr(PURCHASE_EVENT, "\"granted\"");
     snprintf(unanswered, sizeof unanswered, "%.*s\"unknown\"%s", (int)(at - PURCHASE_EVENT), PURCHASE_EVENT, at + 9);
     unanswered[sizeof unanswered - 1] = '\0';
+    strcpy(unanswered2, unanswered);
+    char *order = strstr(unanswered2, "\"order_id\":\"1001\"");
+    if (order != NULL) order[15] = '2';
     out = NULL;
     s = convtrack_tracker_track(tr, unanswered, strlen(unanswered), NULL, 0, &out);
     char *server = out ? json_get_string(out, "server") : NULL;
@@ -1274,7 +1319,35 @@ static void test_controls(void) {
     check(s == CONVTRACK_STATUS_OK && server && strcmp(server, "held") == 0, "track(consent unknown) -> held (%s)",
           server ? server : "-");
     convtrack_string_free(out);
+    free(server);
+    out = NULL;
+    s = convtrack_tracker_track(tr, unanswered2, strlen(unanswered2), NULL, 0, &out);
+    server = out ? json_get_string(out, "server") : NULL;
+    char *denied_id = out ? json_get_string(out, "event_id") : NULL;
+    check(s == CONVTRACK_STATUS_OK && server && strcmp(server, "held") == 0 && denied_id && event_id &&
+              strcmp(denied_id, event_id) != 0,
+          "track(another order, consent unknown) -> held, its own event id");
+    convtrack_string_free(out);
+    free(server);
+
     char request[256];
+    snprintf(request, sizeof request, "{\"event_ids\":[\"%s\"],\"marketing\":\"denied\"}", denied_id ? denied_id : "");
+    n = 0;
+    s = convtrack_tracker_set_consent(tr, request, strlen(request), &n);
+    check(s == CONVTRACK_STATUS_OK && n == 1, "set_consent(denied) drops the held event (%s, %llu)", status_str(s),
+          (unsigned long long)n);
+    out = NULL;
+    s = convtrack_tracker_status(tr, &out);
+    const char *hold = json_member(json_member(out, "counters"), "hold");
+    check(s == CONVTRACK_STATUS_OK && json_get_int(json_member(out, "queue"), "held") == 1 &&
+              json_get_int(hold, "dropped") == 1 && json_get_int(hold, "held") == 2 && json_get_int(json_member(out, "queue"), "depth") == 0,
+          "status after denied: one still held, hold.dropped 1, nothing queued");
+    convtrack_string_free(out);
+    snprintf(request, sizeof request, "{\"event_ids\":[\"%s\"],\"marketing\":\"granted\"}", denied_id ? denied_id : "");
+    n = 99;
+    s = convtrack_tracker_set_consent(tr, request, strlen(request), &n);
+    check(s == CONVTRACK_STATUS_OK && n == 0, "set_consent(granted) after denied -> 0: a dropped hold cannot come back");
+
     snprintf(request, sizeof request, "{\"event_ids\":[\"%s\"],\"marketing\":\"granted\"}", event_id ? event_id : "");
     n = 0;
     s = convtrack_tracker_set_consent(tr, request, strlen(request), &n);
@@ -1284,9 +1357,19 @@ static void test_controls(void) {
     check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"held\":0") && strstr(out, "\"released\":1"),
           "status: nothing held, one released");
     convtrack_string_free(out);
-    free(server);
+
+    out = NULL;
+    s = convtrack_tracker_flush(tr, 5000, &out);
+    one_shot_join(&meta);
+    check(s == CONVTRACK_STATUS_OK && json_get_int(out, "sent") == 1, "flush -> the released event sent (%s)", out ? out : "-");
+    convtrack_string_free(out);
+    check(strlen(meta.request) < sizeof meta.request - 1 && event_id && strstr(meta.request, event_id) != NULL &&
+              denied_id && strstr(meta.request, denied_id) == NULL,
+          "Meta got the released event and never the denied one");
+    check(strncmp(meta.request, "POST /v27.0/1234567890/events HTTP/1.1\r\n", 40) == 0,
+          "flush without api_version: POST /v27.0/1234567890/events");
     free(event_id);
-    check(convtrack_tracker_resume(NULL) == CONVTRACK_STATUS_NULL_POINTER, "resume(NULL) -> NULL_POINTER");
+    free(denied_id);
     convtrack_tracker_free(tr);
 
     remove_outbox(path);

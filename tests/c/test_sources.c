@@ -1,11 +1,14 @@
 /*
  * Issue 17 through the C ABI: events beyond the website (action_source), the value
- * fields of custom_data. Events are JSON, so the new input keys need no new function;
- * these checks show they reach the payload, and that bad values are typed errors
- * naming the field. The result JSON is written compactly by the core, so a key and
+ * fields of custom_data, crawlers (build, and track into an outbox), pixel advanced
+ * matching (and where it must be absent). Events are JSON, so the new input keys need
+ * no new function; these checks show they reach the payload, and that bad values are
+ * typed errors naming the field. The result JSON is written compactly by the core, so a key and
  * its value are found as one piece of text.
  */
 #define _POSIX_C_SOURCE 200809L
+
+#include <unistd.h>
 
 #include "check.h"
 
@@ -179,6 +182,129 @@ static void test_advanced_matching(void) {
     expect_bad_setting("{\"pixel_id\":\"1\",\"pixel_advanced_matching\":\"yes\"}", "pixel_advanced_matching");
 }
 
+/* A website order `id` with the user agent `ua` and the marketing answer `consent`. */
+static void web_order(char *buf, size_t n, const char *id, const char *ua, const char *consent) {
+    snprintf(buf, n,
+             "{\"event_name\":\"Purchase\",\"order_id\":\"%s\",\"currency\":\"EUR\",\"value\":\"12.50\","
+             "\"customer\":{\"email\":\"Sentinel.Person@Example.com\"},\"consent\":{\"marketing\":\"%s\"},"
+             "\"event_source_url\":\"https://shop.example/thanks\",\"browser\":{\"user_agent\":\"%s\"}}",
+             id, consent, ua);
+}
+
+/* Tracks `event`; returns the result JSON (caller frees) or NULL. */
+static char *track(const convtrack_tracker *t, const char *event, convtrack_status *status) {
+    char *out = NULL;
+    *status = convtrack_tracker_track(t, Z(event), NULL, 0, &out);
+    return *status == CONVTRACK_STATUS_OK ? out : NULL;
+}
+
+/* Whether `needle` occurs in the result's pixel_html (the text between its key and the next key, payload). */
+static bool in_pixel_html(const char *result, const char *needle) {
+    const char *from = strstr(result, "\"pixel_html\":\"");
+    const char *to = from ? strstr(from, "\",\"payload\":") : NULL;
+    if (from == NULL || to == NULL) return true; /* no pixel_html to look into: report the worst */
+    const char *hit = strstr(from, needle);
+    return hit != NULL && hit < to;
+}
+
+static const char UA_FIREFOX[] = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+/* Crawlers through track with an outbox: blocked (reason bot), nothing queued, counted as blocked.bot. */
+static void test_crawlers_tracked(void) {
+    char dir[] = "/tmp/convtrack-c-sources.XXXXXX";
+    if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
+    char path[256], settings[512], event[1024];
+    snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
+    outbox_settings(settings, sizeof settings, path, "\"bot_user_agents\":[\"ShopMonitor\"],");
+    convtrack_tracker *t = new_tracker(settings);
+    if (check(t != NULL, "tracker with an outbox and bot_user_agents")) {
+        const char *bots[][2] = {{"BOT-1", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
+                                 {"BOT-2", "Mozilla/5.0 (X11; Linux x86_64) shopmonitor/3.1"}};
+        for (size_t i = 0; i < 2; i++) {
+            convtrack_status s;
+            web_order(event, sizeof event, bots[i][0], bots[i][1], "granted");
+            char *out = track(t, event, &s);
+            check(out != NULL && strstr(out, "\"server\":\"blocked\",\"reason\":\"bot\"") != NULL &&
+                      strstr(out, "\"payload\":null") != NULL && strstr(out, "fbq('track'") != NULL,
+                  "track(%s): blocked, reason bot, no payload, the pixel as for anyone (%s)",
+                  i == 0 ? "Googlebot" : "a bot_user_agents token, other case", convtrack_status_name(s));
+            convtrack_string_free(out);
+        }
+        char *st = NULL;
+        convtrack_status s = convtrack_tracker_status(t, &st);
+        check(s == CONVTRACK_STATUS_OK && st && strstr(st, "\"queue\":{\"depth\":0,") && strstr(st, "\"accepted\":0,") &&
+                  strstr(st, "\"blocked\":{\"bot\":2}"),
+              "status: nothing queued, nothing accepted, blocked.bot == 2");
+        convtrack_string_free(st);
+        /* The same tracker queues a browser's order: the outbox works, the crawlers were kept out of it. */
+        web_order(event, sizeof event, "WEB-1", UA_FIREFOX, "granted");
+        char *out = track(t, event, &s);
+        check(out != NULL && strstr(out, "\"server\":\"queued\"") != NULL, "track(a browser) -> queued");
+        convtrack_string_free(out);
+        st = NULL;
+        s = convtrack_tracker_status(t, &st);
+        check(s == CONVTRACK_STATUS_OK && st && strstr(st, "\"queue\":{\"depth\":1,") && strstr(st, "\"blocked\":{\"bot\":2}"),
+              "status: one queued, still blocked.bot == 2");
+        check(st && strstr(st, "Sentinel") == NULL && strstr(st, "sentinel.person") == NULL && strstr(st, "EAAB-test") == NULL,
+              "status carries neither the email nor the token");
+        convtrack_string_free(st);
+        convtrack_tracker_free(t);
+    }
+    remove_outbox(path);
+    check(rmdir(dir) == 0, "outbox directory cleaned up");
+}
+
+/* Advanced matching is absent from the pixel when the server copy may not carry the keys:
+ * data controls off, and a held event (consent not answered yet). */
+static void test_advanced_matching_absent(void) {
+    static const char init_plain[] = "fbq('init',\\\"1234567890\\\");";
+    static const char init_keyed[] = "fbq('init',\\\"1234567890\\\",{";
+    char *em = NULL;
+    convtrack_status s = convtrack_hash(S("email"), S("Sentinel.Person@Example.com"), NULL, 0, &em);
+    if (!check(s == CONVTRACK_STATUS_OK && em != NULL, "hash of the email")) return;
+    char event[1024];
+
+    convtrack_tracker *t = new_tracker("{\"pixel_id\":\"1234567890\",\"pixel_advanced_matching\":true}");
+    if (check(t != NULL, "tracker with pixel_advanced_matching, data controls off")) {
+        web_order(event, sizeof event, "AM-OFF", UA_FIREFOX, "granted");
+        char *out = build(t, event, &s);
+        check(out != NULL && strstr(out, "\"server\":\"blocked\",\"reason\":\"data_controls_off\"") != NULL,
+              "data controls off: server blocked (%s)", convtrack_status_name(s));
+        check(out != NULL && in_pixel_html(out, init_plain) && !in_pixel_html(out, init_keyed) && strstr(out, em) == NULL,
+              "data controls off, consent granted: init without customer keys, the hash nowhere");
+        convtrack_string_free(out);
+        convtrack_tracker_free(t);
+    }
+
+    char dir[] = "/tmp/convtrack-c-am.XXXXXX";
+    if (check(mkdtemp(dir) != NULL, "temporary outbox directory")) {
+        char path[256], settings[512];
+        snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
+        outbox_settings(settings, sizeof settings, path, "\"pixel_advanced_matching\":true,\"unknown_consent\":\"hold\",");
+        t = new_tracker(settings);
+        if (check(t != NULL, "tracker with pixel_advanced_matching, unknown_consent hold, an outbox")) {
+            web_order(event, sizeof event, "AM-HELD", UA_FIREFOX, "unknown");
+            char *out = track(t, event, &s);
+            check(out != NULL && strstr(out, "\"server\":\"held\"") != NULL, "track(consent unknown) -> held (%s)",
+                  convtrack_status_name(s));
+            check(out != NULL && in_pixel_html(out, init_plain) && !in_pixel_html(out, init_keyed) && !in_pixel_html(out, em),
+                  "held: init without customer keys, the hash not in the page");
+            convtrack_string_free(out);
+            /* The same tracker with consent granted does carry them: the setting is in force. */
+            web_order(event, sizeof event, "AM-GRANTED", UA_FIREFOX, "granted");
+            out = track(t, event, &s);
+            check(out != NULL && strstr(out, "\"server\":\"queued\"") != NULL && in_pixel_html(out, init_keyed) &&
+                      in_pixel_html(out, em),
+                  "same tracker, consent granted: queued, init carries em");
+            convtrack_string_free(out);
+            convtrack_tracker_free(t);
+        }
+        remove_outbox(path);
+        check(rmdir(dir) == 0, "outbox directory cleaned up");
+    }
+    convtrack_string_free(em);
+}
+
 int main(void) {
     convtrack_tracker *t = new_tracker(SETTINGS_ON);
     if (!check(t != NULL, "tracker with data controls on")) return 1;
@@ -187,6 +313,8 @@ int main(void) {
     convtrack_tracker_free(t);
     test_crawlers();
     test_advanced_matching();
+    test_crawlers_tracked();
+    test_advanced_matching_absent();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the C ABI tests (test_abi, test_cookies) once under valgrind (no ASan): zero memory errors and zero
+# Runs the C ABI tests (test_abi, test_convtrack, test_sources, test_cookies) once under valgrind (no ASan): zero memory errors and zero
 # definite/indirect leaks. "Possibly lost" blocks are process-wide caches that live
 # until exit by design (the phone-number metadata database, lazily built once), so
 # they are reported but not counted as errors.
@@ -11,7 +11,7 @@ cargo build --quiet -p convtrack-c
 lib="$(cd "$target/debug" && pwd)"
 mkdir -p tests/c/build
 status=0
-for t in test_abi test_cookies; do
+for t in test_abi test_convtrack test_sources test_cookies; do
     gcc -std=c11 -Wall -Wextra -Werror -g -O1 -Iinclude "tests/c/$t.c" -o "tests/c/build/${t}_valgrind" \
         -L"$lib" -lconvtrack -Wl,-rpath,"$lib" -lpthread
     echo "== $t"

@@ -153,6 +153,10 @@ if ($sandbox) {
     $stats = json_decode(file_get_contents("$sandbox/_sandbox/stats", false, $auth), true);
     $events = json_decode(file_get_contents("$sandbox/_sandbox/events", false, $auth), true);
     check($stats['received'] === 1 && $events[0]['event_id'] === $expectedId, 'the sandbox received the order with the same event id');
+    // No api_version in the settings: the Graph version is the default, v27.0.
+    $requests = json_decode(file_get_contents("$sandbox/_sandbox/requests", false, $auth), true);
+    check(array_column($requests, 'path') === ['/v27.0/1234567890/events'],
+        'default Graph version: POST /v27.0/1234567890/events (' . json_encode(array_column($requests, 'path')) . ')');
     foreach (glob("$outbox*") as $f) {
         unlink($f);
     }
