@@ -498,8 +498,8 @@ final class Tracker
      */
     private static function encode(array $value, string $what): string
     {
-        $value = self::prepare($value, '');
         try {
+            $value = self::prepare($value, '');
             return json_encode($value, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION | JSON_UNESCAPED_SLASHES);
         } catch (\JsonException $e) {
             // JSON_THROW_ON_ERROR leaves json_last_error_msg() at "No error": the reason is the exception's message
@@ -508,9 +508,16 @@ final class Tracker
         }
     }
 
+    /** Deeper than any event input; a recursive array (built with a reference) stops here. */
+    private const MAX_DEPTH = 64;
+
     /** @param array<mixed> $a @return array<mixed> */
-    private static function prepare(array $a, string $path): array
+    private static function prepare(array $a, string $path, int $depth = 0): array
     {
+        if ($depth > self::MAX_DEPTH) {
+            // What json_encode says of it; encode() names the input.
+            throw new \JsonException('Maximum stack depth exceeded');
+        }
         foreach ($a as $k => $v) {
             $p = is_int($k) ? "{$path}[$k]" : ($path === '' ? (string) $k : "$path.$k");
             if (is_string($k) && preg_match('//u', $k) !== 1) {
@@ -521,7 +528,7 @@ final class Tracker
             } elseif (is_string($v) && preg_match('//u', $v) !== 1) {
                 throw new InvalidUtf8Exception("$p: is not valid UTF-8", 101);
             } elseif (is_array($v)) {
-                $a[$k] = self::prepare($v, $p);
+                $a[$k] = self::prepare($v, $p, $depth + 1);
             }
         }
         return $a;

@@ -180,6 +180,12 @@ final class TrackerTest extends TestCase
         $e = $this->expectThrown(InvalidJsonException::class, fn () => $t->build(self::purchase() + ['custom' => $stream]));
         $this->assertSame('event: cannot be encoded as JSON (Type is not supported)', $e->getMessage());
         fclose($stream);
+        // A recursive array (a reference to itself) is refused the same way, at once: it used to recurse until
+        // PHP ran out of stack or memory.
+        $loop = ['event_name' => 'Purchase'];
+        $loop['items'] = [&$loop];
+        $e = $this->expectThrown(InvalidJsonException::class, fn () => $t->build($loop));
+        $this->assertSame('event: cannot be encoded as JSON (Maximum stack depth exceeded)', $e->getMessage());
         // The same depth as raw JSON reaches the core, which refuses it without crashing.
         $raw = '{"event_name":"Purchase","items":' . str_repeat('[', 100000) . str_repeat(']', 100000) . '}';
         $this->assertInstanceOf(InputException::class, $this->expectThrownAny(fn () => $t->build($raw)));
