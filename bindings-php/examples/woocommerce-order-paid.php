@@ -7,7 +7,9 @@
  * Settings come from the CONVTRACK_SETTINGS constant (wp-config.php) or the `convtrack_settings` option, e.g.
  *   define('CONVTRACK_SETTINGS', json_encode(['pixel_id' => '1234567890', 'access_token' => '...',
  *          'data_controls' => true, 'outbox_path' => WP_CONTENT_DIR . '/convtrack/outbox.sqlite3']));
- * Nothing here may break a checkout: every convtrack error is logged (messages name the field, never the value).
+ * Nothing here may break a checkout: every error is logged (convtrack's messages name the field, never the value;
+ * any other exception is logged by its class only, since its message may carry a value). Convtrack\Shop does the
+ * same for a theme's pages.
  */
 declare(strict_types=1);
 
@@ -16,6 +18,11 @@ require_once __DIR__ . '/../autoload.php';
 use Convtrack\ConvtrackException;
 use Convtrack\Tracker;
 
+function convtrack_log(string $what, \Throwable $e): void
+{
+    error_log("convtrack: $what: " . get_class($e) . ($e instanceof ConvtrackException ? ': ' . $e->getMessage() : ''));
+}
+
 function convtrack_tracker(): ?Tracker
 {
     static $tracker = null;
@@ -23,10 +30,10 @@ function convtrack_tracker(): ?Tracker
     if ($tracker === null && !$failed) {
         try {
             $settings = defined('CONVTRACK_SETTINGS') ? constant('CONVTRACK_SETTINGS') : get_option('convtrack_settings');
-            $tracker = new Tracker($settings);
-        } catch (ConvtrackException $e) {
+            $tracker = new Tracker($settings); // a missing option (false) is a TypeError, caught below
+        } catch (\Throwable $e) {
             $failed = true;
-            error_log('convtrack: ' . get_class($e) . ': ' . $e->getMessage());
+            convtrack_log('settings', $e);
         }
     }
     return $tracker;
@@ -97,9 +104,10 @@ function convtrack_track_order(int $order_id): ?array
         return null;
     }
     try {
-        return $tracker->track(convtrack_event_from_order($order));
-    } catch (ConvtrackException $e) {
-        error_log("convtrack: order $order_id: " . get_class($e) . ': ' . $e->getMessage());
+        // An order paid more than 7 days ago still gets its pixel; its server copy is skipped (Meta would refuse it).
+        return $tracker->track(convtrack_event_from_order($order), ['too_old' => 'skip_server']);
+    } catch (\Throwable $e) {
+        convtrack_log("order $order_id", $e);
         return null;
     }
 }
@@ -129,8 +137,8 @@ add_action('woocommerce_payment_complete', static function (int $order_id): void
             }
             try {
                 convtrack_tracker()?->flush(5.0);
-            } catch (ConvtrackException $e) {
-                error_log('convtrack: flush: ' . $e->getMessage()); // still queued; the next flush or cron retries
+            } catch (\Throwable $e) {
+                convtrack_log('flush', $e); // still queued; the next flush or cron retries
             }
         });
     }

@@ -117,4 +117,39 @@ final class WooCommerceExampleTest extends TestCase
             unlink($f);
         }
     }
+
+    public function testAMissingSettingsOptionLeavesThePagesAlone(): void
+    {
+        // No CONVTRACK_SETTINGS and no option saved yet: get_option() gives false, which Tracker refuses with a
+        // TypeError. It used to escape the hooks (only convtrack exceptions were caught), breaking the page.
+        $log = tempnam(sys_get_temp_dir(), 'convtrack-wc-log');
+        ini_set('error_log', $log);
+        require dirname(__DIR__) . '/examples/woocommerce-order-paid.php';
+        $GLOBALS['wc_orders'][3005] = self::order(3005);
+        do_action('woocommerce_payment_complete', 3005);
+        ob_start();
+        do_action('woocommerce_thankyou', 3005);
+        $this->assertSame('', ob_get_clean());
+        $this->assertNull(convtrack_tracker());
+        $this->assertStringContainsString('convtrack: settings: TypeError', (string) file_get_contents($log));
+        unlink($log);
+    }
+
+    public function testAnOrderPaidEightDaysAgoStillGetsItsPixel(): void
+    {
+        Sandbox::reset();
+        $outbox = sys_get_temp_dir() . '/convtrack-wc-old-' . getmypid() . '.sqlite3';
+        self::loadPlugin($outbox);
+        $GLOBALS['wc_orders'][3006] = self::order(3006, ['paid' => time() - 8 * 86400]);
+        $GLOBALS['wp_consent'] = ['marketing' => true];
+        do_action('woocommerce_checkout_order_processed', 3006);
+        ob_start();
+        do_action('woocommerce_thankyou', 3006);
+        $html = (string) ob_get_clean();
+        $this->assertStringContainsString("fbq('track'", $html);
+        $this->assertSame(['too_old' => 1], convtrack_tracker()->status()['counters']['blocked']);
+        foreach (glob("$outbox*") ?: [] as $f) {
+            unlink($f);
+        }
+    }
 }
