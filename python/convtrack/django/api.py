@@ -24,6 +24,9 @@ _BROWSER_FIELDS = ("ip", "user_agent", "fbp", "fbc", "fbclid")
 
 
 def _event_from(order: Any) -> Dict[str, Any]:
+    """The event from the shop's order. This runs the shop's own code (``to_convtrack()``,
+    a property, a dict-like): the helpers turn anything it raises (an ``Exception``; not
+    ``KeyboardInterrupt`` or ``SystemExit``) into "no tracking for this request"."""
     to = getattr(order, "to_convtrack", None)
     if callable(to):
         order = to()
@@ -141,7 +144,7 @@ def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
     ctx = get_context(request)
     try:
         event = _merge_browser(_event_from(order), ctx.browser)
-    except TypeError as exc:
+    except Exception as exc:  # the shop's code (to_convtrack() and friends): no failed page, whatever it raises
         return degrade.skipped(degrade.record(degrade.reason(exc, "order"), ctx))
     if "consent" not in event and ctx.consent is not None:
         event["consent"] = ctx.consent
@@ -174,6 +177,9 @@ def track_order(order: Any, *, browser: Optional[Dict[str, Any]] = None, consent
     """
     try:
         event = _merge_browser(_event_from(order), browser or {})
+    except Exception as exc:  # the shop's code (to_convtrack() and friends): whatever it raises
+        return degrade.skipped(degrade.record(degrade.reason(exc, "order")))
+    try:
         if "consent" not in event:
             c = normalize_consent(consent)
             if c is not None:

@@ -117,3 +117,72 @@ def test_the_library_api_still_raises(settings, convtrack_settings):
     with pytest.raises(convtrack.SettingsError) as info:
         get_tracker()
     assert info.value.field == "pixel_id"
+
+
+class ShopBug(Exception):
+    """Something in the shop's own code, unrelated to tracking."""
+
+
+def _raise(exc):
+    def to_convtrack(self):
+        raise exc
+    return to_convtrack
+
+
+@pytest.mark.parametrize("exc, name", [
+    (KeyError("Sentinel.Person@Example.COM"), "KeyError"),
+    (ValueError("bad total for Sentinel.Person@Example.COM"), "ValueError"),
+    (ZeroDivisionError("division by zero"), "ZeroDivisionError"),
+    (ShopBug("the coupon table is locked"), "ShopBug"),
+    (Order.DoesNotExist("no such order line"), "DoesNotExist"),
+])
+def test_a_to_convtrack_that_raises_leaves_the_thank_you_page_at_200(client, tracker, sandbox, caplog, monkeypatch,
+                                                                    exc, name):
+    monkeypatch.setattr(Order, "to_convtrack", _raise(exc))
+    caplog.clear()
+    page = checkout(client)  # asserts HTTP 200 for the thank-you page
+    assert "Thank you for order" in page
+    assert "fbq('track',\"PageView\"" in page and "Purchase" not in page  # the pixel, without the order
+    assert tracking_lines(caplog) == [f"convtrack: no tracking for this request ({name}:order)"]
+    assert "Sentinel" not in caplog.text and "coupon" not in caplog.text  # the shop's message is not logged
+    assert degraded_counts() == {f"{name}:order": 1}
+    assert tracker.status()["queue"]["depth"] == 0
+    tracker.flush(2.0)
+    assert sandbox.stats()["requests"] == 0
+
+
+def test_a_to_convtrack_that_raises_leaves_the_webhook_at_200(client, tracker, monkeypatch):
+    checkout(client)
+    order = Order.objects.get()
+    monkeypatch.setattr(Order, "to_convtrack", _raise(ShopBug("Sentinel.Person@Example.COM")))
+    resp = client.post(f"/webhooks/paid/{order.pk}/")
+    assert resp.status_code == 200 and resp.content.decode().endswith(" skipped")
+    assert degraded_counts() == {"ShopBug:order": 1}
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_keyboard_interrupt_and_system_exit_pass_through(client, tracker, monkeypatch, exc):
+    from convtrack.django import track_order
+
+    checkout(client)
+    order = Order.objects.get()
+    monkeypatch.setattr(Order, "to_convtrack", _raise(exc()))
+    with pytest.raises(exc):
+        client.get(f"/thanks/{order.pk}/", HTTP_USER_AGENT=UA)
+    with pytest.raises(exc):
+        track_order(order)
+    assert degraded_counts() == {}
+
+
+def test_an_order_whose_attribute_lookup_raises_degrades(client, tracker, rf):
+    from convtrack.django import track_order, track_purchase
+
+    class Lazy:
+        @property
+        def to_convtrack(self):
+            raise ShopBug("lazy relation for Sentinel.Person@Example.COM")
+
+    request = rf.get("/thanks/1/", HTTP_USER_AGENT=UA)
+    assert track_purchase(request, Lazy())["server"] == "skipped"
+    assert track_order(Lazy())["server"] == "skipped"
+    assert degraded_counts() == {"ShopBug:order": 2}
