@@ -67,15 +67,18 @@ def _page_html(tracker: convtrack.Tracker, events: List[Dict[str, Any]], nonce: 
         return tracker.page_snippet(events, nonce=None, too_old=TOO_OLD)
 
 
-def _tracker(ctx: Optional[TrackingContext]) -> Tuple[Optional[convtrack.Tracker], Optional[str]]:
+def page_tracker(ctx: Optional[TrackingContext], count: bool = True) -> Tuple[Optional[convtrack.Tracker], Optional[str]]:
     """(tracker, why it cannot track or ``None``). When the process-wide tracker cannot
     be created (a mistyped setting: gunicorn never runs ``manage.py check``), this request
-    is degraded; if only the outbox is the problem, a build-only tracker from the same
-    settings still renders the pixel."""
+    is degraded (logged and counted, unless ``count`` is false: the middleware's cookie
+    step leaves that to the page's helper and tag); if only the outbox is the problem, a
+    build-only tracker from the same settings still renders the pixel."""
     try:
         return conf.get_tracker(), None
     except _FAILURES as exc:
-        why = degrade.record(degrade.reason(exc, "CONVTRACK"), ctx)
+        why = degrade.reason(exc, "CONVTRACK")
+        if count:
+            why = degrade.record(why, ctx)
         if isinstance(exc, convtrack.StorageError) or why.endswith(":outbox_path"):
             return conf.build_only_tracker(), why
         return None, why
@@ -106,7 +109,7 @@ def _tolerant(call: Callable[..., Dict[str, Any]], event: Dict[str, Any]) -> Tup
 def _track_or_build(event: Dict[str, Any], ctx: TrackingContext) -> Tuple[Dict[str, Any], Dict[str, Any], bool]:
     """(event, result, whether the pixel can render it). ``track`` when the tracker can;
     on a storage error (or with the build-only tracker) ``build`` still gives the pixel."""
-    tracker, why = _tracker(ctx)
+    tracker, why = page_tracker(ctx)
     if tracker is None:
         return event, degrade.skipped(why or "settings:CONVTRACK"), False
     if why is None:
@@ -184,7 +187,7 @@ def track_order(order: Any, *, browser: Optional[Dict[str, Any]] = None, consent
             c = normalize_consent(consent)
             if c is not None:
                 event["consent"] = c
-        tracker, why = _tracker(None)
+        tracker, why = page_tracker(None)
         if tracker is None or why is not None:  # logged and counted by _tracker
             return degrade.skipped(why or "settings:CONVTRACK")
         return _tolerant(tracker.track, event)[1]
@@ -201,7 +204,7 @@ def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
     """
     nonce = nonce or _nonce(request)
     ctx = get_context(request)
-    tracker, _ = _tracker(ctx)
+    tracker, _ = page_tracker(ctx)
     if tracker is None:
         return ""
     if ctx.events:
