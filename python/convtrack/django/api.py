@@ -71,17 +71,17 @@ def page_tracker(ctx: Optional[TrackingContext], count: bool = True) -> Tuple[Op
     """(tracker, why it cannot track or ``None``). When the process-wide tracker cannot
     be created (a mistyped setting: gunicorn never runs ``manage.py check``), this request
     is degraded (logged and counted, unless ``count`` is false: the middleware's cookie
-    step leaves that to the page's helper and tag); if only the outbox is the problem, a
-    build-only tracker from the same settings still renders the pixel."""
+    step leaves that to the page's helper and tag). The tracker returned with a reason is
+    then the pixel-only one (``conf.pixel_only_tracker``): from the same settings without
+    the ones it cannot take, it still renders the pixel when the pixel id (and the mode)
+    are valid, with no server copy; else ``None``."""
     try:
         return conf.get_tracker(), None
     except _FAILURES as exc:
         why = degrade.reason(exc, "CONVTRACK")
         if count:
             why = degrade.record(why, ctx)
-        if isinstance(exc, convtrack.StorageError) or why.endswith(":outbox_path"):
-            return conf.build_only_tracker(), why
-        return None, why
+        return conf.pixel_only_tracker(), why
 
 
 def _tolerant(call: Callable[..., Dict[str, Any]], event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -108,7 +108,7 @@ def _tolerant(call: Callable[..., Dict[str, Any]], event: Dict[str, Any]) -> Tup
 
 def _track_or_build(event: Dict[str, Any], ctx: TrackingContext) -> Tuple[Dict[str, Any], Dict[str, Any], bool]:
     """(event, result, whether the pixel can render it). ``track`` when the tracker can;
-    on a storage error (or with the build-only tracker) ``build`` still gives the pixel."""
+    on a storage error (or with the pixel-only tracker) ``build`` still gives the pixel."""
     tracker, why = page_tracker(ctx)
     if tracker is None:
         return event, degrade.skipped(why or "settings:CONVTRACK"), False

@@ -43,7 +43,7 @@ def test_an_eight_day_old_order_still_gets_its_pixel(client, tracker, sandbox):
 
 @pytest.mark.parametrize("bad, reason", [
     ({"pixel_id": "12ab34"}, "invalid_setting:pixel_id"),
-    ({"pixle_id": "1"}, "invalid_setting:pixle_id"),
+    # An unreadable mode cannot say whether the merchant wants a pixel at all (catalog_only: none).
     ({"mode": "everything"}, "invalid_setting:mode"),
 ])
 def test_a_bad_setting_leaves_the_shop_at_http_200(client, settings, convtrack_settings, sandbox, caplog, bad, reason):
@@ -59,6 +59,50 @@ def test_a_bad_setting_leaves_the_shop_at_http_200(client, settings, convtrack_s
     assert "12ab34" not in caplog.text and "sandbox-token" not in caplog.text
     assert degraded_counts() == {reason: 2}  # the home page and the thank-you page
     assert sandbox.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ({"batch_size": 0}, "invalid_setting:batch_size"),
+    ({"pixle_id": "1"}, "invalid_setting:pixle_id"),  # a typo beside a valid pixel_id
+    ({"retry_base_ms": -5, "request_timeout_ms": "soon"}, "invalid_setting:"),
+    ({"access_token": None}, "invalid_setting:access_token"),  # data controls on without a token
+    ({"endpoint": "ftp://graph.example"}, "invalid_setting:endpoint"),
+])
+def test_a_bad_setting_other_than_the_pixel_id_keeps_the_pixel(client, settings, convtrack_settings, sandbox, caplog,
+                                                              bad, reason):
+    """The spec: the page still renders, with the pixel where it can be built. A valid pixel
+    id is all the pixel needs: pixel only, no server copy, data controls treated as off."""
+    settings.CONVTRACK = dict(convtrack_settings, pixel_advanced_matching=True, **bad)
+    home = client.get("/", HTTP_USER_AGENT=UA)
+    assert home.status_code == 200 and "fbq('track',\"PageView\"" in home.content.decode()
+    caplog.clear()
+    page = checkout(client)
+    order = Order.objects.get()
+    params, event_id = pixel_purchase(page)
+    assert event_id == convtrack.event_id("1234567890", "Purchase", order.pk) and params["value"] == 39.9
+    assert "fbq('init',\"1234567890\");" in page  # no advanced-matching keys: data controls treated as off
+    assert "sentinel" not in page.lower()
+    lines = tracking_lines(caplog)
+    assert len(lines) == 1 and lines[0].startswith(f"convtrack: no tracking for this request ({reason}")
+    assert "sandbox-token" not in caplog.text and "ftp://" not in caplog.text
+    assert sum(degraded_counts().values()) == 2  # the home page and the thank-you page
+    assert sandbox.stats()["requests"] == 0
+    # Nothing was queued: the outbox, opened by a good tracker, is empty.
+    settings.CONVTRACK = convtrack_settings
+    from convtrack.django import get_tracker
+    assert get_tracker().status()["queue"]["depth"] == 0
+
+
+def test_a_bad_setting_keeps_the_recorded_catalog_only_mode(client, settings, convtrack_settings, tracker):
+    """The pixel-only fallback still follows the merchant's recorded mode: switched to
+    catalog_only in the dashboard, a broken batch_size does not bring the pixel back."""
+    tracker.set_controls(actor="merchant-anna", mode="catalog_only")
+    settings.CONVTRACK = dict(convtrack_settings, batch_size=0)
+    page = checkout(client)
+    assert "fbq(" not in page
+    client.cookies.clear()
+    home = client.get("/?fbclid=abc", HTTP_USER_AGENT=UA)
+    assert "fbq(" not in home.content.decode() and "_fbp" not in home.cookies
 
 
 def test_an_unwritable_outbox_keeps_the_pixel(client, settings, convtrack_settings, sandbox, caplog, tmp_path):
