@@ -196,3 +196,18 @@ def test_hold_settings_are_validated(tmp_path):
     with pytest.raises(convtrack.SettingsError) as e:
         convtrack.Tracker(pixel_id="1234567890", unknown_consent="later")
     assert e.value.field == "unknown_consent"
+
+
+def test_count_degraded_is_shared_typed_and_a_no_op_without_an_outbox(sandbox, tmp_path):
+    s = settings(sandbox, tmp_path)
+    with convtrack.Tracker(**s) as a, convtrack.Tracker(**s) as b:
+        a.count_degraded("invalid_value")
+        b.count_degraded("invalid_value")
+        assert a.status()["counters"]["degraded"] == {"invalid_value": 2}
+        for bad in ("", "Invalid", "sentinel.person@example.com", "x" * 65):
+            with pytest.raises(convtrack.InvalidArgumentError) as info:
+                b.count_degraded(bad)
+            assert info.value.field == "reason" and (not bad or bad not in str(info.value))
+    with convtrack.Tracker(pixel_id="1234567890") as build_only:
+        assert build_only.count_degraded("storage") is None
+        assert build_only.status()["counters"] == {}

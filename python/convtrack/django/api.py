@@ -79,9 +79,10 @@ def page_tracker(ctx: Optional[TrackingContext], count: bool = True) -> Tuple[Op
         return conf.get_tracker(), None
     except _FAILURES as exc:
         why = degrade.reason(exc, "CONVTRACK")
+        pixel = conf.pixel_only_tracker()
         if count:
-            why = degrade.record(why, ctx)
-        return conf.pixel_only_tracker(), why
+            why = degrade.record(why, ctx, tracker=pixel)  # counted in its outbox, if it has one
+        return pixel, why
 
 
 def _tolerant(call: Callable[..., Dict[str, Any]], event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:

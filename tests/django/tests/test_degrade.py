@@ -90,7 +90,10 @@ def test_a_bad_setting_other_than_the_pixel_id_keeps_the_pixel(client, settings,
     # Nothing was queued: the outbox, opened by a good tracker, is empty.
     settings.CONVTRACK = convtrack_settings
     from convtrack.django import get_tracker
-    assert get_tracker().status()["queue"]["depth"] == 0
+    st = get_tracker().status()
+    assert st["queue"]["depth"] == 0
+    # The pixel-only tracker kept the outbox: both pages are counted there, for every worker.
+    assert st["counters"]["degraded"] == {"invalid_setting": 2}
 
 
 def test_a_bad_setting_keeps_the_recorded_catalog_only_mode(client, settings, convtrack_settings, tracker):
@@ -230,3 +233,49 @@ def test_an_order_whose_attribute_lookup_raises_degrades(client, tracker, rf):
     assert track_purchase(request, Lazy())["server"] == "skipped"
     assert track_order(Lazy())["server"] == "skipped"
     assert degraded_counts() == {"ShopBug:order": 2}
+
+
+def test_degraded_requests_of_every_worker_add_up_on_the_dashboard(client, convtrack_settings, tracker, monkeypatch,
+                                                                   django_user_model):
+    """Each gunicorn worker has its own memory but all share the outbox: a degraded request
+    is counted there too, so the dashboard shows every worker's, not one worker's share."""
+    from convtrack.django import conf, degrade
+
+    monkeypatch.setattr(Order, "to_convtrack", _raise(ShopBug("Sentinel.Person@Example.COM")))
+    checkout(client)  # worker A: this process's tracker
+    other = convtrack.Tracker(conf.split(convtrack_settings)[0], sender="manual")  # worker B's own handle
+    try:
+        degrade.record("ShopBug:order", tracker=other)  # worker B's degrade path
+        degrade.record("invalid_value:customer.email", tracker=other)
+        shared = {"shop_bug": 2, "invalid_value": 1}
+        assert tracker.status()["counters"]["degraded"] == shared
+        assert other.status()["counters"]["degraded"] == shared
+    finally:
+        other.close()
+    staff = django_user_model.objects.create_superuser("merchant-anna", password="pw")
+    client.force_login(staff)
+    for url in ("/convtrack/controls/", "/convtrack/status/"):
+        page = client.get(url).content.decode()
+        assert 'id="degraded-shared-shop_bug">2<' in page and 'id="degraded-shared-invalid_value">1<' in page
+        assert 'id="degraded-shopbugorder">2<' in page  # this process's count by cause and field
+        assert "Sentinel" not in page
+
+
+def test_the_shared_count_skips_a_broken_outbox_and_keeps_the_local_one(client, settings, convtrack_settings,
+                                                                       tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    settings.CONVTRACK = dict(convtrack_settings, outbox_path=str(blocker / "outbox.sqlite3"))
+    checkout(client)
+    assert degraded_counts() == {"storage:outbox_path": 1}
+    assert tracking_lines(caplog) == ["convtrack: no tracking for this request (storage:outbox_path)"]
+
+
+def test_shared_reason_tokens():
+    from convtrack.django.degrade import shared_reason
+
+    assert shared_reason("invalid_value:customer.email") == "invalid_value"
+    assert shared_reason("ImproperlyConfigured:consent") == "improperly_configured"
+    assert shared_reason("DoesNotExist:order") == "does_not_exist"
+    assert shared_reason("HTTP2Error:order") == "http_error"
+    assert shared_reason(":x") == "other"
