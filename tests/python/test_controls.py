@@ -98,7 +98,11 @@ CHILD = textwrap.dedent(
     import convtrack
     settings, start, n = json.loads(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
     t = convtrack.Tracker(**settings)
-    print("ready", flush=True)
+    # One track before the switch, so this process holds the controls it read (a first
+    # track would read them fresh and prove nothing about the refresh).
+    warm = json.loads(sys.argv[4])
+    warm["order_id"] = "child-warm"
+    print("ready", t.track(warm)["server"], flush=True)
     sys.stdin.readline()  # the parent has switched
     t0 = time.monotonic()
     for i in range(n):
@@ -127,7 +131,8 @@ def test_a_switch_in_one_process_reaches_another_without_a_restart(sandbox, tmp_
             text=True,
         )
         try:
-            assert child.stdout.readline().strip() == "ready"
+            # The child has tracked once under the starting state: blocked while off, queued while on.
+            assert child.stdout.readline().split() == ["ready", "queued" if start_on else "blocked"]
             if direction == "on":
                 t.set_controls(actor="alice", data_controls=True, legal_ack=True)
             else:
@@ -138,11 +143,12 @@ def test_a_switch_in_one_process_reaches_another_without_a_restart(sandbox, tmp_
         finally:
             child.wait(timeout=30)
         if direction == "on":
-            # The child had read "off" when it started; it queues within about a second.
+            # The child had read "off" and tracked with it; it queues within about a second
+            # (its cached controls are read again after at most 500 ms), without a restart.
             assert result["after_s"] is not None and result["after_s"] < 1.5, result
         else:
             assert result["after_s"] is None, "an event was queued after the switch-off"
-            assert t.status()["queue"]["depth"] == 0
+            assert t.status()["queue"]["depth"] == 0  # the warm-up event was discarded by the switch
 
 
 def test_dead_letters_listed_retried_and_discarded(sandbox, tmp_path, now):
