@@ -217,3 +217,28 @@ def test_count_degraded_is_shared_typed_and_a_no_op_without_an_outbox(sandbox, t
     with convtrack.Tracker(pixel_id="1234567890") as build_only:
         assert build_only.count_degraded("storage") is None
         assert build_only.status()["counters"] == {}
+
+
+def test_an_unanswered_hold_expires_after_hold_ttl_and_is_never_sent(sandbox, tmp_path, now):
+    import contextlib
+    import sqlite3
+
+    s = settings(sandbox, tmp_path, unknown_consent="hold", hold_ttl=60)
+    with convtrack.Tracker(**s) as t:
+        r = t.track(order(1, now, consent={"marketing": "unknown"}))
+        assert r["server"] == "held"
+        assert t.flush(timeout=2)["requests"] == 0  # not due yet: still held
+        assert t.status()["queue"]["held"] == 1
+        # hold_ttl passes: the held row's expiry (ms) moves 61 s back, in the outbox's own file.
+        with contextlib.closing(sqlite3.connect(s["outbox_path"])) as db, db:
+            moved = db.execute("UPDATE held SET expires_at = expires_at - 61000 WHERE event_id = ?", (r["event_id"],))
+            assert moved.rowcount == 1
+        report = t.flush(timeout=5)
+        assert report["sent"] == 0 and report["requests"] == 0
+        st = t.status()
+        assert st["queue"]["held"] == 0 and st["queue"]["depth"] == 0
+        assert st["counters"]["hold"] == {"held": 1, "expired": 1}
+        # A late answer finds nothing to release; nothing ever reaches Meta.
+        assert t.set_consent([r["event_id"]], "granted") == 0
+        assert t.flush(timeout=2)["sent"] == 0
+    assert sandbox.received() == [] and sandbox.stats()["requests"] == 0
