@@ -330,6 +330,15 @@ impl Tracker {
         py.allow_threads(|| inner.set_consent(&ids, marketing)).map_err(|e| to_py_err(py, &e))
     }
 
+    /// Counts one request a shop integration served without tracking, as
+    /// `degraded.<reason>` in the outbox shared by every process on it
+    /// (`status()["counters"]["degraded"]`). `reason`: 1 to 64 characters of `a-z` and `_`
+    /// (`InvalidArgumentError` naming `reason` otherwise). Without an outbox: nothing.
+    fn count_degraded(&self, py: Python<'_>, reason: &str) -> PyResult<()> {
+        let inner = &self.inner;
+        py.allow_threads(|| inner.count_degraded(reason)).map_err(|e| to_py_err(py, &e))
+    }
+
     /// Stops the background sender; queued events stay in the outbox. Idempotent.
     fn close(&self, py: Python<'_>) {
         let inner = &self.inner;

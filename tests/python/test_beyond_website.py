@@ -189,3 +189,39 @@ def test_page_snippet_advanced_matching_only_when_events_agree(receipt):
     assert _init_keys(t.page_snippet([a, b])) == _init_keys(t.build(a)["pixel_html"]) is not None
     other = dict(b, customer={"email": "other@example.com"})
     assert _init_keys(t.page_snippet([a, other])) is None
+
+
+AM_CUSTOMER = {"email": "Sentinel.Person@Example.com", "phone": "+44 20 7183 8750", "country": "GB"}
+
+
+def test_no_advanced_matching_keys_with_data_controls_off(receipt, tmp_path):
+    web = dict(web_order(receipt, FIREFOX), customer=AM_CUSTOMER)
+    # The control: the same event with data controls on and consent carries the keys.
+    assert _init_keys(tracker(pixel_advanced_matching=True).build(web)["pixel_html"]) is not None
+    off = convtrack.Tracker(pixel_id=PIXEL, pixel_advanced_matching=True)  # data controls off: the default
+    r = off.build(web)
+    assert (r["server"], r["reason"]) == ("blocked", "data_controls_off")
+    assert "fbq('init'," in r["pixel_html"] and _init_keys(r["pixel_html"]) is None
+    assert _init_keys(off.page_snippet([web])) is None
+    # Switched off by the merchant's controls (recorded in the outbox), not in the settings.
+    with tracker(pixel_advanced_matching=True, outbox_path=str(tmp_path / "o.sqlite3"), sender="manual") as live:
+        assert _init_keys(live.build(web)["pixel_html"]) is not None
+        live.set_controls(actor="ops", data_controls=False)
+        r = live.track(web)
+        assert (r["server"], r["reason"]) == ("blocked", "data_controls_off")
+        assert _init_keys(r["pixel_html"]) is None and _init_keys(live.page_snippet([web])) is None
+        assert "sentinel" not in r["pixel_html"].lower()
+
+
+def test_no_advanced_matching_keys_for_a_held_event(receipt, tmp_path):
+    web = dict(web_order(receipt, FIREFOX), customer=AM_CUSTOMER)
+    unknown = dict(web, consent={"marketing": "unknown"})
+    with tracker(pixel_advanced_matching=True, unknown_consent="hold", outbox_path=str(tmp_path / "o.sqlite3"),
+                 sender="manual") as t:
+        assert _init_keys(t.build(web)["pixel_html"]) is not None  # the control: granted carries them
+        assert t.build(unknown)["server"] == "held" and _init_keys(t.build(unknown)["pixel_html"]) is None
+        r = t.track(unknown)
+        assert r["server"] == "held" and "fbq('init'," in r["pixel_html"]
+        assert _init_keys(r["pixel_html"]) is None
+        assert _init_keys(t.page_snippet([unknown])) is None
+        assert t.status()["queue"]["held"] == 1

@@ -262,6 +262,39 @@ def test_replay_a_day_of_store_receipts_end_to_end(tmp_path):
         _assert_no_pii(proc.stdout, proc.stderr)
 
 
+def test_replay_counts_held_receipts_and_exits_incomplete(tmp_path):
+    """Under unknown_consent "hold", receipts whose shopper has not answered are stored but
+    not sent: the summary says so and the replay is incomplete (exit 3), not "0 queued, ok"."""
+    import time
+
+    now = int(time.time())
+    day = tmp_path / "pos-receipts.jsonl"
+    receipts = [_receipt(f"till-{i}", now - 3600 + i, consent={"marketing": "unknown"}) for i in range(1, 4)]
+    receipts.append(_receipt("till-4", now - 3600))  # consent granted at the till
+    day.write_text("".join(json.dumps(r) + "\n" for r in receipts))
+    with Sandbox(token="tok-sentinel") as sandbox:
+        settings = _settings(tmp_path, sandbox.url, unknown_consent="hold")
+        proc = run("replay", str(day), "--settings", str(settings), "--json", "--timeout", "10")
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        doc = json.loads(proc.stdout)
+        assert (doc["queued"], doc["held"], doc["duplicate"]) == (1, 3, 0)
+        assert doc["flush"]["sent"] == 1 and len(sandbox.received()) == 1
+
+        # Human form, on a fresh outbox: a clear line, and still exit 3.
+        (tmp_path / "outbox.sqlite3").unlink()
+        proc = run("replay", str(day), "--settings", str(settings), "--timeout", "10")
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert "queued: 1  held: 3  duplicate: 0" in proc.stdout
+        assert ("held for consent: 3 events are stored but not sent until the shopper grants consent "
+                "(set_consent); unanswered, they are dropped after hold_ttl") in proc.stdout
+        _assert_no_repr(proc.stdout)
+        _assert_no_pii(proc.stdout, proc.stderr)
+
+        # A dry run says the same: the replay would leave them held.
+        proc = run("replay", str(day), "--settings", str(settings), "--dry-run", "--json")
+        assert proc.returncode == 3 and json.loads(proc.stdout)["held"] == 3
+
+
 def test_replay_left_events_queued_exits_3(tmp_path):
     import time
 

@@ -98,7 +98,11 @@ CHILD = textwrap.dedent(
     import convtrack
     settings, start, n = json.loads(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
     t = convtrack.Tracker(**settings)
-    print("ready", flush=True)
+    # One track before the switch, so this process holds the controls it read (a first
+    # track would read them fresh and prove nothing about the refresh).
+    warm = json.loads(sys.argv[4])
+    warm["order_id"] = "child-warm"
+    print("ready", t.track(warm)["server"], flush=True)
     sys.stdin.readline()  # the parent has switched
     t0 = time.monotonic()
     for i in range(n):
@@ -127,7 +131,8 @@ def test_a_switch_in_one_process_reaches_another_without_a_restart(sandbox, tmp_
             text=True,
         )
         try:
-            assert child.stdout.readline().strip() == "ready"
+            # The child has tracked once under the starting state: blocked while off, queued while on.
+            assert child.stdout.readline().split() == ["ready", "queued" if start_on else "blocked"]
             if direction == "on":
                 t.set_controls(actor="alice", data_controls=True, legal_ack=True)
             else:
@@ -138,11 +143,12 @@ def test_a_switch_in_one_process_reaches_another_without_a_restart(sandbox, tmp_
         finally:
             child.wait(timeout=30)
         if direction == "on":
-            # The child had read "off" when it started; it queues within about a second.
+            # The child had read "off" and tracked with it; it queues within about a second
+            # (its cached controls are read again after at most 500 ms), without a restart.
             assert result["after_s"] is not None and result["after_s"] < 1.5, result
         else:
             assert result["after_s"] is None, "an event was queued after the switch-off"
-            assert t.status()["queue"]["depth"] == 0
+            assert t.status()["queue"]["depth"] == 0  # the warm-up event was discarded by the switch
 
 
 def test_dead_letters_listed_retried_and_discarded(sandbox, tmp_path, now):
@@ -196,3 +202,43 @@ def test_hold_settings_are_validated(tmp_path):
     with pytest.raises(convtrack.SettingsError) as e:
         convtrack.Tracker(pixel_id="1234567890", unknown_consent="later")
     assert e.value.field == "unknown_consent"
+
+
+def test_count_degraded_is_shared_typed_and_a_no_op_without_an_outbox(sandbox, tmp_path):
+    s = settings(sandbox, tmp_path)
+    with convtrack.Tracker(**s) as a, convtrack.Tracker(**s) as b:
+        a.count_degraded("invalid_value")
+        b.count_degraded("invalid_value")
+        assert a.status()["counters"]["degraded"] == {"invalid_value": 2}
+        for bad in ("", "Invalid", "sentinel.person@example.com", "x" * 65):
+            with pytest.raises(convtrack.InvalidArgumentError) as info:
+                b.count_degraded(bad)
+            assert info.value.field == "reason" and (not bad or bad not in str(info.value))
+    with convtrack.Tracker(pixel_id="1234567890") as build_only:
+        assert build_only.count_degraded("storage") is None
+        assert build_only.status()["counters"] == {}
+
+
+def test_an_unanswered_hold_expires_after_hold_ttl_and_is_never_sent(sandbox, tmp_path, now):
+    import contextlib
+    import sqlite3
+
+    s = settings(sandbox, tmp_path, unknown_consent="hold", hold_ttl=60)
+    with convtrack.Tracker(**s) as t:
+        r = t.track(order(1, now, consent={"marketing": "unknown"}))
+        assert r["server"] == "held"
+        assert t.flush(timeout=2)["requests"] == 0  # not due yet: still held
+        assert t.status()["queue"]["held"] == 1
+        # hold_ttl passes: the held row's expiry (ms) moves 61 s back, in the outbox's own file.
+        with contextlib.closing(sqlite3.connect(s["outbox_path"])) as db, db:
+            moved = db.execute("UPDATE held SET expires_at = expires_at - 61000 WHERE event_id = ?", (r["event_id"],))
+            assert moved.rowcount == 1
+        report = t.flush(timeout=5)
+        assert report["sent"] == 0 and report["requests"] == 0
+        st = t.status()
+        assert st["queue"]["held"] == 0 and st["queue"]["depth"] == 0
+        assert st["counters"]["hold"] == {"held": 1, "expired": 1}
+        # A late answer finds nothing to release; nothing ever reaches Meta.
+        assert t.set_consent([r["event_id"]], "granted") == 0
+        assert t.flush(timeout=2)["sent"] == 0
+    assert sandbox.received() == [] and sandbox.stats()["requests"] == 0

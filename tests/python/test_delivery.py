@@ -345,3 +345,15 @@ def test_dropping_a_logging_tracker_does_not_deadlock(sandbox, tmp_path, now, ca
     import gc
 
     gc.collect()
+
+
+def test_the_default_api_version_is_v27(sandbox, tmp_path, now):
+    """Meta's newest documented Graph API version is the default (README settings table)."""
+    assert convtrack.Tracker(pixel_id=PIXEL).settings["api_version"] == "v27.0"
+    s = settings(sandbox, tmp_path)
+    assert "api_version" not in s
+    with convtrack.Tracker(**s) as t:
+        assert t.settings["api_version"] == "v27.0"
+        t.track(order(1, now))
+        assert t.flush(timeout=5)["sent"] == 1
+    assert sandbox.requests()[-1]["path"] == f"/v27.0/{PIXEL}/events"

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod controls;
+mod degraded;
 
 pub use catalog::CatalogChange;
 pub use controls::ids_from_json;
@@ -309,6 +310,16 @@ impl Tracker {
         if let Some(m) = doc.as_object_mut() {
             m.insert("controls".into(), self.controls()?);
             m.insert("catalog".into(), self.catalog_status()?);
+        }
+        // The shop integrations' requests without tracking, from every process on the outbox.
+        if let (Some(d), Some(counters)) = (&self.delivery, doc.get_mut("counters").and_then(Value::as_object_mut)) {
+            let degraded: serde_json::Map<String, Value> = d
+                .outbox
+                .counters()?
+                .into_iter()
+                .filter_map(|(k, v)| k.strip_prefix(degraded::PREFIX).map(|reason| (reason.to_string(), Value::from(v))))
+                .collect();
+            counters.insert("degraded".into(), Value::Object(degraded));
         }
         Ok(doc)
     }

@@ -74,6 +74,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         "dry_run": bool(args.dry_run),
         "lines": 0,
         "queued": 0,
+        "held": 0,
         "duplicate": 0,
         "would_send": 0,
         "blocked": {},
@@ -114,7 +115,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 summary["blocked"][reason] = summary["blocked"].get(reason, 0) + 1
             elif server == "send":
                 summary["would_send"] += 1
-            elif server in ("queued", "duplicate"):
+            elif server in ("queued", "held", "duplicate"):
+                # held: unknown_consent "hold" and no answer yet; stored, not sent (build says so too)
                 summary[server] += 1
         progress.finish(done)
         if not args.dry_run:
@@ -123,16 +125,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
         source.close()
         t.close()
     report = summary["flush"]
-    incomplete = bool(summary["invalid"]) or (report is not None and (report["remaining"] > 0 or report["paused"]))
+    # Held events are not delivered by this replay: only a later set_consent(..., "granted") sends them.
+    incomplete = (
+        bool(summary["invalid"])
+        or summary["held"] > 0
+        or (report is not None and (report["remaining"] > 0 or report["paused"]))
+    )
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         out = sys.stdout
         out.write(f"replayed {summary['lines']} lines from {args.file}{' (dry run: built, nothing queued)' if args.dry_run else ''}\n")
         if args.dry_run:
-            out.write(f"would send: {summary['would_send']}\n")
+            out.write(f"would send: {summary['would_send']}  would be held: {summary['held']}\n")
         else:
-            out.write(f"queued: {summary['queued']}  duplicate: {summary['duplicate']}\n")
+            out.write(f"queued: {summary['queued']}  held: {summary['held']}  duplicate: {summary['duplicate']}\n")
+        if summary["held"]:
+            out.write(
+                f"held for consent: {summary['held']} events {'would be' if args.dry_run else 'are'} stored but not sent "
+                "until the shopper grants consent (set_consent); unanswered, they are dropped after hold_ttl\n"
+            )
         blocked = ", ".join(f"{k} {v}" for k, v in sorted(summary["blocked"].items())) or "0"
         out.write(f"blocked: {blocked}\n")
         out.write(f"skipped (older than Meta accepts, 7 days): {summary['skipped_too_old']}\n")

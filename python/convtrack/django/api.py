@@ -24,6 +24,9 @@ _BROWSER_FIELDS = ("ip", "user_agent", "fbp", "fbc", "fbclid")
 
 
 def _event_from(order: Any) -> Dict[str, Any]:
+    """The event from the shop's order. This runs the shop's own code (``to_convtrack()``,
+    a property, a dict-like): the helpers turn anything it raises (an ``Exception``; not
+    ``KeyboardInterrupt`` or ``SystemExit``) into "no tracking for this request"."""
     to = getattr(order, "to_convtrack", None)
     if callable(to):
         order = to()
@@ -64,18 +67,22 @@ def _page_html(tracker: convtrack.Tracker, events: List[Dict[str, Any]], nonce: 
         return tracker.page_snippet(events, nonce=None, too_old=TOO_OLD)
 
 
-def _tracker(ctx: Optional[TrackingContext]) -> Tuple[Optional[convtrack.Tracker], Optional[str]]:
+def page_tracker(ctx: Optional[TrackingContext], count: bool = True) -> Tuple[Optional[convtrack.Tracker], Optional[str]]:
     """(tracker, why it cannot track or ``None``). When the process-wide tracker cannot
     be created (a mistyped setting: gunicorn never runs ``manage.py check``), this request
-    is degraded; if only the outbox is the problem, a build-only tracker from the same
-    settings still renders the pixel."""
+    is degraded (logged and counted, unless ``count`` is false: the middleware's cookie
+    step leaves that to the page's helper and tag). The tracker returned with a reason is
+    then the pixel-only one (``conf.pixel_only_tracker``): from the same settings without
+    the ones it cannot take, it still renders the pixel when the pixel id (and the mode)
+    are valid, with no server copy; else ``None``."""
     try:
         return conf.get_tracker(), None
     except _FAILURES as exc:
-        why = degrade.record(degrade.reason(exc, "CONVTRACK"), ctx)
-        if isinstance(exc, convtrack.StorageError) or why.endswith(":outbox_path"):
-            return conf.build_only_tracker(), why
-        return None, why
+        why = degrade.reason(exc, "CONVTRACK")
+        pixel = conf.pixel_only_tracker()
+        if count:
+            why = degrade.record(why, ctx, tracker=pixel)  # counted in its outbox, if it has one
+        return pixel, why
 
 
 def _tolerant(call: Callable[..., Dict[str, Any]], event: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -102,8 +109,8 @@ def _tolerant(call: Callable[..., Dict[str, Any]], event: Dict[str, Any]) -> Tup
 
 def _track_or_build(event: Dict[str, Any], ctx: TrackingContext) -> Tuple[Dict[str, Any], Dict[str, Any], bool]:
     """(event, result, whether the pixel can render it). ``track`` when the tracker can;
-    on a storage error (or with the build-only tracker) ``build`` still gives the pixel."""
-    tracker, why = _tracker(ctx)
+    on a storage error (or with the pixel-only tracker) ``build`` still gives the pixel."""
+    tracker, why = page_tracker(ctx)
     if tracker is None:
         return event, degrade.skipped(why or "settings:CONVTRACK"), False
     if why is None:
@@ -141,7 +148,7 @@ def track_purchase(request: Any, order: Any) -> Dict[str, Any]:
     ctx = get_context(request)
     try:
         event = _merge_browser(_event_from(order), ctx.browser)
-    except TypeError as exc:
+    except Exception as exc:  # the shop's code (to_convtrack() and friends): no failed page, whatever it raises
         return degrade.skipped(degrade.record(degrade.reason(exc, "order"), ctx))
     if "consent" not in event and ctx.consent is not None:
         event["consent"] = ctx.consent
@@ -174,11 +181,14 @@ def track_order(order: Any, *, browser: Optional[Dict[str, Any]] = None, consent
     """
     try:
         event = _merge_browser(_event_from(order), browser or {})
+    except Exception as exc:  # the shop's code (to_convtrack() and friends): whatever it raises
+        return degrade.skipped(degrade.record(degrade.reason(exc, "order")))
+    try:
         if "consent" not in event:
             c = normalize_consent(consent)
             if c is not None:
                 event["consent"] = c
-        tracker, why = _tracker(None)
+        tracker, why = page_tracker(None)
         if tracker is None or why is not None:  # logged and counted by _tracker
             return degrade.skipped(why or "settings:CONVTRACK")
         return _tolerant(tracker.track, event)[1]
@@ -195,7 +205,7 @@ def render_pixel(request: Any, nonce: Optional[str] = None) -> str:
     """
     nonce = nonce or _nonce(request)
     ctx = get_context(request)
-    tracker, _ = _tracker(ctx)
+    tracker, _ = page_tracker(ctx)
     if tracker is None:
         return ""
     if ctx.events:

@@ -63,15 +63,24 @@ def _settings_errors() -> List[checks.CheckMessage]:
         settings = conf.tracker_settings()
     except ImproperlyConfigured:
         return errors  # CONVTRACK is not a dict: reported above (E005)
-    tracker: Optional[convtrack.Tracker] = None
-    try:
-        # The same constructor the app uses: one set of rules, in the core.
-        tracker = convtrack.Tracker(settings)
-    except (convtrack.ConvtrackError, TypeError, ValueError) as exc:
-        errors.append(tracker_error(exc))
-    finally:
-        if tracker is not None:
-            tracker.close()
+    # The same constructor the app uses: one set of rules, in the core. But without side
+    # effects: `check` runs before runserver and migrate too, and the app's own sender (a
+    # background thread by default) would deliver the queued events from this process.
+    # First every setting as given, sender included, without the outbox (no outbox: no
+    # sender, nothing opened); then the outbox, opened with the manual sender, which
+    # sends nothing unless flushed.
+    without_outbox = {k: v for k, v in settings.items() if k != "outbox_path"}
+    stages = [without_outbox] if "outbox_path" not in settings else [without_outbox, dict(settings, sender="manual")]
+    for stage in stages:
+        tracker: Optional[convtrack.Tracker] = None
+        try:
+            tracker = convtrack.Tracker(stage)
+        except (convtrack.ConvtrackError, TypeError, ValueError) as exc:
+            errors.append(tracker_error(exc))
+            break
+        finally:
+            if tracker is not None:
+                tracker.close()
     return errors
 
 

@@ -41,7 +41,7 @@ DJANGO_KEYS = ("trusted_proxies", "consent", "warm_up", "cookie_domain")
 
 _lock = threading.Lock()
 _tracker: Optional[convtrack.Tracker] = None
-_build_only: Optional[convtrack.Tracker] = None
+_pixel_only_tracker: Any = None  # the pixel-only tracker, or _NO_PIXEL
 _atexit_registered = False
 _providers: Dict[str, Callable[[Any], Any]] = {}  # dotted path -> imported consent callable
 
@@ -144,29 +144,65 @@ def get_tracker() -> convtrack.Tracker:
         return _tracker
 
 
-def build_only_tracker() -> Optional[convtrack.Tracker]:
-    """A tracker from the same settings without the outbox, or ``None`` if those settings
-    are invalid too. The shop-facing helpers use it to still render the pixel (``build``
-    and ``page_snippet`` need no storage) when the outbox cannot be opened or written."""
-    global _build_only
-    with _lock:
-        if _build_only is None:
-            settings = {k: v for k, v in tracker_settings().items() if k not in ("outbox_path", "sender")}
-            try:
-                _build_only = convtrack.Tracker(settings)
-            except (convtrack.ConvtrackError, TypeError, ValueError):
+# Never in the pixel-only tracker: it sends nothing (no token, the manual sender, never
+# flushed, never tracking) and its pixel is the one of data controls off (no hashed keys).
+_NOT_FOR_THE_PIXEL = ("access_token", "sender", "pixel_advanced_matching")
+# Without these the pixel cannot be built as the merchant meant it: a bad pixel id, or a
+# mode that cannot say whether there is a pixel at all (catalog_only has none).
+_PIXEL_NEEDS = ("pixel_id", "mode")
+_NO_PIXEL = object()  # cached: the settings cannot make a pixel
+
+
+def _top_key(field: Optional[str]) -> str:
+    """``"ldu"`` for ``"ldu.country"``, ``"bot_user_agents"`` for ``"bot_user_agents[3]"``."""
+    return (field or "").split(".", 1)[0].split("[", 1)[0]
+
+
+def _pixel_only(settings: Dict[str, Any]) -> Optional[convtrack.Tracker]:
+    """The tracker for the pixel from what is valid in ``settings``: every setting the core
+    refuses is left out (it names it), unless the pixel needs it; the outbox stays when it
+    can be opened, so the mode in force is still the merchant's recorded one."""
+    s = {k: v for k, v in settings.items() if k not in _NOT_FOR_THE_PIXEL}
+    s.update(data_controls=False, sender="manual")
+    for _ in range(len(s) + 1):
+        try:
+            return convtrack.Tracker(s)
+        except convtrack.ConvtrackError as exc:
+            key = _top_key(exc.field)
+            if key in _PIXEL_NEEDS or key not in s or key in ("data_controls", "sender"):
                 return None
-        return _build_only
+            del s[key]
+        except (TypeError, ValueError):  # a value the native module cannot take at all, unnamed
+            return None
+    return None
+
+
+def pixel_only_tracker() -> Optional[convtrack.Tracker]:
+    """A tracker for the pixel when the process-wide one cannot be created, or ``None`` when
+    no pixel can be built. The shop-facing helpers use it so that "the page still renders,
+    with the pixel where it can be built" (docs/spec.md §12): a bad setting other than the
+    pixel id or the mode (a bad ``batch_size``, an unwritable outbox, a data-controls-on
+    without a token) leaves the pixel only: no server copy, data controls treated as off.
+    ``build`` and ``page_snippet`` need no storage; this tracker never tracks or flushes."""
+    global _pixel_only_tracker
+    with _lock:
+        if _pixel_only_tracker is None:
+            try:
+                settings = tracker_settings()
+            except ImproperlyConfigured:
+                return None
+            _pixel_only_tracker = _pixel_only(settings) or _NO_PIXEL
+        return _pixel_only_tracker if isinstance(_pixel_only_tracker, convtrack.Tracker) else None
 
 
 def close_tracker() -> None:
     """Stops the background sender and forgets the tracker (the next use creates a new one)."""
-    global _tracker, _build_only
+    global _tracker, _pixel_only_tracker
     with _lock:
         t, _tracker = _tracker, None
-        b, _build_only = _build_only, None
+        b, _pixel_only_tracker = _pixel_only_tracker, None
     for tracker in (t, b):
-        if tracker is not None:
+        if isinstance(tracker, convtrack.Tracker):
             tracker.close()
 
 

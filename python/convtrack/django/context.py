@@ -28,6 +28,10 @@ class TrackingContext:
     events: List[Dict[str, Any]] = field(default_factory=list)
     #: ``"<code>:<field>"`` once tracking failed during this request (see degrade.py)
     degraded: Optional[str] = None
+    #: The consent provider failed (raised, misconfigured, unusable answer): ``consent`` is
+    #: the fail-closed "denied" for this request only, not the shopper's answer, so it
+    #: must not release or drop their held events (holds.py).
+    consent_failed: bool = False
 
     def __repr__(self) -> str:  # IP, cookies and consent are personal data: keep them out of logs
         return f"<TrackingContext browser={sorted(self.browser)} events={len(self.events)}>"
@@ -73,11 +77,13 @@ def normalize_consent(answer: Any) -> Optional[Dict[str, Any]]:
 def _consent(request: Any, ctx: TrackingContext) -> Optional[Dict[str, Any]]:
     """The consent provider's answer. A provider that is misconfigured, raises or answers
     something unusable degrades the request to "denied": nothing leaves the server for
-    it and the pixel holds back, rather than a failed page or a guessed consent."""
+    it and the pixel holds back, rather than a failed page or a guessed consent. That
+    "denied" is not the shopper's: ``ctx.consent_failed`` keeps their held events held."""
     try:
         provider = conf.consent_provider()
         return normalize_consent(provider(request)) if provider is not None else None
     except Exception as exc:  # the shop's callable: anything it raises must not fail the page
+        ctx.consent_failed = True
         degrade.record(degrade.reason(exc, "consent"), ctx)
         return {"marketing": "denied"}
 

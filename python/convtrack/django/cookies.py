@@ -3,8 +3,9 @@
 
 With the shopper's marketing consent, the core's ``convtrack.first_party_cookies`` says
 which cookies to set (absent or invalid ones; a new ``fbclid`` replaces ``_fbc``) and the
-values the event's ``browser`` block carries on this same request. Without consent
-nothing is set and the request's own values are left as they are.
+values the event's ``browser`` block carries on this same request. Without consent, in
+``catalog_only`` mode (the mode in force: the merchant's recorded controls) or when no
+pixel can be built, nothing is set and the request's own values are left as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Dict, List, Optional
 
 import convtrack
 from convtrack.django import conf, degrade
+from convtrack.django.api import page_tracker
 from convtrack.django.context import TrackingContext
 
 logger = logging.getLogger("convtrack.django")
@@ -27,8 +29,20 @@ def consent_allows(ctx: TrackingContext) -> bool:
     return marketing == "unknown" and conf.tracker_settings().get("unknown_consent") == "grant"
 
 
+def _mode_allows(ctx: TrackingContext) -> bool:
+    """Whether the mode in force runs the pixel: the merchant's recorded controls (switched in
+    the dashboard, by ``set_controls``, in any process), over the settings. ``catalog_only``
+    has no pixel and no server event, so no Meta cookie; neither has a page whose pixel cannot
+    be built (the page's helper or tag logs and counts why; a redirect has no pixel anyway)."""
+    tracker, _ = page_tracker(ctx, count=False)
+    if tracker is None:
+        return False
+    return tracker.controls().get("mode") != "catalog_only"
+
+
 def first_party(request: Any, ctx: TrackingContext) -> List[Dict[str, Any]]:
-    """The cookies to set on the response (none without consent); updates ``ctx.browser``."""
+    """The cookies to set on the response (none without consent, none in ``catalog_only``);
+    updates ``ctx.browser``."""
     try:
         if not consent_allows(ctx):
             return []
@@ -51,6 +65,16 @@ def first_party(request: Any, ctx: TrackingContext) -> List[Dict[str, Any]]:
     except convtrack.InputError as exc:  # e.g. a cookie_domain that is not a parent of this host
         logger.warning("convtrack: first-party cookies not set (%s: %s)", exc.field, exc.code_name)
         return []
+    if answer["cookies"]:
+        # Read only when there is a cookie to set (a first visit, a new click): the mode in
+        # force costs an outbox read, which a returning shopper's request does not need.
+        try:
+            allowed = _mode_allows(ctx)
+        except degrade.FAILURES as exc:  # the outbox cannot be read: no cookie rather than a guess
+            degrade.record(degrade.reason(exc, "outbox_path"), ctx)
+            allowed = False
+        if not allowed:
+            return []
     ctx.browser["fbp"] = answer["fbp"]
     if answer["fbc"] is not None:
         ctx.browser["fbc"] = answer["fbc"]

@@ -35,9 +35,11 @@ def remember(request: Any, result: Dict[str, Any]) -> None:
 def release(request: Any, ctx: Any) -> None:
     """The consent provider answers now: releases (granted) or drops (denied) this
     shopper's held events. A failure is logged and counted, never raised: the events
-    stay held and expire unsent, and the page renders."""
+    stay held and expire unsent, and the page renders. A consent provider that failed on
+    this request gave no answer (its fail-closed "denied" is not the shopper's): the
+    events stay held for the next request."""
     session = getattr(request, "session", None)
-    if session is None:
+    if session is None or getattr(ctx, "consent_failed", False):
         return
     held = session.get(SESSION_KEY)
     marketing = (ctx.consent or {}).get("marketing") if isinstance(ctx.consent, dict) else None

@@ -38,19 +38,36 @@ def _tracker() -> Tuple[Optional[convtrack.Tracker], Optional[BaseException]]:
         return None, exc
 
 
-def _common(tracker_exc: Optional[BaseException]) -> Dict[str, Any]:
+def _shared_degraded(tracker: Optional[convtrack.Tracker]) -> Optional[List[Tuple[str, int]]]:
+    """The requests without tracking counted in the outbox by every process on it, or
+    ``None`` without an outbox to read them from (then only this process's are shown).
+    With a bad setting the pixel-only tracker may still have the outbox."""
+    try:
+        source = tracker if tracker is not None else conf.pixel_only_tracker()
+        if source is None:
+            return None
+        counters = source.status().get("counters") or {}  # without an outbox: no "degraded" key
+    except (convtrack.ConvtrackError, ImproperlyConfigured):
+        return None
+    shared = counters.get("degraded")
+    return sorted(shared.items()) if isinstance(shared, dict) else None
+
+
+def _common(tracker: Optional[convtrack.Tracker], tracker_exc: Optional[BaseException]) -> Dict[str, Any]:
     """What both pages show about the setup: the problems ``manage.py check`` reports
-    and the requests that lost their tracking in this process."""
+    and the requests that lost their tracking, in every process (the outbox's shared
+    counts) and in this one."""
     return {
         "problems": [(m.id, m.msg, m.hint, m.is_serious()) for m in checks.dashboard_messages(tracker_exc)],
         "degraded": sorted(degraded_counts().items()),
+        "degraded_shared": _shared_degraded(tracker),
     }
 
 
 @staff_member_required
 def status(request: Any) -> HttpResponse:
     tracker, exc = _tracker()
-    context: Dict[str, Any] = dict(_common(exc), title="Conversion tracking")
+    context: Dict[str, Any] = dict(_common(tracker, exc), title="Conversion tracking")
     if tracker is not None:
         st = tracker.status()
         counters = st.get("counters") or {}
@@ -92,7 +109,7 @@ def _dashboard(request: Any, form: Optional[ControlsForm] = None, test_form: Opt
                notes: Optional[List[Tuple[str, str]]] = None) -> TemplateResponse:
     tracker, exc = _tracker()
     context: Dict[str, Any] = dict(
-        _common(exc),
+        _common(tracker, exc),
         title="Meta conversion tracking: controls",
         can_change=request.user.has_perm(PERMISSION),
         notes=notes or [],

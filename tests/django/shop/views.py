@@ -51,4 +51,4 @@ def payment_webhook(request, pk):
     """A payment provider's webhook: no shopper browser here, so the context stored at checkout is used."""
     order = get_object_or_404(Order, pk=pk)
     result = track_order(order, browser=order.browser, consent=order.consent)
-    return HttpResponse(result["event_id"] + " " + result["server"], content_type="text/plain")
+    return HttpResponse(f"{result['event_id']} {result['server']}", content_type="text/plain")

@@ -1,10 +1,12 @@
 """manage.py check, convtrack_status and convtrack_flush, run as a shop would run them."""
 
 import json
+import linecache
 import os
 import pathlib
 import subprocess
 import sys
+import time
 
 import pytest
 from django.core.management import call_command
@@ -92,3 +94,74 @@ def test_commands_as_a_subprocess(tmp_path):
     assert json.loads(out.stdout)["data_controls"] is False
     out = manage("convtrack_flush", "--timeout", "0", convtrack=config)
     assert out.returncode != 0 and "--timeout" in out.stderr
+
+
+
+def _queue_one(config):
+    import convtrack
+
+    with convtrack.Tracker({k: v for k, v in config.items() if k != "consent"}, sender="manual") as t:
+        assert t.track({"event_name": "Purchase", "order_id": 1, "currency": "EUR", "value": "9.90",
+                        "event_source_url": "https://shop.example/thanks/1/",
+                        "browser": {"user_agent": "Mozilla/5.0", "ip": "203.0.113.7"},
+                        "customer": {"email": "a@example.com"},
+                        "consent": {"marketing": "granted"}})["server"] == "queued"
+
+
+def _still_queued(outbox):
+    import convtrack
+
+    with convtrack.Tracker(pixel_id="1234567890", outbox_path=outbox, sender="manual") as t:
+        st = t.status()
+    return st["queue"]["depth"] == 1 and st["counters"]["sent"] == 0 and st["counters"]["requests"] == 0
+
+
+def _close_slowly(frame, event, arg):
+    """A trace function: waits 0.3 s before each line of convtrack/django/checks.py that
+    closes a tracker. A sender thread the check started would otherwise usually be stopped
+    before its first flush; the wait makes it flush every time, so the test cannot pass by luck."""
+    if not frame.f_code.co_filename.endswith(os.path.join("convtrack", "django", "checks.py")):
+        return None
+    if event == "line" and ".close()" in linecache.getline(frame.f_code.co_filename, frame.f_lineno):
+        time.sleep(0.3)
+    return _close_slowly
+
+
+def test_check_sends_nothing_while_events_are_queued(tmp_path, sandbox, settings):
+    """``manage.py check`` (which runserver and migrate run too) validates the settings; it
+    must not deliver the shop's queued events, whatever the project's sender is: here the
+    default, a background thread that flushes as soon as it starts."""
+    from convtrack.django.checks import check_convtrack
+
+    outbox = str(tmp_path / "o.sqlite3")
+    settings.CONVTRACK = {"pixel_id": "1234567890", "access_token": "sandbox-token", "data_controls": True,
+                          "endpoint": sandbox.url, "outbox_path": outbox, "consent": "shop.consent.from_cookie"}
+    _queue_one(settings.CONVTRACK)
+    sys.settrace(_close_slowly)
+    try:
+        messages = check_convtrack()
+    finally:
+        sys.settrace(None)
+    assert messages == []
+    assert sandbox.stats()["requests"] == 0, "manage.py check delivered queued events"
+    assert _still_queued(outbox)
+    # And as the shop runs it, in its own process.
+    out = manage("check", convtrack=settings.CONVTRACK)
+    assert out.returncode == 0 and "no issues" in out.stdout, out.stderr
+    assert sandbox.stats()["requests"] == 0
+    assert _still_queued(outbox)
+
+
+@pytest.mark.parametrize("config, field", [
+    ({"sender": "threads"}, "sender"),
+    ({"sender": "thread", "flush_interval_ms": 0}, "flush_interval_ms"),
+])
+def test_check_still_validates_the_sender_settings(tmp_path, config, field):
+    from convtrack.django.checks import check_convtrack
+
+    base = {"pixel_id": "123", "access_token": SECRET, "outbox_path": str(tmp_path / "o.sqlite3")}
+    from django.test import override_settings
+
+    with override_settings(CONVTRACK=dict(base, **config)):
+        messages = check_convtrack()
+    assert [m.id for m in messages] == ["convtrack.E004"] and field in messages[0].msg

@@ -57,3 +57,46 @@ def test_no_answer_keeps_it_held(hold, client, sandbox):
     client.get("/", HTTP_USER_AGENT="Mozilla/5.0")
     assert conf.get_tracker().status()["queue"]["held"] == 1
     assert len(client.session[SESSION_KEY]) == 1
+
+
+class FlakyConsent:
+    """The shop's consent provider: reads the banner's cookie, but fails (a cache or
+    database behind it is down) while ``failing`` says so, or answers garbage."""
+
+    def __init__(self):
+        self.failing = None
+
+    def __call__(self, request):
+        if self.failing == "raise":
+            raise ConnectionError("consent store down for " + request.COOKIES.get("shop_consent", ""))
+        if self.failing == "garbage":
+            return 42
+        from shop.consent import from_cookie
+        return from_cookie(request)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failure", ["raise", "garbage"])
+@pytest.mark.parametrize("answer, sent", [("granted", 1), ("denied", 0)])
+def test_a_failing_consent_provider_leaves_held_events_held(hold, client, sandbox, failure, answer, sent):
+    provider = FlakyConsent()
+    hold["consent"] = provider
+    page = checkout(client, consent=None)
+    _, event_id = pixel_purchase(page)
+    tracker = conf.get_tracker()
+    assert tracker.status()["queue"]["held"] == 1
+
+    # The shopper answers, but the provider fails on this request: not an answer.
+    provider.failing = failure
+    _answer(client, answer)
+    assert client.session[SESSION_KEY] == [event_id], "the held ids are kept for a real answer"
+    assert tracker.status()["queue"]["held"] == 1, "neither released nor dropped"
+    assert tracker.status()["counters"]["hold"] == {"held": 1}
+
+    # The provider works again: the shopper's real answer releases or drops the event.
+    provider.failing = None
+    _answer(client, answer)
+    assert SESSION_KEY not in client.session
+    assert tracker.status()["queue"]["held"] == 0
+    assert tracker.flush(timeout=5).get("sent", 0) == sent
+    assert [e["event_id"] for e in sandbox.received()] == [event_id] * sent

@@ -255,3 +255,23 @@ def test_test_event_and_health_check_buttons(client, merchant, tracker, sandbox)
 def test_admin_index_links_to_the_dashboard(admin_client):
     page = admin_client.get("/admin/").content.decode()
     assert 'id="convtrack-controls-link"' in page and f'href="{URL}"' in page
+
+
+def test_the_pixel_still_renders_after_a_switch_off_from_the_dashboard(client, merchant, tracker, sandbox):
+    """Data controls off means no server copy; the browser pixel keeps running."""
+    import convtrack
+
+    from helpers import pixel_purchase
+
+    admin = Client()
+    admin.force_login(merchant)
+    assert post(admin, action="controls", data_controls="off", mode="pixel_and_server").status_code == 302
+    assert tracker.controls()["data_controls"] is False
+    home = client.get("/", HTTP_USER_AGENT=UA).content.decode()
+    assert "fbq('init',\"1234567890\")" in home and "fbq('track',\"PageView\"" in home
+    page = checkout(client)
+    params, event_id = pixel_purchase(page)
+    from shop.models import Order
+    assert event_id == convtrack.event_id("1234567890", "Purchase", Order.objects.get().pk) and params["value"] == 39.9
+    assert tracker.status()["counters"]["blocked"] == {"data_controls_off": 1}
+    assert tracker.flush(2.0).get("sent", 0) == 0 and sandbox.stats()["requests"] == 0

@@ -4,6 +4,7 @@ the order tracked on that same request carries them (real requests through the t
 import re
 
 import pytest
+from django.test import Client
 
 from shop.models import Order
 
@@ -94,3 +95,52 @@ def test_cookie_domain_setting(client, settings, convtrack_settings, sandbox):
     resp = post_checkout(client, "?fbclid=" + CLICK)
     assert resp.cookies["_fbc"]["domain"] == "example"
     assert resp.cookies["_fbc"].value.startswith("fb.0.")  # index: the dots of the cookie domain
+
+
+def visit(client, query=""):
+    client.cookies["shop_consent"] = "granted"
+    resp = client.get("/" + query, HTTP_USER_AGENT=UA, HTTP_HOST=HOST)
+    assert resp.status_code == 200
+    return resp
+
+
+def test_catalog_only_in_the_settings_sets_no_cookie(client, settings, convtrack_settings):
+    """catalog_only: no pixel and no server event, so no Meta cookie either, consent or not."""
+    settings.CONVTRACK = dict(convtrack_settings, mode="catalog_only")
+    resp = visit(client, "?fbclid=" + CLICK)
+    assert "fbq(" not in resp.content.decode()
+    assert "_fbp" not in resp.cookies and "_fbc" not in resp.cookies
+
+
+def test_catalog_only_switched_from_the_dashboard_sets_no_cookie(client, django_user_model, tracker):
+    """The mode in force is the merchant's recorded one: switched in the dashboard, it stops
+    the cookies at once; switched back, they are set again."""
+    assert "_fbp" in visit(client).cookies  # pixel_and_server (the settings): set
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_superuser("merchant-anna", password="pw"))
+
+    def switch(mode):
+        resp = staff.post("/convtrack/controls/", {"action": "controls", "data_controls": "on", "mode": mode,
+                                                    "legal_ack": "on"})
+        assert resp.status_code == 302 and tracker.controls()["mode"] == mode
+
+    switch("catalog_only")
+    client.cookies.clear()
+    resp = visit(client, "?fbclid=" + CLICK)
+    assert "_fbp" not in resp.cookies and "_fbc" not in resp.cookies
+    switch("pixel_and_server")
+    client.cookies.clear()
+    resp = visit(client, "?fbclid=" + CLICK)
+    assert "_fbp" in resp.cookies and "_fbc" in resp.cookies
+
+
+def test_catalog_only_from_another_process_sets_no_cookie(client, convtrack_settings, tracker):
+    """A switch made through another tracker handle on the same outbox (another worker,
+    the CLI) counts too."""
+    import convtrack
+    from convtrack.django import conf
+
+    with convtrack.Tracker(conf.split(convtrack_settings)[0]) as other:
+        other.set_controls(actor="ops", mode="catalog_only")
+    resp = visit(client)
+    assert "_fbp" not in resp.cookies
