@@ -77,15 +77,24 @@ def normalize_consent(answer: Any) -> Optional[Dict[str, Any]]:
 def _consent(request: Any, ctx: TrackingContext) -> Optional[Dict[str, Any]]:
     """The consent provider's answer. A provider that is misconfigured, raises or answers
     something unusable degrades the request to "denied": nothing leaves the server for
-    it and the pixel holds back, rather than a failed page or a guessed consent. That
-    "denied" is not the shopper's: ``ctx.consent_failed`` keeps their held events held."""
+    it and the pixel holds back, rather than a failed page or a guessed consent. Under
+    ``unknown_consent: "hold"`` it is "unknown" instead: the order is held (stored, never
+    sent) until a later request gets a real answer, rather than lost. Either way it is not
+    the shopper's answer: ``ctx.consent_failed`` keeps their held events held."""
     try:
         provider = conf.consent_provider()
         return normalize_consent(provider(request)) if provider is not None else None
     except Exception as exc:  # the shop's callable: anything it raises must not fail the page
         ctx.consent_failed = True
         degrade.record(degrade.reason(exc, "consent"), ctx)
-        return {"marketing": "denied"}
+        return {"marketing": "unknown" if _holds_unanswered() else "denied"}
+
+
+def _holds_unanswered() -> bool:
+    try:
+        return conf.tracker_settings().get("unknown_consent") == "hold"
+    except Exception:  # CONVTRACK itself is broken: fail closed
+        return False
 
 
 def capture(request: Any) -> TrackingContext:

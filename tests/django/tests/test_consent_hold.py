@@ -100,3 +100,21 @@ def test_a_failing_consent_provider_leaves_held_events_held(hold, client, sandbo
     assert tracker.status()["queue"]["held"] == 0
     assert tracker.flush(timeout=5).get("sent", 0) == sent
     assert [e["event_id"] for e in sandbox.received()] == [event_id] * sent
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failure", ["raise", "garbage"])
+def test_a_checkout_while_the_consent_provider_fails_is_held_not_lost(hold, client, sandbox, failure):
+    provider = FlakyConsent()
+    hold["consent"] = provider
+    provider.failing = failure
+    page = checkout(client, consent="granted")
+    _, event_id = pixel_purchase(page)
+    tracker = conf.get_tracker()
+    # Before: the failure counted as "denied" and the order was blocked for good.
+    assert tracker.status()["queue"]["held"] == 1
+    assert sandbox.stats()["requests"] == 0, "nothing leaves without an answer"
+    provider.failing = None
+    _answer(client, "granted")
+    assert tracker.flush(timeout=5)["sent"] == 1
+    assert [e["event_id"] for e in sandbox.received()] == [event_id]
