@@ -471,6 +471,20 @@ enum convtrack_status convtrack_tracker_set_consent(const struct convtrack_track
 // `tracker` must be a live tracker.
 enum convtrack_status convtrack_tracker_resume(const struct convtrack_tracker *tracker);
 
+// Counts one request a shop integration served without tracking (an invalid
+// setting, an event it could not build, a storage error), as
+// `degraded.<reason>` in the outbox's counters that every process on the same
+// outbox adds to (`status` JSON: `counters.degraded`). `reason` is a short code
+// of `a-z` and `_` (1 to 64 bytes), such as the status name in lower case
+// (`invalid_value`); anything else is `CONVTRACK_STATUS_INVALID_ARGUMENT`
+// naming `reason`. Without an outbox it does nothing and returns OK.
+//
+// # Safety
+// `tracker` must be a live tracker; `reason` valid for `reason_len` bytes.
+enum convtrack_status convtrack_tracker_count_degraded(const struct convtrack_tracker *tracker,
+                                                       const char *reason,
+                                                       size_t reason_len);
+
 // Token and pixel health check: `GET {endpoint}/{api_version}/{pixel_id}?fields=id,name`
 // with the access token. On success `*out_json` receives
 // `{"ok": bool, "status": int|null, "pixel": {"id", "name"}|null, "error": str|null}`

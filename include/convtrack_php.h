@@ -156,6 +156,10 @@ enum convtrack_status convtrack_tracker_set_consent(const struct convtrack_track
 
 enum convtrack_status convtrack_tracker_resume(const struct convtrack_tracker *tracker);
 
+enum convtrack_status convtrack_tracker_count_degraded(const struct convtrack_tracker *tracker,
+                                                       const char *reason,
+                                                       size_t reason_len);
+
 enum convtrack_status convtrack_tracker_check_online(const struct convtrack_tracker *tracker,
                                                      char **out_json);
 

@@ -177,3 +177,27 @@ pub unsafe extern "C" fn convtrack_tracker_resume(tracker: *const convtrack_trac
         Ok(convtrack_status::CONVTRACK_STATUS_OK)
     })
 }
+
+/// Counts one request a shop integration served without tracking (an invalid
+/// setting, an event it could not build, a storage error), as
+/// `degraded.<reason>` in the outbox's counters that every process on the same
+/// outbox adds to (`status` JSON: `counters.degraded`). `reason` is a short code
+/// of `a-z` and `_` (1 to 64 bytes), such as the status name in lower case
+/// (`invalid_value`); anything else is `CONVTRACK_STATUS_INVALID_ARGUMENT`
+/// naming `reason`. Without an outbox it does nothing and returns OK.
+///
+/// # Safety
+/// `tracker` must be a live tracker; `reason` valid for `reason_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn convtrack_tracker_count_degraded(
+    tracker: *const convtrack_tracker,
+    reason: *const c_char,
+    reason_len: usize,
+) -> convtrack_status {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (tracker, reason) = unsafe { (tracker_ref(tracker)?, str_arg(reason, reason_len, "reason")?) };
+        tracker.count_degraded(reason)?;
+        Ok(convtrack_status::CONVTRACK_STATUS_OK)
+    })
+}

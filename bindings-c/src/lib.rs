@@ -73,3 +73,6 @@ pub use tracker::{convtrack_tracker, convtrack_tracker_free, convtrack_tracker_n
 
 // Issue 17 part 3: the first-party _fbp/_fbc cookies of one request.
 pub use functions::convtrack_first_party_cookies;
+
+// Issue 16: requests a shop integration served without tracking, counted in the outbox.
+pub use controls::convtrack_tracker_count_degraded;

@@ -157,6 +157,26 @@ final class Shop
      * Counts and logs one request without (full) tracking. A convtrack exception is named by its status and field; any
      * other \Throwable by its class only: its message is not convtrack's and may carry a value.
      */
+    /**
+     * Also counts the request in the outbox, where every php-fpm worker's count adds up (status()['counters']
+     * ['degraded']): by the status name (invalid_value), or shop_error for an exception of the shop's own. Not for a
+     * storage error (the outbox is what failed) nor without an outbox; never throws.
+     */
+    private function countShared(\Throwable $e): void
+    {
+        if (!$this->canTrack || $this->tracker === null || $e instanceof StorageException) {
+            return;
+        }
+        $reason = $e instanceof ConvtrackException
+            ? strtolower((string) preg_replace('/^CONVTRACK_STATUS_/', '', $e->getStatusName()))
+            : 'shop_error';
+        try {
+            $this->tracker->countDegraded($reason);
+        } catch (\Throwable) {
+            // The per-process count and the log line still tell.
+        }
+    }
+
     private function degrade(string $where, \Throwable $e): void
     {
         self::$degraded++;
@@ -169,6 +189,7 @@ final class Shop
             $field = null;
             $what = get_class($e);
         }
+        $this->countShared($e);
         $line = "convtrack: no tracking for this request ($where): $what";
         $context = ['status' => $status, 'field' => $field, 'where' => $where, 'exception' => get_class($e)];
         try {

@@ -220,6 +220,20 @@ final class Tracker
         return $this->countCall('convtrack_tracker_set_consent', $json);
     }
 
+    /**
+     * Counts one request a shop integration served without tracking, as degraded.<reason> in the outbox's counters
+     * that every worker on the same outbox adds to (status()['counters']['degraded']). $reason is a short code of
+     * a-z and _ (e.g. 'invalid_value'); anything else is an ArgumentException naming reason. No outbox: no-op.
+     */
+    public function countDegraded(string $reason): void
+    {
+        $ffi = $this->ffi ?? throw new ArgumentException('tracker: is closed', 102);
+        $status = self::call($ffi, 'convtrack_tracker_count_degraded', [$this->handle(), $reason, strlen($reason)]);
+        if ($status !== Errors::OK) {
+            throw self::error($ffi, $status);
+        }
+    }
+
     /** Resumes delivery paused by a permission error, after the token or its permissions were fixed. */
     public function resume(): void
     {

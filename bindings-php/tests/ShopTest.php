@@ -60,6 +60,29 @@ final class ShopTest extends TestCase
         $this->assertSame(1, $status['queue']['depth']);
     }
 
+    public function testEveryWorkersDegradedRequestsAddUpInTheOutbox(): void
+    {
+        // Two php-fpm workers (two Shops) on one outbox: each serves one order it cannot build.
+        $bad = ['value' => NAN] + TrackerTest::purchase('shop-nan');
+        $this->assertSame('', $this->shop()->trackOrder($bad));
+        $this->assertSame('', $this->shop()->trackOrder(['event_name' => 'Purchase', 'custom' => new \ArrayObject()]));
+        $status = (new Tracker(['pixel_id' => TrackerTest::PIXEL, 'outbox_path' => $this->outbox]))->status();
+        $this->assertSame(['invalid_value' => 1, 'unknown_field' => 1], $status['counters']['degraded']);
+        $this->assertSame(2, Shop::degradedCount(), 'the per-process count as well');
+    }
+
+    public function testCountDegradedTakesACodeNotAValue(): void
+    {
+        $t = new Tracker(['pixel_id' => TrackerTest::PIXEL, 'outbox_path' => $this->outbox]);
+        try {
+            $t->countDegraded('sentinel.person@example.com');
+            $this->fail('a value is not a reason');
+        } catch (\Convtrack\ArgumentException $e) {
+            $this->assertSame('reason', $e->getField());
+            $this->assertStringNotContainsString('sentinel', $e->getMessage());
+        }
+    }
+
     public function testAnInvalidSettingGivesNoTrackingAndTheCallStillReturns(): void
     {
         $shop = $this->shop(['pixel_id' => '12ab']);

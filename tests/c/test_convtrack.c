@@ -1377,6 +1377,44 @@ static void test_controls(void) {
     check(rmdir(dir) == 0, "controls: outbox directory cleaned up");
 }
 
+/* A shop integration counts a request it served without tracking into the outbox that
+ * every worker process shares; the reason is a short code, never a value. */
+static void test_count_degraded(void) {
+    char dir[] = "/tmp/convtrack-c-degraded.XXXXXX";
+    if (!check(mkdtemp(dir) != NULL, "temporary outbox directory")) return;
+    char path[256], settings[1024];
+    snprintf(path, sizeof path, "%s/outbox.sqlite3", dir);
+    outbox_settings(settings, sizeof settings, path, "");
+    convtrack_tracker *a = new_tracker(settings);
+    convtrack_tracker *b = new_tracker(settings);
+    if (!check(a != NULL && b != NULL, "count_degraded: two trackers on one outbox")) return;
+    convtrack_status s = convtrack_tracker_count_degraded(a, S("invalid_value"));
+    check(s == CONVTRACK_STATUS_OK, "count_degraded(invalid_value) -> OK (%s)", status_str(s));
+    s = convtrack_tracker_count_degraded(b, S("invalid_value"));
+    check(s == CONVTRACK_STATUS_OK, "count_degraded from the second handle -> OK");
+    s = convtrack_tracker_count_degraded(a, S("sentinel@example.com"));
+    expect_fail("count_degraded(a value, not a code)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, NULL, NULL, "reason", "sentinel");
+    s = convtrack_tracker_count_degraded(a, "", 0);
+    expect_fail("count_degraded(empty)", s, CONVTRACK_STATUS_INVALID_ARGUMENT, NULL, NULL, "reason", NULL);
+    s = convtrack_tracker_count_degraded(a, NULL, 3);
+    expect_fail("count_degraded(NULL)", s, CONVTRACK_STATUS_NULL_POINTER, NULL, NULL, "reason", NULL);
+    s = convtrack_tracker_count_degraded(NULL, S("storage"));
+    check(s == CONVTRACK_STATUS_NULL_POINTER, "count_degraded(tracker=NULL) -> NULL_POINTER");
+    char *out = NULL;
+    s = convtrack_tracker_status(b, &out);
+    check(s == CONVTRACK_STATUS_OK && out && strstr(out, "\"degraded\":{\"invalid_value\":2}"),
+          "status: both handles' counts in one figure (%s)", out && strstr(out, "degraded") ? strstr(out, "degraded") : "-");
+    convtrack_string_free(out);
+    convtrack_tracker_free(a);
+    convtrack_tracker_free(b);
+    /* Without an outbox: nothing to count into, and no error (the shop keeps its own count). */
+    convtrack_tracker *pure = new_tracker("{\"pixel_id\":\"1234567890\"}");
+    check(pure && convtrack_tracker_count_degraded(pure, S("storage")) == CONVTRACK_STATUS_OK, "count_degraded without an outbox -> OK");
+    convtrack_tracker_free(pure);
+    remove_outbox(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv) {
     const char *vectors = argc > 1 ? argv[1] : "tests/vectors/event_ids.json";
 
@@ -1394,6 +1432,7 @@ int main(int argc, char **argv) {
     test_track_and_status();
     test_health_and_test_event();
     test_controls();
+    test_count_degraded();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
