@@ -205,9 +205,12 @@ def _set_controls(request: Any, tracker: convtrack.Tracker, note: _Done) -> Opti
         if new.get("data_controls"):
             note("success", "Data controls are now ON: receipt data (hashed) is sent to Meta from your server.")
         else:
-            discarded = (new.get("history") or [{}])[0].get("discarded", 0)
+            last = (new.get("history") or [{}])[0]
+            discarded, in_flight = last.get("discarded", 0), last.get("in_flight", 0)
             note("success", "Data controls are now OFF: only the browser pixel runs. "
-                            f"{_plural(discarded, 'queued server event')} discarded, never sent.")
+                            f"{_plural(discarded, 'queued server event')} discarded, never sent."
+                            + (f" {_plural(in_flight, 'event')} already on its way to Meta could not be recalled."
+                               if in_flight else ""))
     if "mode" in change:
         note("success", f"Mode is now: {dict(MODES).get(str(new.get('mode')), new.get('mode'))}.")
     return None
