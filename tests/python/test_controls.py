@@ -36,6 +36,7 @@ def test_turning_on_needs_the_legal_acknowledgement(sandbox, tmp_path, now):
             "mode": None,
             "legal_ack": True,
             "discarded": 0,
+            "in_flight": 0,
         }
         assert abs(c["changed_at"] - time.time()) < 60
         assert t.track(order(1, now))["server"] == "queued"

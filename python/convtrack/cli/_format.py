@@ -81,6 +81,8 @@ def controls_text(c: Mapping[str, Any]) -> str:
             what.append("legal review acknowledged")
         if h.get("discarded"):
             what.append(f"{h['discarded']} queued events discarded")
+        if h.get("in_flight"):
+            what.append(f"{h['in_flight']} already on their way to Meta")
         lines.append(f"  {when(h.get('at'))}  {h.get('actor', '-')}: {', '.join(what) or 'no change'}")
     return "\n".join(lines) + "\n"
 
@@ -104,6 +106,8 @@ def status_text(st: Mapping[str, Any]) -> str:
     ]
     if "discarded" in c:
         lines.append(f"Discarded: {counts(c.get('discarded'))}")
+    if c.get("discarded_in_flight"):
+        lines.append(f"Already on their way at a switch-off: {counts(c.get('discarded_in_flight'))}")
     if cov:
         lines.append("Match keys in sent events: " + ", ".join(f"{k} {round(v * 100)}%" for k, v in cov.items()))
     cu = st.get("catalog_updates")
